@@ -1,0 +1,1 @@
+"""The dmd: the metadata daemon (LevelDB) and the data daemon (files on disk)."""

@@ -1,0 +1,1 @@
+"""The data daemon: object bytes in files, behind the REST /DataFile API."""

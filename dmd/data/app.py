@@ -1,0 +1,206 @@
+"""The /DataFile REST API (dmd-reference §8.1), as a plain ASGI application.
+
+PUT streams the body into a new file and answers 201 with its Location; GET streams it back,
+with one Range; DELETE answers 204. Every request but the health check carries the cluster secret.
+"""
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+import os
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+
+from dmd.data.store import FileStore, Upload
+from shared import constants as C
+from shared.logging import request_id
+from shared.ranges import Unsatisfiable, parse_range
+
+log = logging.getLogger("coffer.data")
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict]]
+Send = Callable[[dict], Awaitable[None]]
+_PATH = re.compile(r"^/DataFile(?:/([0-9a-f]+))?$")
+_WRITE_BUFFER = 1 << 20
+
+
+class HttpError(Exception):
+    def __init__(self, status: int, error_type: str, message: str, headers: list | None = None) -> None:
+        self.status, self.error_type, self.message, self.headers = status, error_type, message, headers or []
+
+
+class DataApp:
+    def __init__(self, store: FileStore, secret: str) -> None:
+        self.store = store
+        self.secret = secret.encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            return await _lifespan(receive, send)
+        headers = {k.decode().lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        request_id.set(headers.get("x-coffer-request-id", ""))
+        try:
+            await self._route(scope, headers, receive, send)
+        except HttpError as exc:
+            await _respond(send, exc.status, orjson.dumps({"errorType": exc.error_type,
+                                                           "errorMessage": exc.message}) + b"\n",
+                           [(b"content-type", b"application/json")] + exc.headers)
+        except OSError as exc:
+            log.error("data I/O failed", extra={"error": str(exc)})
+            status = 507 if exc.errno == 28 else 500
+            await _respond(send, status, orjson.dumps({"errorType": "InternalError", "errorMessage": str(exc)}))
+
+    async def _route(self, scope: Scope, headers: dict[str, str], receive: Receive, send: Send) -> None:
+        path, method = scope["path"], scope["method"]
+        if path == "/_/healthcheck":
+            return await self.health(send)
+        self._authenticate(headers)
+        m = _PATH.match(path)
+        if not m:
+            raise HttpError(400, "InvalidURI", "the path must be /DataFile or /DataFile/<40 hex digits>")
+        key = m.group(1)
+        if key is not None and len(key) != 2 * C.DATA_KEY_BYTES:
+            raise HttpError(400, "InvalidURI", "a data key is 40 lowercase hex digits")
+        query = scope.get("query_string", b"").decode()
+        if method == "PUT" and key is None:
+            return await self.put(headers, receive, send)
+        if method in ("GET", "HEAD") and key is not None:
+            return await self.get(key, headers, send, method == "HEAD")
+        if method == "DELETE" and key is not None:
+            return await self.delete(key, send)
+        if method == "GET" and key is None:
+            return await self.admin(query, send)
+        if method == "PUT":
+            raise HttpError(400, "InvalidURI", "data keys are chosen by the daemon: PUT /DataFile")
+        raise HttpError(405, "MethodNotAllowed", f"{method} is not allowed on {path}")
+
+    def _authenticate(self, headers: dict[str, str]) -> None:
+        auth = headers.get("authorization")
+        if not auth:
+            raise HttpError(401, "Unauthorized", "the cluster secret is missing")
+        given = auth.removeprefix("Bearer ").encode()
+        if not auth.startswith("Bearer ") or not hmac.compare_digest(given, self.secret):
+            raise HttpError(403, "Forbidden", "the cluster secret is wrong")
+
+    async def put(self, headers: dict[str, str], receive: Receive, send: Send) -> None:
+        length = headers.get("content-length")
+        if length is None or not length.isdigit():
+            raise HttpError(411, "MissingContentLength", "PUT /DataFile needs a Content-Length")
+        expected = int(length)
+        up = await asyncio.to_thread(self.store.begin)
+        try:
+            await self._receive_into(up, receive, expected)
+            await asyncio.to_thread(self.store.commit, up)
+        except BaseException:
+            await asyncio.to_thread(self.store.abort, up)
+            raise
+        await _respond(send, 201, b"", [(b"location", f"/DataFile/{up.key}".encode())])
+
+    async def _receive_into(self, up: Upload, receive: Receive, expected: int) -> None:
+        buf = bytearray()
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise HttpError(400, "IncompleteBody", "the client went away before the body ended")
+            buf += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(buf) >= _WRITE_BUFFER or (not more and buf):
+                if up.written + len(buf) > expected:
+                    raise HttpError(400, "InvalidArgument", "the body is longer than its Content-Length")
+                chunk, buf = bytes(buf), bytearray()
+                await asyncio.to_thread(self.store.write, up, chunk)
+        if up.written != expected:
+            raise HttpError(400, "IncompleteBody", f"got {up.written} of {expected} bytes")
+
+    async def get(self, key: str, headers: dict[str, str], send: Send, head: bool) -> None:
+        path = self.store.path(key)
+        try:
+            fd = await asyncio.to_thread(os.open, path, os.O_RDONLY)
+        except FileNotFoundError:
+            raise HttpError(404, "ObjNotFound", f"no data file {key}") from None
+        try:
+            size = os.fstat(fd).st_size
+            start, end, status, extra = _range_for(headers.get("range"), size)
+            out = [(b"content-length", str(end - start + 1 if size else 0).encode()),
+                   (b"accept-ranges", b"bytes")] + extra
+            await send({"type": "http.response.start", "status": status, "headers": out})
+            if head:
+                return await send({"type": "http.response.body", "body": b""})
+            await _stream_file(fd, start, end + 1 if size else 0, send)
+        finally:
+            os.close(fd)
+
+    async def delete(self, key: str, send: Send) -> None:
+        if not await asyncio.to_thread(self.store.delete, key):
+            raise HttpError(404, "ObjNotFound", f"no data file {key}")
+        await _respond(send, 204, b"")
+
+    async def admin(self, query: str, send: Send) -> None:
+        from urllib.parse import parse_qs
+        params = parse_qs(query, keep_blank_values=True)
+        if "diskUsage" in params:
+            body = self.store.disk_usage()
+        elif "list" in params:
+            limit = int(params.get("limit", ["1000"])[0])
+            items, nxt = await asyncio.to_thread(self.store.list_keys, params.get("after", [None])[0], limit)
+            body = {"items": items, "next": nxt}
+        else:
+            raise HttpError(400, "InvalidArgument", "GET /DataFile takes ?diskUsage or ?list")
+        await _respond(send, 200, orjson.dumps(body), [(b"content-type", b"application/json")])
+
+    async def health(self, send: Send) -> None:
+        ok = os.access(self.store.root, os.W_OK)
+        body = {"status": "ok" if ok else "unwritable", **self.store.disk_usage()}
+        await _respond(send, 200 if ok else 503, orjson.dumps(body), [(b"content-type", b"application/json")])
+
+
+def _range_for(header: str | None, size: int) -> tuple[int, int, int, list]:
+    if header is None:
+        return 0, size - 1, 200, []
+    if "," in header:
+        raise HttpError(400, "InvalidArgument", "one range at a time")
+    try:
+        rng = parse_range(header, size)
+    except Unsatisfiable:
+        raise HttpError(416, "InvalidRange", "the range is not satisfiable",
+                        [(b"content-range", f"bytes */{size}".encode())]) from None
+    if rng is None:
+        if size == 0:
+            return 0, -1, 200, []
+        raise HttpError(400, "InvalidArgument", f"malformed range {header!r}")
+    start, end = rng
+    return start, end, 206, [(b"content-range", f"bytes {start}-{end}/{size}".encode())]
+
+
+async def _stream_file(fd: int, start: int, stop: int, send: Send) -> None:
+    pos = start
+    while pos < stop:
+        chunk = await asyncio.to_thread(os.pread, fd, min(C.DATA_CHUNK_BYTES, stop - pos), pos)
+        if not chunk:
+            break
+        pos += len(chunk)
+        await send({"type": "http.response.body", "body": chunk, "more_body": pos < stop})
+    if pos == start:
+        await send({"type": "http.response.body", "body": b""})
+
+
+async def _respond(send: Send, status: int, body: bytes, headers: list | None = None) -> None:
+    out = [(b"content-length", str(len(body)).encode())] + (headers or [])
+    await send({"type": "http.response.start", "status": status, "headers": out})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return

@@ -1,0 +1,134 @@
+"""Object bytes on local disk (dmd-reference §8.2): one immutable file per data key.
+
+Every write goes to a temporary file that is fsynced, renamed into place and made durable by
+an fsync of its directory before anyone is told it exists.
+"""
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from shared import constants as C
+
+KEY_RE = re.compile(r"^[0-9a-f]{40}$")
+
+
+def string_hash(value: str) -> int:
+    """The reference's string hash, over the characters from last to first."""
+    h = 5381
+    for ch in reversed(value):
+        h = ((h * 33) ^ ord(ch)) & 0xFFFFFFFF
+    return h
+
+
+def hash_dir(key: str) -> int:
+    """The directory of a data key; must never change once data exists."""
+    return string_hash(key) % C.DATA_HASH_DIRS
+
+
+@dataclass
+class Upload:
+    """A data file being written: a temporary file until `commit`."""
+    key: str
+    tmp: Path
+    final: Path
+    fd: int
+    written: int = 0
+
+
+class FileStore:
+    def __init__(self, root: str, sync: bool = True) -> None:
+        self.root = Path(root)
+        self.sync = sync
+        self.root.mkdir(parents=True, exist_ok=True)
+        for i in range(C.DATA_HASH_DIRS):
+            (self.root / str(i)).mkdir(exist_ok=True)
+
+    def path(self, key: str) -> Path:
+        return self.root / str(hash_dir(key)) / key
+
+    def begin(self) -> Upload:
+        key = secrets.token_hex(C.DATA_KEY_BYTES)
+        final = self.path(key)
+        tmp = final.with_name(key + ".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        return Upload(key, tmp, final, fd)
+
+    def write(self, up: Upload, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            n = os.write(up.fd, view)
+            view = view[n:]
+        up.written += len(data)
+
+    def commit(self, up: Upload) -> None:
+        """fsync the file, rename it into place, fsync the directory."""
+        try:
+            if self.sync:
+                os.fsync(up.fd)
+        finally:
+            os.close(up.fd)
+        os.rename(up.tmp, up.final)
+        if self.sync:
+            dfd = os.open(up.final.parent, os.O_RDONLY)
+            try:
+                os.fsync(dfd)
+            finally:
+                os.close(dfd)
+
+    def abort(self, up: Upload) -> None:
+        try:
+            os.close(up.fd)
+        except OSError:
+            pass
+        up.tmp.unlink(missing_ok=True)
+
+    def delete(self, key: str) -> bool:
+        try:
+            self.path(key).unlink()
+            return True
+        except FileNotFoundError:
+            return False
+
+    def clean_temporaries(self, max_age: float = C.DATA_TMP_MAX_AGE_S) -> int:
+        """Remove temporary files left by writes that never finished (a crash, a lost client)."""
+        cutoff = time.time() - max_age
+        removed = 0
+        for tmp in self.root.glob("*/*.tmp"):
+            try:
+                if tmp.stat().st_mtime < cutoff:
+                    tmp.unlink()
+                    removed += 1
+            except FileNotFoundError:
+                pass
+        return removed
+
+    def disk_usage(self) -> dict[str, int]:
+        st = os.statvfs(self.root)
+        return {"total": st.f_blocks * st.f_frsize, "free": st.f_bfree * st.f_frsize,
+                "available": st.f_bavail * st.f_frsize}
+
+    def list_keys(self, after: str | None, limit: int) -> tuple[list[dict], str | None]:
+        """Data files in (directory number, key) order, for the orphan sweeper."""
+        start_dir, start_key = 0, ""
+        if after:
+            d, _, k = after.partition("/")
+            start_dir, start_key = int(d), k
+        items: list[dict] = []
+        for d in range(start_dir, C.DATA_HASH_DIRS):
+            names = sorted(n for n in os.listdir(self.root / str(d)) if KEY_RE.match(n))
+            for name in names:
+                if d == start_dir and name <= start_key:
+                    continue
+                try:
+                    st = os.stat(self.root / str(d) / name)
+                except FileNotFoundError:
+                    continue
+                items.append({"key": name, "size": st.st_size, "mtime": st.st_mtime})
+                if len(items) >= limit:
+                    return items, f"{d}/{name}"
+        return items, None

@@ -1,0 +1,1 @@
+"""The metadata daemon: LevelDB through plyvel, served over socket.io."""

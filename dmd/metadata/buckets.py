@@ -1,0 +1,80 @@
+"""Bucket operations of the metadata daemon."""
+from __future__ import annotations
+
+from dmd.metadata.context import MetadataContext
+from dmd.metadata.store import USERS, SEP, bucket_prefix, dumps, loads, metastore_key, mpu_prefix, users_key
+from dmd.metadata.versioning import MD
+from shared.errors import S3Error
+from shared.models import iso_now
+
+ATTRS_FORMAT = 1
+
+
+async def create_bucket(ctx: MetadataContext, bucket: str, attrs: MD) -> dict:
+    """Create a bucket, unless its name is taken (by this owner or another)."""
+    async with ctx.buckets.hold(bucket, exclusive=True):
+        existing = ctx.store.get_json(metastore_key(bucket))
+        if existing is not None:
+            code = "BucketAlreadyOwnedByYou" if existing["owner"] == attrs["owner"] else "BucketAlreadyExists"
+            raise S3Error(code, BucketName=bucket)
+        attrs = {"versioning": None, **attrs, "name": bucket, "creationDate": attrs.get("creationDate") or iso_now(),
+                 "_rev": 1, "format": ATTRS_FORMAT}
+        await ctx.commit([(metastore_key(bucket), dumps(attrs)),
+                          (users_key(attrs["owner"], bucket), dumps({"creationDate": attrs["creationDate"]}))])
+    return {}
+
+
+async def get_bucket_attributes(ctx: MetadataContext, bucket: str) -> MD:
+    return ctx.bucket_attrs(bucket)
+
+
+async def put_bucket_attributes(ctx: MetadataContext, bucket: str, attrs: MD, if_rev: int | None = None) -> dict:
+    """Replace a bucket's attributes, optionally only if nobody changed them since revision `if_rev`."""
+    async with ctx.buckets.hold(bucket, exclusive=True):
+        current = ctx.bucket_attrs(bucket)
+        if if_rev is not None and current.get("_rev") != if_rev:
+            raise S3Error("OperationAborted")
+        attrs = {**attrs, "name": bucket, "owner": current["owner"], "_rev": current.get("_rev", 0) + 1}
+        await ctx.commit([(metastore_key(bucket), dumps(attrs))])
+    return {"_rev": attrs["_rev"]}
+
+
+async def update_bucket_attributes(ctx: MetadataContext, bucket: str, set: MD | None = None,
+                                   unset: list[str] | None = None) -> MD:
+    """Read-modify-write of some attributes under the exclusive bucket lock."""
+    async with ctx.buckets.hold(bucket, exclusive=True):
+        attrs = ctx.bucket_attrs(bucket)
+        attrs.update(set or {})
+        for name in unset or []:
+            attrs.pop(name, None)
+        attrs["_rev"] = attrs.get("_rev", 0) + 1
+        await ctx.commit([(metastore_key(bucket), dumps(attrs))])
+    return attrs
+
+
+async def delete_bucket(ctx: MetadataContext, bucket: str) -> dict:
+    """Delete an empty bucket; open multipart uploads go with it, their data to `__gc`."""
+    async with ctx.buckets.hold(bucket, exclusive=True):
+        attrs = ctx.bucket_attrs(bucket)
+        if ctx.store.has_keys(bucket_prefix(bucket)):
+            raise S3Error("BucketNotEmpty", BucketName=bucket)
+        ops: list = [(metastore_key(bucket), None), (users_key(attrs["owner"], bucket), None)]
+        parts = []
+        with ctx.store.iterator(prefix=mpu_prefix(bucket)) as it:
+            for raw_key, raw in it:
+                ops.append((raw_key, None))
+                if raw_key[len(mpu_prefix(bucket)):].startswith(b"part\x00"):
+                    parts.append(loads(raw))
+        gc_ops, gc = ctx.gc_entries(bucket, parts, "bucket-deleted")
+        await ctx.commit(ops + gc_ops)
+    return {"gc": gc}
+
+
+async def list_buckets(ctx: MetadataContext, owner: str) -> list[dict]:
+    """An account's buckets, sorted by name."""
+    prefix = USERS + owner.encode() + SEP
+    out = []
+    with ctx.store.iterator(prefix=prefix) as it:
+        for raw_key, raw in it:
+            out.append({"name": raw_key[len(prefix):].decode(), **loads(raw)})
+    return out

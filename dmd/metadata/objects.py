@@ -1,0 +1,114 @@
+"""Object operations of the metadata daemon: each S3 decision in one call, under the key lock."""
+from __future__ import annotations
+
+from dmd.metadata.context import MetadataContext
+from dmd.metadata.versioning import (MD, Plan, plan_delete, plan_delete_version, plan_put, resolve_version,
+                                     version_key)
+from shared.errors import InternalError, S3Error
+from shared.models import NULL_VERSION
+
+MD_MODEL_VERSION = 1
+
+
+def _check_master(md: MD | None) -> MD | None:
+    if md is not None and md.get("isPHD"):
+        raise InternalError("found a placeholder master; Coffer never writes those")
+    return md
+
+
+def _null_version(ctx: MetadataContext, bucket: str, key: str, master: MD | None) -> MD | None:
+    if master and not master.get("isNull") and master.get("nullVersionId"):
+        return ctx.read_object(bucket, version_key(key, master["nullVersionId"]))
+    return None
+
+
+def _find(ctx: MetadataContext, bucket: str, key: str, version_id: str | None) -> MD:
+    master = _check_master(ctx.read_object(bucket, key))
+    if version_id is None:
+        if master is None:
+            raise S3Error("NoSuchKey", Key=key)
+        return master
+    found = resolve_version(master, version_id, lambda vid: ctx.read_object(bucket, version_key(key, vid)))
+    if found is None:
+        raise S3Error("NoSuchKey" if version_id == NULL_VERSION else "NoSuchVersion", Key=key)
+    return found
+
+
+async def get_object(ctx: MetadataContext, bucket: str, key: str, versionId: str | None = None) -> MD:
+    """An object's metadata (the master, or a given version); delete markers are returned as they are."""
+    ctx.bucket_attrs(bucket)
+    return _find(ctx, bucket, key, versionId)
+
+
+async def get_bucket_and_object(ctx: MetadataContext, bucket: str, key: str, versionId: str | None = None) -> dict:
+    """The bucket's attributes and the object's metadata (None when missing) in one round trip."""
+    attrs = ctx.bucket_attrs(bucket)
+    try:
+        obj = _find(ctx, bucket, key, versionId)
+    except S3Error as exc:
+        if exc.code == "NoSuchVersion":
+            raise
+        obj = None
+    return {"bucket": attrs, "object": obj}
+
+
+async def put_object(ctx: MetadataContext, bucket: str, key: str, md: MD) -> dict:
+    """Store a new object version per the bucket's versioning state (dmd-reference §5.6)."""
+    async with ctx.buckets.hold(bucket, exclusive=False), ctx.keys.hold((bucket, key)):
+        state = ctx.bucket_attrs(bucket).get("versioning")
+        master = _check_master(ctx.read_object(bucket, key))
+        md = {**md, "key": key, "md-model-version": MD_MODEL_VERSION}
+        plan = plan_put(state, key, master, _null_version(ctx, bucket, key, master), md, ctx.new_version_id())
+        ops, gc = ctx.plan_ops(bucket, plan, "replaced")
+        await ctx.commit(ops + [ctx.hwm_op()])
+    return {**plan.result, "gc": gc}
+
+
+async def update_object(ctx: MetadataContext, bucket: str, key: str, versionId: str | None = None,
+                        set: MD | None = None, unset: list[str] | None = None) -> MD:
+    """Change metadata-only fields (ACL, tags) of one version, and of the master if it is that version."""
+    async with ctx.buckets.hold(bucket, exclusive=False), ctx.keys.hold((bucket, key)):
+        ctx.bucket_attrs(bucket)
+        target = _find(ctx, bucket, key, versionId)
+        if target.get("isDeleteMarker"):
+            raise S3Error("MethodNotAllowed")
+        updated = {**target, **(set or {})}
+        for name in unset or []:
+            updated.pop(name, None)
+        master = ctx.read_object(bucket, key)
+        puts = []
+        vid = target.get("versionId")
+        if vid and ctx.read_object(bucket, version_key(key, vid)) is not None:
+            puts.append((version_key(key, vid), updated))
+        if master is not None and master.get("versionId") == vid:
+            puts.append((key, updated))
+        ops, _ = ctx.plan_ops(bucket, Plan(puts=puts), "updated")
+        await ctx.commit(ops)
+    return updated
+
+
+async def delete_object(ctx: MetadataContext, bucket: str, key: str, versionId: str | None = None,
+                        marker: MD | None = None) -> dict:
+    """Delete an object, stack a delete marker, or remove one version (dmd-reference §5.6)."""
+    async with ctx.buckets.hold(bucket, exclusive=False), ctx.keys.hold((bucket, key)):
+        state = ctx.bucket_attrs(bucket).get("versioning")
+        master = _check_master(ctx.read_object(bucket, key))
+        if versionId is None:
+            marker = {**(marker or {}), "key": key, "md-model-version": MD_MODEL_VERSION}
+            plan = plan_delete(state, key, master, _null_version(ctx, bucket, key, master), marker,
+                               ctx.new_version_id())
+        else:
+            target = resolve_version(master, versionId, lambda vid: ctx.read_object(bucket, version_key(key, vid)))
+            plan = plan_delete_version(key, master, target, lambda vid: ctx.next_version(bucket, key, vid))
+        if not plan.puts and not plan.dels:
+            return {**plan.result, "gc": []}
+        ops, gc = ctx.plan_ops(bucket, plan, "deleted")
+        await ctx.commit(ops + [ctx.hwm_op()])
+    return {**plan.result, "gc": gc}
+
+
+async def gc_done(ctx: MetadataContext, entries: list[str]) -> dict:
+    """Forget `__gc` entries whose data has been deleted."""
+    if entries:
+        await ctx.commit([(e.encode(), None) for e in entries])
+    return {}

@@ -1,0 +1,61 @@
+"""The metadata daemon's socket.io server: authentication, the `call` event, streams."""
+from __future__ import annotations
+
+import hmac
+import logging
+import time
+from typing import Any
+
+import socketio
+
+from dmd.metadata.context import MetadataContext
+from dmd.metadata.service import MetadataService
+from shared import constants as C
+from shared.errors import InternalError, S3Error
+from shared.logging import request_id
+from shared.rpc import OrjsonShim, error_reply, ok_reply
+
+log = logging.getLogger("coffer.metadata")
+
+
+def build_server(ctx: MetadataContext, secret: str) -> tuple[socketio.AsyncServer, MetadataService]:
+    """A socket.io server whose namespace serves the metadata RPC to clients holding the secret."""
+    sio = socketio.AsyncServer(async_mode="asgi", max_http_buffer_size=C.RPC_MAX_MESSAGE_BYTES,
+                               ping_interval=25, ping_timeout=20, cors_allowed_origins=[], json=OrjsonShim)
+    service = MetadataService(ctx)
+    ns = C.RPC_NAMESPACE
+
+    @sio.on("connect", namespace=ns)
+    async def connect(sid: str, environ: dict, auth: Any = None) -> None:
+        ok = (isinstance(auth, dict) and auth.get("proto") == C.RPC_PROTO
+              and hmac.compare_digest(str(auth.get("secret", "")).encode(), secret.encode()))
+        if not ok:
+            log.warning("refused an unauthenticated RPC client", extra={"peer": environ.get("REMOTE_ADDR")})
+            raise socketio.exceptions.ConnectionRefusedError("unauthorized")
+        log.info("RPC client connected", extra={"client": auth.get("client"), "sid": sid})
+
+    @sio.on("call", namespace=ns)
+    async def call(sid: str, msg: dict) -> dict:
+        received = time.monotonic()
+        call_id = msg.get("id", "") if isinstance(msg, dict) else ""
+        request_id.set(msg.get("req", "") if isinstance(msg, dict) else "")
+        try:
+            result = await service.dispatch(msg["method"], msg.get("args") or {},
+                                            int(msg.get("timeout_ms", C.RPC_CALL_TIMEOUT_S * 1000)), received)
+            return ok_reply(call_id, result)
+        except S3Error as exc:
+            return error_reply(call_id, exc)
+        except InternalError as exc:
+            log.error("RPC call failed", extra={"method": msg.get("method"), "error": exc.message})
+            return error_reply(call_id, exc)
+        except Exception as exc:  # noqa: BLE001 - a bug must still get a reply
+            log.exception("RPC call crashed", extra={"method": msg.get("method")})
+            return error_reply(call_id, exc)
+
+    @sio.on("disconnect", namespace=ns)
+    async def disconnect(sid: str, *args: Any) -> None:
+        streams = getattr(service, "streams", None)
+        if streams is not None:
+            streams.close_sid(sid)
+
+    return sio, service

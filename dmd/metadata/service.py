@@ -1,0 +1,104 @@
+"""The RPC surface of the metadata daemon (dmd-reference §2.4): one table, one dispatcher."""
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from dmd.metadata import buckets, listing, multipart, objects, raw, streams
+from dmd.metadata.context import MetadataContext
+from dmd.metadata.locks import call_deadline
+from dmd.metadata.store import bucket_prefix, mpu_prefix
+from shared import constants as C
+from shared.errors import InternalError
+
+log = logging.getLogger("coffer.metadata")
+
+Handler = Callable[..., Awaitable[Any]]
+
+# Calls that can change state: their outcome is unknown to a client that lost the reply.
+WRITE_METHODS = {"createBucket", "putBucketAttributes", "updateBucketAttributes", "deleteBucket", "putObject",
+                 "updateObject", "deleteObject", "initiateMultipartUpload", "putPart",
+                 "completeMultipartUpload", "abortMultipartUpload", "gcDone", "put", "del", "batch"}
+
+
+async def list_object(ctx: MetadataContext, bucket: str, params: dict) -> dict:
+    """One listing page, computed next to the data (dmd-reference §6)."""
+    kind = params.get("listingType", "DelimiterMaster")
+    ctx.bucket_attrs(bucket)
+    prefix = mpu_prefix(bucket) if kind == "MultipartUploads" else bucket_prefix(bucket)
+    view = ctx.store.sublevel(prefix)
+    return await asyncio.to_thread(listing.list_page, view, kind, params)
+
+
+async def list_parts(ctx: MetadataContext, bucket: str, uploadId: str, partNumberMarker: int = 0,
+                     maxParts: int = C.LISTING_MAX_KEYS) -> dict:
+    ctx.bucket_attrs(bucket)
+    view = ctx.store.sublevel(mpu_prefix(bucket))
+    return await asyncio.to_thread(listing.list_parts, view, uploadId, partNumberMarker, maxParts)
+
+
+class MetadataService:
+    """Maps call messages onto the operations, with deadlines and error framing."""
+
+    def __init__(self, ctx: MetadataContext) -> None:
+        self.ctx = ctx
+        self.methods: dict[str, Handler] = {
+            "getManifest": self.get_manifest,
+            "getStats": self.get_stats,
+            "createBucket": buckets.create_bucket,
+            "getBucketAttributes": buckets.get_bucket_attributes,
+            "putBucketAttributes": buckets.put_bucket_attributes,
+            "updateBucketAttributes": buckets.update_bucket_attributes,
+            "deleteBucket": buckets.delete_bucket,
+            "listBuckets": buckets.list_buckets,
+            "getBucketAndObject": objects.get_bucket_and_object,
+            "getObject": objects.get_object,
+            "putObject": objects.put_object,
+            "updateObject": objects.update_object,
+            "deleteObject": objects.delete_object,
+            "listObject": list_object,
+            "listParts": list_parts,
+            "gcDone": objects.gc_done,
+            "get": raw.get,
+            "put": raw.put,
+            "del": raw.delete,
+            "batch": raw.batch,
+            **multipart.METHODS,
+            **streams.METHODS,
+        }
+
+    def add_methods(self, methods: dict[str, Handler]) -> None:
+        self.methods.update(methods)
+
+    async def get_manifest(self, ctx: MetadataContext) -> dict:
+        return {"apiVersion": C.RPC_API_VERSION, "proto": C.RPC_PROTO, "boot_id": ctx.boot_id,
+                "db_uuid": ctx.store.db_uuid, "methods": sorted(self.methods),
+                "degraded": ctx.gatherer.degraded,
+                "limits": {"maxKeys": C.LISTING_MAX_KEYS, "streamMaxPendingAck": C.STREAM_MAX_PENDING_ACK,
+                           "streamAckTimeoutMs": int(C.STREAM_ACK_TIMEOUT_S * 1000)}}
+
+    async def get_stats(self, ctx: MetadataContext) -> dict:
+        return {"gatherer": ctx.gatherer.stats.as_dict(), "locks": {
+            "buckets": len(ctx.buckets), "keys": len(ctx.keys), "uploads": len(ctx.uploads)}}
+
+    async def dispatch(self, method: str, args: dict[str, Any], timeout_ms: int, received: float) -> Any:
+        """Run one call; raises S3Error or InternalError for the reply."""
+        handler = self.methods.get(method)
+        if handler is None:
+            raise InternalError(f"unknown method {method!r}", "InvalidArgument")
+        try:
+            inspect.signature(handler).bind(self.ctx, **args)
+        except TypeError as exc:
+            raise InternalError(f"bad arguments for {method}: {exc}", "InvalidArgument") from exc
+        deadline = received + timeout_ms / 1000
+        if time.monotonic() >= deadline:
+            raise InternalError("the call expired before it started", "RequestTimeout")
+        token = call_deadline.set(deadline)
+        try:
+            return await handler(self.ctx, **args)
+        finally:
+            call_deadline.reset(token)

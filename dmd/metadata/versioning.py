@@ -1,0 +1,151 @@
+"""Versioning decisions (dmd-reference §5.5, §5.6), as pure functions.
+
+Each takes the current master (and what else it must know, already read) and returns a Plan:
+the puts and deletes of one batch, the versions whose data becomes garbage, and the result.
+The daemon runs them under the key lock; nothing here touches LevelDB.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from shared.models import NULL_VERSION, inf_version_id
+
+MD = dict[str, Any]
+ENABLED = "Enabled"
+SUSPENDED = "Suspended"
+
+
+def version_key(key: str, vid: str) -> str:
+    return f"{key}\x00{vid}"
+
+
+@dataclass
+class Plan:
+    puts: list[tuple[str, MD]] = field(default_factory=list)
+    dels: list[str] = field(default_factory=list)
+    garbage: list[MD] = field(default_factory=list)     # versions whose data is no longer referenced
+    result: dict[str, Any] = field(default_factory=dict)
+
+    def collect(self, md: MD | None) -> None:
+        if md and md.get("location") and not md.get("isDeleteMarker"):
+            self.garbage.append(md)
+
+
+def is_null(md: MD) -> bool:
+    return bool(md.get("isNull")) or not md.get("versionId")
+
+
+def null_version_id(master: MD | None) -> str | None:
+    """The internal vid of the null version behind or in this master, if any."""
+    if master is None:
+        return None
+    if is_null(master):
+        return master.get("versionId") or inf_version_id()
+    return master.get("nullVersionId")
+
+
+def _stack_on(plan: Plan, key: str, master: MD | None, new: MD) -> None:
+    """A non-null version goes on top of the master: preserve a null master, carry the pointer."""
+    if master is None:
+        return
+    if is_null(master):
+        vid = master.get("versionId") or inf_version_id()
+        plan.puts.append((version_key(key, vid), {**master, "versionId": vid, "isNull": True}))
+        new["nullVersionId"] = vid
+    elif master.get("nullVersionId"):
+        new["nullVersionId"] = master["nullVersionId"]
+
+
+def _replace_null(plan: Plan, key: str, master: MD | None, null_version: MD | None) -> None:
+    """A suspended write replaces the null version, wherever it sits."""
+    if master is None:
+        return
+    if is_null(master):
+        if master.get("versionId"):
+            plan.dels.append(version_key(key, master["versionId"]))
+        plan.collect(master)
+    elif master.get("nullVersionId"):
+        plan.dels.append(version_key(key, master["nullVersionId"]))
+        plan.collect(null_version)
+
+
+def plan_put(state: str | None, key: str, master: MD | None, null_version: MD | None,
+             new: MD, vid: str) -> Plan:
+    """PutObject, CopyObject destination and CompleteMultipartUpload."""
+    plan = Plan()
+    new = {**new, "versionId": vid}
+    new.pop("nullVersionId", None)
+    if state == ENABLED:
+        new.pop("isNull", None)
+        _stack_on(plan, key, master, new)
+        plan.puts += [(version_key(key, vid), new), (key, new)]
+        plan.result = {"versionId": vid, "isNull": False}
+        return plan
+    new["isNull"] = True
+    if state == SUSPENDED:
+        _replace_null(plan, key, master, null_version)
+    else:
+        plan.collect(master)
+    plan.puts.append((key, new))
+    plan.result = {"versionId": vid, "isNull": True}
+    return plan
+
+
+def plan_delete(state: str | None, key: str, master: MD | None, null_version: MD | None,
+                marker: MD, vid: str) -> Plan:
+    """DeleteObject without a version id: remove, or stack a delete marker."""
+    plan = Plan()
+    if state not in (ENABLED, SUSPENDED):
+        if master is not None:
+            plan.dels.append(key)
+            plan.collect(master)
+        plan.result = {"deleteMarker": False}
+        return plan
+    dm = {**marker, "isDeleteMarker": True, "versionId": vid, "content-length": 0, "location": None}
+    if state == ENABLED:
+        _stack_on(plan, key, master, dm)
+        plan.puts += [(version_key(key, vid), dm), (key, dm)]
+        plan.result = {"deleteMarker": True, "versionId": vid, "isNull": False}
+    else:
+        dm["isNull"] = True
+        _replace_null(plan, key, master, null_version)
+        plan.puts.append((key, dm))
+        plan.result = {"deleteMarker": True, "versionId": vid, "isNull": True}
+    return plan
+
+
+def resolve_version(master: MD | None, requested: str, read_version: Callable[[str], MD | None]) -> MD | None:
+    """The version a request names: `null` or an internal vid. None when there is no such version."""
+    if requested == NULL_VERSION:
+        if master is None:
+            return None
+        if is_null(master):
+            return master
+        nvid = master.get("nullVersionId")
+        return read_version(nvid) if nvid else None
+    found = read_version(requested)
+    if found is None and master is not None and master.get("versionId") == requested:
+        return master          # a master-only null version, addressed by its real id
+    return found
+
+
+def plan_delete_version(key: str, master: MD | None, target: MD | None,
+                        next_version: Callable[[str], MD | None]) -> Plan:
+    """DeleteObject with a version id: remove exactly that version and repair the master."""
+    plan = Plan()
+    if target is None:
+        plan.result = {"deleteMarker": False, "found": False}
+        return plan
+    vid = target.get("versionId") or inf_version_id()
+    plan.dels.append(version_key(key, vid))
+    if master is not None and (master.get("versionId") or inf_version_id()) == vid:
+        successor = next_version(vid)
+        if successor is None:
+            plan.dels.append(key)
+        else:
+            plan.puts.append((key, successor))
+    plan.collect(target)
+    plan.result = {"deleteMarker": bool(target.get("isDeleteMarker")), "found": True, "versionId": vid}
+    return plan

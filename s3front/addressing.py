@@ -1,0 +1,48 @@
+"""Where a request points: path-style (`/bucket/key`) or virtual-hosted style (`bucket.endpoint/key`)."""
+from __future__ import annotations
+
+import re
+from urllib.parse import unquote
+
+from shared import constants as C
+from shared.errors import S3Error
+
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_IP = re.compile(r"^\d+\.\d+\.\d+\.\d+$")
+
+
+def split_target(host: str, raw_path: str, endpoints: list[str]) -> tuple[str | None, str | None]:
+    """(bucket, key) of a request; key is None for bucket and service requests."""
+    hostname = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    hostname = hostname.lower()
+    path = unquote(raw_path)
+    vhost_bucket = None
+    if hostname not in endpoints:
+        for endpoint in endpoints:
+            if hostname.endswith("." + endpoint):
+                vhost_bucket = hostname[: -len(endpoint) - 1]
+                break
+    if vhost_bucket is not None:
+        key = path[1:] if path.startswith("/") else path
+        return vhost_bucket, (key or None)
+    stripped = path[1:] if path.startswith("/") else path
+    if not stripped:
+        return None, None
+    bucket, sep, key = stripped.partition("/")
+    return bucket, (key if sep and key else None)
+
+
+def check_key(key: str) -> None:
+    encoded = key.encode("utf-8", "surrogatepass")
+    if len(encoded) > C.MAX_KEY_BYTES:
+        raise S3Error("KeyTooLongError", Size=len(encoded), MaxSizeAllowed=C.MAX_KEY_BYTES)
+    if "\x00" in key:
+        raise S3Error("InvalidArgument", "Object keys may not contain the NUL character.",
+                      ArgumentName="key")
+
+
+def valid_bucket_name(name: str) -> bool:
+    """The AWS rules for new bucket names."""
+    return (bool(_BUCKET.match(name)) and ".." not in name and not _IP.match(name)
+            and ".-" not in name and "-." not in name and not name.startswith("xn--")
+            and not name.endswith("-s3alias") and not name.endswith("--ol-s3"))

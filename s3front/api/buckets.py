@@ -1,0 +1,79 @@
+"""Bucket operations: ListBuckets, CreateBucket, HeadBucket, DeleteBucket, GetBucketLocation."""
+from __future__ import annotations
+
+from s3front.addressing import valid_bucket_name
+from s3front.api.common import bucket_attrs
+from s3front.body import read_small_body
+from s3front.request import S3Request, S3Response, xml_response
+from s3front.xml import child_text, document, parse, text_document
+from shared.errors import S3Error
+from shared.models import iso_now
+
+
+async def list_buckets(req: S3Request) -> S3Response:
+    account = req.require_account()
+    buckets = await req.frontend.metadata.list_buckets(account.canonical_id)
+    prefix = req.query.get("prefix")
+    if prefix:
+        buckets = [b for b in buckets if b["name"].startswith(prefix)]
+    children = [("Owner", [("ID", account.canonical_id), ("DisplayName", account.name)]),
+                ("Buckets", [("Bucket", [("Name", b["name"]), ("CreationDate", b["creationDate"])])
+                             for b in buckets])]
+    if prefix is not None:
+        children.append(("Prefix", prefix))
+    return xml_response(document("ListAllMyBucketsResult", children))
+
+
+async def create_bucket(req: S3Request) -> S3Response:
+    account = req.require_account()
+    if not valid_bucket_name(req.bucket):
+        raise S3Error("InvalidBucketName", BucketName=req.bucket)
+    location = await _location_constraint(req)
+    attrs = {"owner": account.canonical_id, "ownerDisplayName": account.name, "creationDate": iso_now(),
+             "locationConstraint": location}
+    try:
+        await req.frontend.metadata.create_bucket(req.bucket, attrs)
+    except S3Error as exc:
+        # us-east-1 answers 200 to an owner re-creating its bucket (legacy behaviour AWS keeps).
+        if exc.code != "BucketAlreadyOwnedByYou" or location not in ("", "us-east-1"):
+            raise
+    return S3Response(200, {"Location": f"/{req.bucket}"})
+
+
+async def _location_constraint(req: S3Request) -> str:
+    body = await read_small_body(req, 64 * 1024)
+    if not body.strip():
+        return ""
+    root = parse(body)
+    if root.tag != "CreateBucketConfiguration":
+        raise S3Error("MalformedXML")
+    return child_text(root, "LocationConstraint") or ""
+
+
+async def head_bucket(req: S3Request) -> S3Response:
+    attrs = await bucket_attrs(req)
+    region = attrs.get("locationConstraint") or req.frontend.config.region
+    return S3Response(200, {"x-amz-bucket-region": region})
+
+
+async def delete_bucket(req: S3Request) -> S3Response:
+    await bucket_attrs(req)
+    result = await req.frontend.metadata.delete_bucket(req.bucket)
+    resp = S3Response(204)
+    if result.get("gc"):
+        resp.after.append(lambda: req.frontend.collect(result["gc"]))
+    return resp
+
+
+async def get_bucket_location(req: S3Request) -> S3Response:
+    attrs = await bucket_attrs(req)
+    return xml_response(text_document("LocationConstraint", attrs.get("locationConstraint") or ""))
+
+
+HANDLERS = {
+    "ListBuckets": list_buckets,
+    "CreateBucket": create_bucket,
+    "HeadBucket": head_bucket,
+    "DeleteBucket": delete_bucket,
+    "GetBucketLocation": get_bucket_location,
+}

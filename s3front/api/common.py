@@ -1,0 +1,57 @@
+"""Helpers every operation family shares: access checks and the headers an object answers with."""
+from __future__ import annotations
+
+from typing import Any
+
+from s3front.request import S3Request
+from shared.errors import S3Error
+from shared.models import external_version_id, http_date
+
+# Headers stored with an object and returned on GET/HEAD as they were given.
+STORED_HEADERS = ("content-type", "content-encoding", "content-disposition", "content-language",
+                  "cache-control", "expires", "x-amz-website-redirect-location", "x-amz-storage-class")
+RESPONSE_OVERRIDES = {"response-content-type": "Content-Type", "response-content-language": "Content-Language",
+                      "response-expires": "Expires", "response-cache-control": "Cache-Control",
+                      "response-content-disposition": "Content-Disposition",
+                      "response-content-encoding": "Content-Encoding"}
+
+
+def check_access(req: S3Request, attrs: dict[str, Any]) -> None:
+    """Only the bucket's owner may act on it, until ACLs and policies say otherwise."""
+    account = req.require_account()
+    if attrs.get("owner") != account.canonical_id:
+        raise S3Error("AccessDenied")
+
+
+async def bucket_attrs(req: S3Request) -> dict[str, Any]:
+    attrs = await req.frontend.metadata.get_bucket_attributes(req.bucket)
+    check_access(req, attrs)
+    return attrs
+
+
+def etag(md: dict[str, Any]) -> str:
+    return f'"{md.get("content-md5", "")}"'
+
+
+def version_header(md: dict[str, Any], attrs: dict[str, Any]) -> dict[str, str]:
+    """x-amz-version-id, only in buckets that have ever had versioning configured."""
+    if attrs.get("versioning") is None:
+        return {}
+    return {"x-amz-version-id": external_version_id(md)}
+
+
+def object_headers(req: S3Request, md: dict[str, Any], attrs: dict[str, Any]) -> dict[str, str]:
+    """The headers of a GET or HEAD answer: stored headers, user metadata, version, checksum."""
+    headers = {"ETag": etag(md), "Last-Modified": http_date(md["last-modified"]), "Accept-Ranges": "bytes",
+               "Content-Type": md.get("content-type") or "binary/octet-stream"}
+    for name in STORED_HEADERS[1:]:
+        if md.get(name):
+            headers[name] = md[name]
+    for name, value in md.items():
+        if name.startswith("x-amz-meta-"):
+            headers[name] = value
+    checksum = md.get("checksum")
+    if checksum and req.headers.get("x-amz-checksum-mode", "").upper() == "ENABLED":
+        headers[f"x-amz-checksum-{checksum['algorithm']}"] = checksum["value"]
+    headers.update(version_header(md, attrs))
+    return headers

@@ -1,0 +1,189 @@
+"""Object operations: PutObject, GetObject, HeadObject, DeleteObject."""
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from s3front.api.common import (RESPONSE_OVERRIDES, STORED_HEADERS, bucket_attrs, check_access, etag,
+                                object_headers, version_header)
+from s3front.api.conditions import check_read_conditions
+from s3front.api.store import commit, write_data
+from s3front.body import BodyReader, body_length
+from s3front.request import S3Request, S3Response
+from shared import constants as C
+from shared.errors import S3Error
+from shared.models import NULL_VERSION, decode_version_id, encode_version_id, external_version_id, iso_now
+from shared.ranges import Unsatisfiable, parse_range
+
+
+def user_metadata(headers: dict[str, str]) -> dict[str, str]:
+    """The x-amz-meta-* headers, within the 2 KB that S3 allows."""
+    meta = {k: v for k, v in headers.items() if k.startswith("x-amz-meta-")}
+    size = sum(len(k[len("x-amz-meta-"):].encode()) + len(v.encode("latin-1", "replace")) for k, v in meta.items())
+    if size > C.MAX_USER_METADATA_BYTES:
+        raise S3Error("MetadataTooLarge", Size=size, MaxSizeAllowed=C.MAX_USER_METADATA_BYTES)
+    return meta
+
+
+def new_object_md(req: S3Request, size: int, md5: str, location: list | None) -> dict[str, Any]:
+    account = req.require_account()
+    md: dict[str, Any] = {"content-length": size, "content-md5": md5, "last-modified": iso_now(),
+                          "owner-id": account.canonical_id, "owner-display-name": account.name,
+                          "x-amz-storage-class": req.headers.get("x-amz-storage-class", "STANDARD"),
+                          "location": location}
+    for name in STORED_HEADERS:
+        if name in req.headers:
+            md[name] = req.headers[name]
+    md.update(user_metadata(req.headers))
+    return md
+
+
+def _version_param(req: S3Request) -> str | None:
+    value = req.query.get("versionId")
+    return None if value is None else decode_version_id(value)
+
+
+async def put_object(req: S3Request) -> S3Response:
+    if "versionId" in req.query:
+        raise S3Error("InvalidArgument", "This operation does not accept a version-id.",
+                      ArgumentName="versionId", ArgumentValue=req.query["versionId"])
+    user_metadata(req.headers)
+    length = body_length(req)
+    attrs = await bucket_attrs(req)
+    reader = BodyReader(req, length)
+    location = await write_data(req, reader)
+    md = new_object_md(req, length, reader.etag, location)
+    checksum = reader.verify()
+    if checksum:
+        md["checksum"] = checksum
+    result = await commit(req, req.frontend.metadata.put_object(req.bucket, req.key, md), location)
+    headers = {"ETag": etag(md), **_put_version_header(result, attrs)}
+    if checksum:
+        headers[f"x-amz-checksum-{checksum['algorithm']}"] = checksum["value"]
+    return _with_gc(req, S3Response(200, headers), result)
+
+
+def _put_version_header(result: dict, attrs: dict) -> dict[str, str]:
+    if attrs.get("versioning") is None:
+        return {}
+    return {"x-amz-version-id": NULL_VERSION if result.get("isNull") else encode_version_id(result["versionId"])}
+
+
+def _with_gc(req: S3Request, resp: S3Response, result: dict) -> S3Response:
+    if result.get("gc"):
+        resp.after.append(lambda: req.frontend.collect(result["gc"]))
+    return resp
+
+
+async def _read_target(req: S3Request) -> tuple[dict, dict]:
+    """(bucket attributes, object metadata) of a GET or HEAD, with delete markers answered as S3 does."""
+    version_id = _version_param(req)
+    found = await req.frontend.metadata.get_bucket_and_object(req.bucket, req.key, version_id)
+    attrs, md = found["bucket"], found["object"]
+    check_access(req, attrs)
+    if md is None:
+        raise S3Error("NoSuchKey", Key=req.key)
+    if md.get("isDeleteMarker"):
+        headers = {"x-amz-delete-marker": "true", **version_header(md, attrs)}
+        if version_id is not None:
+            raise S3Error("MethodNotAllowed", headers={**headers, "Last-Modified": md["last-modified"]},
+                          Method=req.method, ResourceType="DeleteMarker")
+        raise S3Error("NoSuchKey", headers=headers, Key=req.key)
+    return attrs, md
+
+
+def _answer_headers(req: S3Request, md: dict, attrs: dict) -> dict[str, str]:
+    headers = object_headers(req, md, attrs)
+    if req.auth and req.auth.account is not None:
+        for param, header in RESPONSE_OVERRIDES.items():
+            if param in req.query:
+                headers[header] = req.query[param]
+    return headers
+
+
+def _byte_range(req: S3Request, size: int) -> tuple[int, int] | None:
+    header = req.headers.get("range")
+    if header is None or "," in header:
+        return None          # S3 ignores a multi-range header and serves the whole object
+    try:
+        return parse_range(header, size)
+    except Unsatisfiable:
+        raise S3Error("InvalidRange", headers={"Content-Range": f"bytes */{size}"},
+                      ActualObjectSize=size, RangeRequested=header) from None
+
+
+async def get_object(req: S3Request) -> S3Response:
+    attrs, md = await _read_target(req)
+    check_read_conditions(req.headers, md)
+    size = md["content-length"]
+    headers = _answer_headers(req, md, attrs)
+    rng = _byte_range(req, size)
+    status, (start, end) = (206, rng) if rng else (200, (0, size - 1))
+    if rng:
+        headers["Content-Range"] = f"bytes {start}-{end}/{size}"
+    headers["Content-Length"] = str(end - start + 1 if size else 0)
+    body = await open_pieces(req, md.get("location") or [], start, end) if size else b""
+    return S3Response(status, headers, body)
+
+
+async def head_object(req: S3Request) -> S3Response:
+    attrs, md = await _read_target(req)
+    check_read_conditions(req.headers, md)
+    headers = _answer_headers(req, md, attrs)
+    size = md["content-length"]
+    rng = _byte_range(req, size)
+    if rng:
+        headers["Content-Range"] = f"bytes {rng[0]}-{rng[1]}/{size}"
+        headers["Content-Length"] = str(rng[1] - rng[0] + 1)
+        return S3Response(206, headers)
+    headers["Content-Length"] = str(size)
+    return S3Response(200, headers)
+
+
+async def open_pieces(req: S3Request, location: list[dict], start: int, end: int) -> AsyncIterator[bytes]:
+    """Bytes [start, end] of an object stitched from its pieces; the first piece opens before headers go out."""
+    wanted = [p for p in location if p["start"] <= end and p["start"] + p["size"] - 1 >= start]
+    if not wanted:
+        raise S3Error("InternalError")
+    ranges = [(p["key"], max(start, p["start"]) - p["start"], min(end, p["start"] + p["size"] - 1) - p["start"],
+               p["size"]) for p in wanted]
+    first = await _open(req, *ranges[0])
+    return _chain(req, first, ranges[1:])
+
+
+async def _open(req: S3Request, key: str, a: int, b: int, size: int) -> AsyncIterator[bytes]:
+    if a == 0 and b == size - 1:
+        return await req.frontend.data.get(key)
+    return await req.frontend.data.get(key, a, b)
+
+
+async def _chain(req: S3Request, first: AsyncIterator[bytes], rest: list[tuple]) -> AsyncIterator[bytes]:
+    async for chunk in first:
+        yield chunk
+    for piece in rest:
+        async for chunk in await _open(req, *piece):
+            yield chunk
+
+
+async def delete_object(req: S3Request) -> S3Response:
+    version_id = _version_param(req)
+    await bucket_attrs(req)
+    account = req.require_account()
+    marker = {"last-modified": iso_now(), "owner-id": account.canonical_id, "owner-display-name": account.name}
+    result = await req.frontend.metadata.delete_object(req.bucket, req.key, version_id, marker)
+    headers: dict[str, str] = {}
+    if result.get("deleteMarker"):
+        headers["x-amz-delete-marker"] = "true"
+    if version_id is not None:
+        headers["x-amz-version-id"] = req.query["versionId"]
+    elif result.get("deleteMarker"):
+        headers["x-amz-version-id"] = external_version_id(result)
+    return _with_gc(req, S3Response(204, headers), result)
+
+
+HANDLERS = {
+    "PutObject": put_object,
+    "GetObject": get_object,
+    "HeadObject": head_object,
+    "DeleteObject": delete_object,
+}

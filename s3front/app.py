@@ -1,0 +1,139 @@
+"""The front-end's ASGI application: S3 requests go through one dispatcher, `/_/` to FastAPI."""
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import AsyncIterator
+from urllib.parse import parse_qsl
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+
+from s3front.addressing import check_key, split_target
+from s3front.api import HANDLERS
+from s3front.errors import error_body, not_implemented
+from s3front.frontend import Frontend
+from s3front.request import S3Request, S3Response
+from s3front.routing import resolve
+from shared.config import Config
+from shared.errors import InternalError, S3Error, ServiceUnavailable
+from shared.logging import request_id
+
+log = logging.getLogger("coffer.s3")
+
+
+def _admin_app(frontend: Frontend) -> FastAPI:
+    admin = FastAPI(title="Coffer admin", openapi_url=None, docs_url=None, redoc_url=None)
+
+    @admin.get("/_/health")
+    async def health() -> JSONResponse:
+        ready = frontend.metadata._ready.is_set()
+        return JSONResponse({"status": "ok" if ready else "degraded", "metadata": ready},
+                            status_code=200 if ready else 503)
+
+    return admin
+
+
+class S3App:
+    """ASGI entry point of an S3 front-end."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.frontend = Frontend(config)
+        self.admin = _admin_app(self.frontend)
+
+    async def __call__(self, scope: dict, receive, send) -> None:
+        if scope["type"] == "lifespan":
+            return await self._lifespan(receive, send)
+        if scope["type"] != "http":
+            return
+        if scope["path"].startswith("/_/"):
+            return await self.admin(scope, receive, send)
+        await self.handle(scope, receive, send)
+
+    async def _lifespan(self, receive, send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await self.frontend.start()
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.frontend.stop()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def handle(self, scope: dict, receive, send) -> None:
+        started = time.perf_counter()
+        rid = secrets.token_hex(8).upper()
+        request_id.set(rid)
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        raw_path = scope.get("raw_path", scope["path"].encode()).decode("latin-1") or "/"
+        raw_query = scope.get("query_string", b"").decode("latin-1")
+        req = S3Request(scope["method"], raw_path, raw_query, None, None,
+                        dict(parse_qsl(raw_query, keep_blank_values=True)), headers, rid, receive, self.frontend)
+        try:
+            resp = await self._dispatch(req)
+        except Exception as exc:  # noqa: BLE001 - every failure becomes an S3 error
+            resp = self._error_response(req, exc)
+        await self._send(send, req, resp)
+        resp.run_after()
+        log.info("request", extra={"method": req.method, "op": req.operation.name if req.operation else None,
+                                   "bucket": req.bucket, "key": req.key, "status": resp.status,
+                                   "ms": round((time.perf_counter() - started) * 1000, 2)})
+
+    async def _dispatch(self, req: S3Request) -> S3Response:
+        req.bucket, req.key = split_target(req.headers.get("host", ""), req.raw_path, self.config.endpoints)
+        if req.key is not None:
+            check_key(req.key)
+        req.operation = resolve(req.method, req.bucket, req.key, req.query, req.headers)
+        req.auth = self.frontend.auth.authenticate(req.method, req.raw_path, req.raw_query, req.query,
+                                                   req.headers)
+        handler = HANDLERS.get(req.operation.name)
+        if handler is None:
+            raise not_implemented(req.operation.name)
+        return await handler(req)
+
+    def _error_response(self, req: S3Request, exc: Exception) -> S3Response:
+        if isinstance(exc, S3Error):
+            err = exc
+            if isinstance(exc, ServiceUnavailable):
+                log.warning("service unavailable", extra={"error": exc.message})
+        elif isinstance(exc, InternalError):
+            log.error("internal error", extra={"error": exc.message, "code": exc.code})
+            err = S3Error("InternalError")
+        else:
+            log.exception("unhandled error", extra={"error": repr(exc)})
+            err = S3Error("InternalError")
+        headers = {"Content-Type": "application/xml", **err.headers}
+        body = b"" if req.method == "HEAD" or err.status == 304 else error_body(err, req.resource, req.request_id)
+        return S3Response(err.status, headers, body)
+
+    async def _send(self, send, req: S3Request, resp: S3Response) -> None:
+        headers = [(b"x-amz-request-id", req.request_id.encode()), (b"x-amz-id-2", req.request_id.encode()),
+                   (b"server", b"Coffer")]
+        headers += [(k.lower().encode(), str(v).encode("latin-1", "replace")) for k, v in resp.headers.items()]
+        body = resp.body
+        if isinstance(body, bytes):
+            if "content-length" not in {k.lower() for k in resp.headers}:
+                headers.append((b"content-length", str(len(body)).encode()))
+            await send({"type": "http.response.start", "status": resp.status, "headers": headers})
+            await send({"type": "http.response.body", "body": b"" if req.method == "HEAD" else body})
+            return
+        await send({"type": "http.response.start", "status": resp.status, "headers": headers})
+        await _stream(send, body)
+
+
+async def _stream(send, body: AsyncIterator[bytes]) -> None:
+    """Relay a body; if the source fails mid-way the connection is cut, never padded or shortened."""
+    try:
+        async for chunk in body:
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+    except Exception as exc:  # noqa: BLE001
+        log.error("body source failed after the headers were sent", extra={"error": str(exc)})
+        raise
+    await send({"type": "http.response.body", "body": b""})
+
+
+def build_app(config: Config) -> S3App:
+    return S3App(config)

@@ -1,0 +1,126 @@
+"""AWS Signature Version 4, as pure functions: canonical request, string to sign, signature.
+
+No sockets here: the caller passes the request's parts and compares signatures.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from collections import OrderedDict
+from dataclasses import dataclass
+from urllib.parse import quote, unquote
+
+from shared.errors import S3Error
+
+ALGORITHM = "AWS4-HMAC-SHA256"
+UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
+EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+_SPACES = re.compile(r"\s+")
+_AUTH_FIELD = re.compile(r"(\w+)=([^,\s]*)")
+
+
+@dataclass(frozen=True)
+class Credential:
+    access_key: str
+    date: str          # YYYYMMDD
+    region: str
+    service: str
+
+    @property
+    def scope(self) -> str:
+        return f"{self.date}/{self.region}/{self.service}/aws4_request"
+
+
+@dataclass(frozen=True)
+class SignedRequest:
+    """What a header or a presigned URL claims: who signed, which headers, the signature."""
+    credential: Credential
+    signed_headers: list[str]
+    signature: str
+    amz_date: str
+
+
+def parse_credential(value: str) -> Credential:
+    parts = value.split("/")
+    if len(parts) != 5 or parts[4] != "aws4_request" or not parts[0]:
+        raise S3Error("AuthorizationHeaderMalformed",
+                      f"the Credential {value!r} is not of the form KEY/DATE/REGION/SERVICE/aws4_request")
+    return Credential(parts[0], parts[1], parts[2], parts[3])
+
+
+def parse_authorization(header: str, amz_date: str) -> SignedRequest:
+    """`AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=...`."""
+    fields = dict(_AUTH_FIELD.findall(header[len(ALGORITHM):]))
+    missing = [f for f in ("Credential", "SignedHeaders", "Signature") if f not in fields]
+    if missing:
+        raise S3Error("AuthorizationHeaderMalformed", f"the authorization header lacks {', '.join(missing)}")
+    return SignedRequest(parse_credential(fields["Credential"]), fields["SignedHeaders"].split(";"),
+                         fields["Signature"], amz_date)
+
+
+def canonical_uri(raw_path: str) -> str:
+    """S3 signs the path URI-encoded once, '/' kept, with no normalisation."""
+    return quote(unquote(raw_path), safe="/~")
+
+
+def canonical_query(raw_query: str, exclude: str | None = None) -> str:
+    pairs = []
+    for item in raw_query.split("&") if raw_query else []:
+        name, _, value = item.partition("=")
+        name = unquote(name)
+        if name == exclude:
+            continue
+        pairs.append((quote(name, safe="-_.~"), quote(unquote(value), safe="-_.~")))
+    return "&".join(f"{k}={v}" for k, v in sorted(pairs))
+
+
+def canonical_headers(headers: dict[str, str], signed: list[str]) -> str:
+    lines = []
+    for name in signed:
+        if name not in headers:
+            raise S3Error("AccessDenied", f"a signed header is missing from the request: {name}")
+        lines.append(f"{name}:{_SPACES.sub(' ', headers[name].strip())}\n")
+    return "".join(lines)
+
+
+def canonical_request(method: str, raw_path: str, raw_query: str, headers: dict[str, str],
+                      signed: list[str], payload_hash: str, exclude_query: str | None = None) -> str:
+    return "\n".join([method, canonical_uri(raw_path), canonical_query(raw_query, exclude_query),
+                      canonical_headers(headers, signed), ";".join(signed), payload_hash])
+
+
+def string_to_sign(amz_date: str, scope: str, canonical: str) -> str:
+    return "\n".join([ALGORITHM, amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()])
+
+
+class SigningKeys:
+    """A bounded cache of derived signing keys per (secret, date, region, service)."""
+
+    def __init__(self, size: int = 1024) -> None:
+        self._keys: OrderedDict[tuple, bytes] = OrderedDict()
+        self._size = size
+
+    def get(self, secret: str, cred: Credential) -> bytes:
+        ident = (secret, cred.date, cred.region, cred.service)
+        key = self._keys.get(ident)
+        if key is None:
+            key = _hmac(("AWS4" + secret).encode(), cred.date)
+            for part in (cred.region, cred.service, "aws4_request"):
+                key = _hmac(key, part)
+            self._keys[ident] = key
+            if len(self._keys) > self._size:
+                self._keys.popitem(last=False)
+        return key
+
+
+def _hmac(key: bytes, msg: str) -> bytes:
+    return hmac.new(key, msg.encode(), hashlib.sha256).digest()
+
+
+def sign(signing_key: bytes, to_sign: str) -> str:
+    return hmac.new(signing_key, to_sign.encode(), hashlib.sha256).hexdigest()
+
+
+def signatures_match(expected: str, given: str) -> bool:
+    return hmac.compare_digest(expected.encode(), given.encode())

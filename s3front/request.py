@@ -1,0 +1,78 @@
+"""The request and response objects that S3 handlers see."""
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from shared.config import Account
+from shared.errors import S3Error
+
+if TYPE_CHECKING:
+    from s3front.auth import AuthResult
+    from s3front.frontend import Frontend
+    from s3front.routing import Operation
+
+Receive = Callable[[], Awaitable[dict]]
+
+
+@dataclass
+class S3Request:
+    method: str
+    raw_path: str
+    raw_query: str
+    bucket: str | None
+    key: str | None
+    query: dict[str, str]
+    headers: dict[str, str]
+    request_id: str
+    receive: Receive
+    frontend: "Frontend"
+    operation: "Operation | None" = None
+    auth: "AuthResult | None" = None
+    body_consumed: bool = False
+
+    @property
+    def account(self) -> Account | None:
+        return self.auth.account if self.auth else None
+
+    @property
+    def resource(self) -> str:
+        if self.bucket is None:
+            return "/"
+        return f"/{self.bucket}" + (f"/{self.key}" if self.key is not None else "")
+
+    def require_account(self) -> Account:
+        if self.account is None:
+            raise S3Error("AccessDenied")
+        return self.account
+
+    async def raw_body(self) -> AsyncIterator[bytes]:
+        """The bytes of the HTTP body as they arrive (still framed, if the client used aws-chunked)."""
+        self.body_consumed = True
+        while True:
+            message = await self.receive()
+            if message["type"] == "http.disconnect":
+                raise S3Error("IncompleteBody", "The client closed the connection before the body ended.")
+            chunk = message.get("body", b"")
+            if chunk:
+                yield chunk
+            if not message.get("more_body", False):
+                return
+
+
+@dataclass
+class S3Response:
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes | AsyncIterator[bytes] = b""
+    after: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)   # work once the client has its answer
+
+    def run_after(self) -> None:
+        for job in self.after:
+            asyncio.get_running_loop().create_task(job())
+
+
+def xml_response(body: bytes, status: int = 200, headers: dict[str, str] | None = None) -> S3Response:
+    return S3Response(status, {"Content-Type": "application/xml", **(headers or {})}, body)

@@ -1,0 +1,1 @@
+"""One module per runnable process: parse config, build the app, run uvicorn. Nothing else."""

@@ -1,0 +1,56 @@
+"""`coffer mdserver`: the metadata daemon."""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import socketio
+
+from dmd.metadata.context import MetadataContext
+from dmd.metadata.server import build_server
+from dmd.metadata.store import MetadataStore, StoreLocked
+from services.runner import check_daemon_bind, uvicorn_config
+from shared.config import Config
+
+log = logging.getLogger("coffer.metadata")
+
+
+class _Lifespan:
+    """Closes the store cleanly: pending batches are committed before the DB closes."""
+
+    def __init__(self, app: Any, ctx: MetadataContext) -> None:
+        self.app, self.ctx = app, ctx
+
+    async def __call__(self, scope: dict, receive, send) -> None:
+        if scope["type"] != "lifespan":
+            return await self.app(scope, receive, send)
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.ctx.gatherer.drain()
+                self.ctx.gatherer.close()
+                self.ctx.store.close()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+def metadata_app(config: Config) -> tuple[Any, MetadataContext]:
+    check_daemon_bind(config, config.metadata_bind)
+    try:
+        store = MetadataStore(config.metadata_path)
+    except StoreLocked as exc:
+        raise SystemExit(f"coffer mdserver: {exc}") from None
+    if config.unsafe_no_fsync:
+        log.warning("COFFER_UNSAFE_NO_FSYNC is set: metadata batches are NOT synced; acknowledged writes can be lost")
+    ctx = MetadataContext(store, config.replication_group_id, sync=not config.unsafe_no_fsync)
+    sio, _ = build_server(ctx, config.cluster_secret)
+    return _Lifespan(socketio.ASGIApp(sio), ctx), ctx
+
+
+def uvicorn_configs(config: Config) -> list:
+    app, _ = metadata_app(config)
+    log.info("metadata daemon starting", extra={"bind": config.metadata_bind, "port": config.metadata_port,
+                                                "path": config.metadata_path})
+    return [uvicorn_config(app, config.metadata_bind, config.metadata_port, config.log_level)]

@@ -1,0 +1,53 @@
+"""Running ASGI apps with uvicorn, several in one event loop when a process serves several ports."""
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import socket
+from typing import Any
+
+import uvicorn
+
+from shared.config import Config
+from shared.logging import setup_logging, uvicorn_log_config
+
+log = logging.getLogger("coffer")
+
+
+def uvicorn_config(app: Any, host: str, port: int, level: str) -> uvicorn.Config:
+    return uvicorn.Config(app, host=host, port=port, log_config=uvicorn_log_config(), log_level=level.lower(),
+                          access_log=False, loop="uvloop", http="httptools", lifespan="on",
+                          timeout_keep_alive=60, ws_max_size=100 * 2**20)
+
+
+async def serve_all(configs: list[uvicorn.Config]) -> None:
+    """Serve every app until a signal stops them all."""
+    servers = [uvicorn.Server(c) for c in configs]
+    await asyncio.gather(*(s.serve() for s in servers))
+
+
+def run(configs: list[uvicorn.Config]) -> None:
+    import uvloop
+    uvloop.run(serve_all(configs))
+
+
+def is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(socket.gethostbyname(host)).is_loopback
+    except (OSError, ValueError):
+        return False
+
+
+def start_logging(service: str, config: Config) -> None:
+    setup_logging(service, config.log_level)
+
+
+def check_daemon_bind(config: Config, bind: str) -> None:
+    """Refuse the settings that are only safe on loopback."""
+    if is_loopback(bind):
+        return
+    if not config.cluster_secret:
+        raise SystemExit(f"refusing to bind {bind} without COFFER_CLUSTER_SECRET: the daemons would be open to anyone")
+    if config.unsafe_no_fsync:
+        raise SystemExit("refusing COFFER_UNSAFE_NO_FSYNC on a non-loopback address")

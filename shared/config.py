@@ -1,0 +1,139 @@
+"""Configuration: environment variables first, then the JSON file named by COFFER_CONFIG, then defaults."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from shared import constants as C
+
+
+@dataclass(frozen=True)
+class Account:
+    access_key: str
+    secret_key: str
+    name: str
+    email: str
+    canonical_id: str
+    account_id: str
+
+    @property
+    def arn(self) -> str:
+        return f"arn:aws:iam::{self.account_id}:root"
+
+
+DEFAULT_ACCOUNTS = (
+    Account("accessKey1", "verySecretKey1", "Bart", "sampleaccount1@sampling.com",
+            "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be", "123456789012"),
+    Account("accessKey2", "verySecretKey2", "Lisa", "sampleaccount2@sampling.com",
+            "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2bf", "123456789013"),
+)
+
+
+@dataclass
+class Config:
+    listen_addr: str = "0.0.0.0"
+    port: int = C.S3_PORT
+    data_path: str = "./localData"
+    metadata_path: str = "./localMetadata"
+    data_host: str = "127.0.0.1"
+    data_port: int = C.DATA_PORT
+    metadata_host: str = "127.0.0.1"
+    metadata_port: int = C.METADATA_PORT
+    metadata_bind: str = C.DEFAULT_BIND
+    data_bind: str = C.DEFAULT_BIND
+    cluster_secret: str = ""
+    replication_group_id: str = C.REPLICATION_GROUP_ID
+    endpoints: list[str] = field(default_factory=lambda: ["localhost", "127.0.0.1", "s3.amazonaws.com"])
+    region: str = "us-east-1"
+    log_level: str = "INFO"
+    unsafe_no_fsync: bool = False
+    accounts: tuple[Account, ...] = DEFAULT_ACCOUNTS
+    default_credentials: bool = True
+
+    def account_by_access_key(self, access_key: str) -> Account | None:
+        return self._by_key.get(access_key)
+
+    def account_by_canonical_id(self, canonical_id: str) -> Account | None:
+        return next((a for a in self.accounts if a.canonical_id == canonical_id), None)
+
+    def __post_init__(self) -> None:
+        self._by_key = {a.access_key: a for a in self.accounts}
+
+
+# (environment variable, config-file key, attribute, type)
+_SETTINGS: list[tuple[str, str, str, type]] = [
+    ("LISTEN_ADDR", "listenOn", "listen_addr", str),
+    ("COFFER_PORT", "port", "port", int),
+    ("S3DATAPATH", "dataPath", "data_path", str),
+    ("S3METADATAPATH", "metadataPath", "metadata_path", str),
+    ("DATA_HOST", "dataHost", "data_host", str),
+    ("DATA_PORT", "dataPort", "data_port", int),
+    ("METADATA_HOST", "metadataHost", "metadata_host", str),
+    ("METADATA_PORT", "metadataPort", "metadata_port", int),
+    ("METADATA_BIND", "metadataBind", "metadata_bind", str),
+    ("DATA_BIND", "dataBind", "data_bind", str),
+    ("COFFER_CLUSTER_SECRET", "clusterSecret", "cluster_secret", str),
+    ("COFFER_REPLICATION_GROUP_ID", "replicationGroupId", "replication_group_id", str),
+    ("COFFER_REGION", "region", "region", str),
+    ("LOG_LEVEL", "logLevel", "log_level", str),
+    ("COFFER_UNSAFE_NO_FSYNC", "unsafeNoFsync", "unsafe_no_fsync", bool),
+]
+
+
+def _coerce(value: Any, kind: type) -> Any:
+    if kind is bool and isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return kind(value)
+
+
+def load_config(**overrides: Any) -> Config:
+    """Build the configuration; explicit overrides (command-line flags) win over everything."""
+    env = os.environ
+    file_conf: dict[str, Any] = {}
+    if env.get("COFFER_CONFIG"):
+        file_conf = orjson.loads(Path(env["COFFER_CONFIG"]).read_bytes())
+    values: dict[str, Any] = {}
+    for env_name, file_key, attr, kind in _SETTINGS:
+        if env_name in env:
+            values[attr] = _coerce(env[env_name], kind)
+        elif file_key in file_conf:
+            values[attr] = _coerce(file_conf[file_key], kind)
+    values["endpoints"] = _endpoints(env, file_conf)
+    accounts = _accounts(env, file_conf)
+    if accounts is not None:
+        values["accounts"], values["default_credentials"] = accounts, False
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return Config(**values)
+
+
+def _endpoints(env: os._Environ, file_conf: dict[str, Any]) -> list[str]:
+    names = ["localhost", "127.0.0.1", "s3.amazonaws.com"]
+    names += list(file_conf.get("restEndpoints", {}))
+    names += [h.strip() for h in env.get("ENDPOINT", "").split(",") if h.strip()]
+    return list(dict.fromkeys(names))
+
+
+def _accounts(env: os._Environ, file_conf: dict[str, Any]) -> tuple[Account, ...] | None:
+    if env.get("COFFER_ACCESS_KEY_ID") and env.get("COFFER_SECRET_ACCESS_KEY"):
+        base = DEFAULT_ACCOUNTS[0]
+        return (Account(env["COFFER_ACCESS_KEY_ID"], env["COFFER_SECRET_ACCESS_KEY"], base.name,
+                        base.email, base.canonical_id, base.account_id),)
+    path = env.get("S3AUTH_CONFIG") or file_conf.get("authdata")
+    if not path:
+        return None
+    return parse_authdata(orjson.loads(Path(path).read_bytes()))
+
+
+def parse_authdata(doc: dict[str, Any]) -> tuple[Account, ...]:
+    """Accounts from a reference-style authdata.json document."""
+    accounts = []
+    for acct in doc.get("accounts", []):
+        account_id = acct.get("shortid") or acct.get("arn", "::::0:").split(":")[4]
+        for key in acct.get("keys", []):
+            accounts.append(Account(key["access"], key["secret"], acct["name"], acct.get("email", ""),
+                                    acct["canonicalID"], account_id))
+    return tuple(accounts)

@@ -1,0 +1,60 @@
+"""Every figure of the design (dmd-reference §0), named once."""
+
+# Ports and addresses
+S3_PORT = 8000
+METADATA_PORT = 9990
+DATA_PORT = 9991
+DEFAULT_BIND = "127.0.0.1"
+
+# RPC (front-end <-> metadata daemon)
+RPC_NAMESPACE = "/MDFile/metadata"
+RPC_PROTO = 1
+RPC_API_VERSION = "1.0"
+RPC_CALL_TIMEOUT_S = 30.0
+RPC_RECONNECT_WAIT_S = 5.0          # a call made while disconnected waits at most this long
+RPC_MAX_MESSAGE_BYTES = 100 * 2**20
+
+# Write gathering
+WG_WINDOW_S = 0.005
+WG_MAX_BATCH_BYTES = 4 * 2**20
+WG_MAX_BATCH_OPS = 10_000
+
+# Acknowledged streams
+STREAM_MAX_PENDING_ACK = 4
+STREAM_ACK_TIMEOUT_S = 5.0
+STREAM_MAX_AGE_S = 600.0
+STREAM_PACKET_ITEMS = 1000
+STREAM_PACKET_BYTES = 2**20
+
+# Listing
+LISTING_MAX_KEYS = 1000
+LISTING_SKIP_STREAK = 100
+
+# Versioning
+VERSION_SEPARATOR = b"\x00"
+REPLICATION_GROUP_ID = "RG001"
+VERSION_ID_LENGTH = 27
+
+# Data daemon
+DATA_KEY_BYTES = 20
+DATA_HASH_DIRS = 3511
+DATA_TMP_MAX_AGE_S = 3600
+DATA_CHUNK_BYTES = 256 * 1024
+DATA_KEEPALIVE_EXPIRY_S = 30.0
+
+# Objects and multipart
+MAX_KEY_BYTES = 1024
+MAX_USER_METADATA_BYTES = 2048
+MAX_PUT_BYTES = 5 * 2**30
+MPU_MIN_PART_SIZE = 5 * 2**20
+MPU_MAX_PART_NUMBER = 10_000
+
+# Authentication
+MAX_CLOCK_SKEW_S = 15 * 60
+MAX_PRESIGNED_EXPIRES_S = 7 * 24 * 3600
+
+# Garbage collection
+GC_GRACE_S = 5 * 60
+GC_INTERVAL_S = 60
+ORPHAN_GRACE_S = 24 * 3600
+GC_MAX_PARALLEL_DELETES = 16

@@ -1,0 +1,98 @@
+"""The S3 error catalogue, shared by the front-end and the daemons.
+
+The daemons send error codes over the wire; the clients turn them back into these exceptions,
+and `s3front.errors` renders them as S3 XML. Nothing else invents error codes.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+# code -> (HTTP status, default message), as the AWS S3 API reference lists them
+CATALOGUE: dict[str, tuple[int, str]] = {
+    "AccessDenied": (403, "Access Denied"),
+    "AuthorizationHeaderMalformed": (400, "The authorization header is malformed."),
+    "AuthorizationQueryParametersError": (400, "Error parsing the X-Amz-Credential parameter."),
+    "BadDigest": (400, "The Content-MD5 you specified did not match what we received."),
+    "BucketAlreadyExists": (409, "The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again."),
+    "BucketAlreadyOwnedByYou": (409, "Your previous request to create the named bucket succeeded and you already own it."),
+    "BucketNotEmpty": (409, "The bucket you tried to delete is not empty"),
+    "EntityTooLarge": (400, "Your proposed upload exceeds the maximum allowed object size."),
+    "EntityTooSmall": (400, "Your proposed upload is smaller than the minimum allowed object size."),
+    "IncompleteBody": (400, "You did not provide the number of bytes specified by the Content-Length HTTP header."),
+    "InternalError": (500, "We encountered an internal error. Please try again."),
+    "InvalidAccessKeyId": (403, "The AWS Access Key Id you provided does not exist in our records."),
+    "InvalidArgument": (400, "Invalid Argument"),
+    "InvalidBucketName": (400, "The specified bucket is not valid."),
+    "InvalidDigest": (400, "The Content-MD5 you specified is not valid."),
+    "InvalidPart": (400, "One or more of the specified parts could not be found. The part might not have been uploaded, or the specified entity tag might not have matched the part's entity tag."),
+    "InvalidPartNumber": (416, "The requested partnumber is not satisfiable"),
+    "InvalidPartOrder": (400, "The list of parts was not in ascending order. Parts must be ordered by part number."),
+    "InvalidRange": (416, "The requested range is not satisfiable"),
+    "InvalidRequest": (400, "Invalid Request"),
+    "InvalidURI": (400, "Couldn't parse the specified URI."),
+    "KeyTooLongError": (400, "Your key is too long"),
+    "MalformedXML": (400, "The XML you provided was not well-formed or did not validate against our published schema."),
+    "MetadataTooLarge": (400, "Your metadata headers exceed the maximum allowed metadata size."),
+    "MethodNotAllowed": (405, "The specified method is not allowed against this resource."),
+    "MissingContentLength": (411, "You must provide the Content-Length HTTP header."),
+    "MissingSecurityHeader": (400, "Your request was missing a required header."),
+    "NoSuchBucket": (404, "The specified bucket does not exist"),
+    "NoSuchKey": (404, "The specified key does not exist."),
+    "NoSuchUpload": (404, "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed."),
+    "NoSuchVersion": (404, "The specified version does not exist."),
+    "NotImplemented": (501, "A header you provided implies functionality that is not implemented."),
+    "NotModified": (304, "Not Modified"),
+    "OperationAborted": (409, "A conflicting conditional operation is currently in progress against this resource. Try again."),
+    "PreconditionFailed": (412, "At least one of the pre-conditions you specified did not hold"),
+    "RequestTimeTooSkewed": (403, "The difference between the request time and the current time is too large."),
+    "RequestTimeout": (400, "Your socket connection to the server was not read from or written to within the timeout period."),
+    "ServiceUnavailable": (503, "Please reduce your request rate."),
+    "SignatureDoesNotMatch": (403, "The request signature we calculated does not match the signature you provided. Check your key and signing method."),
+    "SlowDown": (503, "Please reduce your request rate."),
+    "XAmzContentSHA256Mismatch": (400, "The provided 'x-amz-content-sha256' header does not match what was computed."),
+}
+
+
+class S3Error(Exception):
+    """An error with an S3 meaning: it becomes an S3 error response as it is."""
+
+    def __init__(self, code: str, message: str | None = None, *, status: int | None = None,
+                 headers: dict[str, str] | None = None, **fields: Any) -> None:
+        default_status, default_message = CATALOGUE.get(code, (500, code))
+        self.code = code
+        self.status = status or default_status
+        self.message = message or default_message
+        self.headers = headers or {}
+        self.fields = fields            # extra XML elements (ArgumentName, BucketName, ...)
+        super().__init__(f"{code}: {self.message}")
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"code": self.code, "status": self.status, "message": self.message, "internal": False}
+
+
+class InternalError(Exception):
+    """A failure that is nobody's S3 business: logged with the request id, answered as 500 InternalError."""
+
+    def __init__(self, message: str, code: str = "InternalError") -> None:
+        self.code = code
+        self.message = message
+        super().__init__(message)
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"code": self.code, "status": 500, "message": self.message, "internal": True}
+
+
+class ServiceUnavailable(S3Error):
+    """A daemon cannot be reached; `outcome_unknown` says a write may or may not have been applied."""
+
+    def __init__(self, message: str = "The service is temporarily unavailable; please retry.",
+                 outcome_unknown: bool = False) -> None:
+        super().__init__("ServiceUnavailable", message, headers={"Retry-After": "1"})
+        self.outcome_unknown = outcome_unknown
+
+
+def error_from_wire(err: dict[str, Any]) -> Exception:
+    """Rebuild the exception that a daemon sent as an error object."""
+    if err.get("internal"):
+        return InternalError(err.get("message", ""), err.get("code", "InternalError"))
+    return S3Error(err["code"], err.get("message"), status=err.get("status"))

@@ -1,0 +1,194 @@
+"""The front-end's client of the metadata daemon: one socket.io connection per process, shared by all requests.
+
+Calls in flight when the connection drops fail at once (a write's outcome is then unknown);
+calls made while reconnecting wait a little, then fail as ServiceUnavailable (dmd-reference §1.5).
+"""
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import os
+import socket
+import uuid
+from typing import Any
+
+import socketio
+
+from shared import constants as C
+from shared.errors import ServiceUnavailable, error_from_wire
+from shared.logging import request_id
+from shared.rpc import OrjsonShim, call_message
+
+log = logging.getLogger("coffer.rpc")
+
+WRITE_METHODS = frozenset({
+    "createBucket", "putBucketAttributes", "updateBucketAttributes", "deleteBucket", "putObject", "updateObject",
+    "deleteObject", "initiateMultipartUpload", "putPart", "completeMultipartUpload", "abortMultipartUpload",
+    "gcDone", "put", "del", "batch"})
+
+
+class MetadataClient:
+    """Typed access to every RPC of the metadata daemon."""
+
+    def __init__(self, host: str, port: int, secret: str, call_timeout: float = C.RPC_CALL_TIMEOUT_S) -> None:
+        self.url = f"http://{host}:{port}"
+        self.secret = secret
+        self.call_timeout = call_timeout
+        self.boot_id: str | None = None
+        self.db_uuid: str | None = None
+        self.on_restart: list = []          # callbacks run when the daemon's boot_id changes
+        self._uid = uuid.uuid4().hex[:12]
+        self._seq = itertools.count()
+        self._pending: dict[str, asyncio.Future] = {}
+        self._ready = asyncio.Event()
+        self._sio = socketio.AsyncClient(reconnection=True, reconnection_attempts=0, reconnection_delay=0.5,
+                                         reconnection_delay_max=5, randomization_factor=0.5, json=OrjsonShim)
+        self._sio.on("connect", self._on_connect, namespace=C.RPC_NAMESPACE)
+        self._sio.on("disconnect", self._on_disconnect, namespace=C.RPC_NAMESPACE)
+        self._handshake: asyncio.Task | None = None
+
+    def _auth(self) -> dict[str, Any]:
+        return {"secret": self.secret, "client": f"{socket.gethostname()}:{os.getpid()}", "proto": C.RPC_PROTO}
+
+    async def start(self) -> None:
+        """Connect in the background; reconnection goes on by itself for ever."""
+        await self._sio.connect(self.url, auth=self._auth, transports=["websocket"],
+                                namespaces=[C.RPC_NAMESPACE], wait=False, retry=True)
+
+    async def close(self) -> None:
+        await self._sio.disconnect()
+
+    async def wait_ready(self, timeout: float) -> bool:
+        try:
+            await asyncio.wait_for(self._ready.wait(), timeout)
+            return True
+        except asyncio.TimeoutError:
+            return False
+
+    async def _on_connect(self) -> None:
+        # Handshake in its own task: the reply arrives through the loop that runs this handler.
+        self._handshake = asyncio.get_running_loop().create_task(self._check_manifest())
+
+    async def _check_manifest(self) -> None:
+        try:
+            manifest = await self._send("getManifest", {}, 5.0)
+        except Exception as exc:  # noqa: BLE001 - the next reconnect tries again
+            log.warning("metadata handshake failed", extra={"error": str(exc)})
+            return
+        if manifest["proto"] != C.RPC_PROTO:
+            log.critical("metadata daemon speaks another protocol", extra={"proto": manifest["proto"]})
+            return
+        if self.boot_id and manifest["boot_id"] != self.boot_id:
+            log.warning("metadata daemon restarted", extra={"boot_id": manifest["boot_id"]})
+            for callback in self.on_restart:
+                callback()
+        if self.db_uuid and manifest["db_uuid"] != self.db_uuid:
+            log.error("metadata daemon now serves another database", extra={"db_uuid": manifest["db_uuid"]})
+        self.boot_id, self.db_uuid = manifest["boot_id"], manifest["db_uuid"]
+        self._ready.set()
+
+    async def _on_disconnect(self, *args: Any) -> None:
+        self._ready.clear()
+        pending, self._pending = self._pending, {}
+        for fut in pending.values():
+            if not fut.done():
+                fut.set_exception(ServiceUnavailable("lost the connection to the metadata daemon",
+                                                     outcome_unknown=True))
+
+    async def call(self, method: str, timeout: float | None = None, **args: Any) -> Any:
+        """One RPC; S3 errors come back as S3Error, lost connections as ServiceUnavailable."""
+        timeout = timeout or self.call_timeout
+        if not self._ready.is_set() and not await self.wait_ready(min(timeout, C.RPC_RECONNECT_WAIT_S)):
+            raise ServiceUnavailable("the metadata daemon is not reachable")
+        try:
+            return await self._send(method, args, timeout)
+        except ServiceUnavailable:
+            if method in WRITE_METHODS:
+                raise
+            # A read may be retried once after a reconnect (dmd-reference §1.5).
+            if not await self.wait_ready(min(timeout, C.RPC_RECONNECT_WAIT_S)):
+                raise
+            return await self._send(method, args, timeout)
+
+    async def _send(self, method: str, args: dict[str, Any], timeout: float) -> Any:
+        call_id = f"{self._uid}:{next(self._seq)}"
+        fut = asyncio.get_running_loop().create_future()
+        self._pending[call_id] = fut
+
+        def on_reply(reply: dict) -> None:
+            if not fut.done():
+                fut.set_result(reply)
+
+        try:
+            msg = call_message(call_id, method, args, int(timeout * 1000), request_id.get())
+            try:
+                await self._sio.emit("call", msg, namespace=C.RPC_NAMESPACE, callback=on_reply)
+            except socketio.exceptions.SocketIOError as exc:
+                raise ServiceUnavailable(f"metadata daemon unreachable: {exc}",
+                                         outcome_unknown=method in WRITE_METHODS) from exc
+            try:
+                reply = await asyncio.wait_for(fut, timeout)
+            except asyncio.TimeoutError:
+                raise ServiceUnavailable(f"the metadata call {method} timed out",
+                                         outcome_unknown=method in WRITE_METHODS) from None
+        finally:
+            self._pending.pop(call_id, None)
+        if reply.get("ok"):
+            return reply.get("result")
+        raise error_from_wire(reply["error"])
+
+    # -- the typed surface (dmd-reference §2.4) ----------------------------------------
+    async def get_manifest(self) -> dict:
+        return await self.call("getManifest")
+
+    async def get_stats(self) -> dict:
+        return await self.call("getStats")
+
+    async def create_bucket(self, bucket: str, attrs: dict) -> dict:
+        return await self.call("createBucket", bucket=bucket, attrs=attrs)
+
+    async def get_bucket_attributes(self, bucket: str) -> dict:
+        return await self.call("getBucketAttributes", bucket=bucket)
+
+    async def put_bucket_attributes(self, bucket: str, attrs: dict, if_rev: int | None = None) -> dict:
+        return await self.call("putBucketAttributes", bucket=bucket, attrs=attrs, if_rev=if_rev)
+
+    async def update_bucket_attributes(self, bucket: str, set: dict | None = None,
+                                       unset: list[str] | None = None) -> dict:
+        return await self.call("updateBucketAttributes", bucket=bucket, set=set or {}, unset=unset or [])
+
+    async def delete_bucket(self, bucket: str) -> dict:
+        return await self.call("deleteBucket", bucket=bucket)
+
+    async def list_buckets(self, owner: str) -> list[dict]:
+        return await self.call("listBuckets", owner=owner)
+
+    async def get_bucket_and_object(self, bucket: str, key: str, version_id: str | None = None) -> dict:
+        return await self.call("getBucketAndObject", bucket=bucket, key=key, versionId=version_id)
+
+    async def get_object(self, bucket: str, key: str, version_id: str | None = None) -> dict:
+        return await self.call("getObject", bucket=bucket, key=key, versionId=version_id)
+
+    async def put_object(self, bucket: str, key: str, md: dict) -> dict:
+        return await self.call("putObject", bucket=bucket, key=key, md=md)
+
+    async def update_object(self, bucket: str, key: str, version_id: str | None = None,
+                            set: dict | None = None, unset: list[str] | None = None) -> dict:
+        return await self.call("updateObject", bucket=bucket, key=key, versionId=version_id,
+                               set=set or {}, unset=unset or [])
+
+    async def delete_object(self, bucket: str, key: str, version_id: str | None = None,
+                            marker: dict | None = None) -> dict:
+        return await self.call("deleteObject", bucket=bucket, key=key, versionId=version_id, marker=marker)
+
+    async def list_object(self, bucket: str, params: dict) -> dict:
+        return await self.call("listObject", bucket=bucket, params=params)
+
+    async def list_parts(self, bucket: str, upload_id: str, part_number_marker: int = 0,
+                         max_parts: int = C.LISTING_MAX_KEYS) -> dict:
+        return await self.call("listParts", bucket=bucket, uploadId=upload_id,
+                               partNumberMarker=part_number_marker, maxParts=max_parts)
+
+    async def gc_done(self, entries: list[str]) -> dict:
+        return await self.call("gcDone", entries=entries)

@@ -1,0 +1,62 @@
+"""Shapes both sides agree on: version ids, upload ids, object metadata fields."""
+from __future__ import annotations
+
+import re
+import time
+from datetime import datetime, timezone
+
+from shared import constants as C
+from shared.errors import S3Error
+
+_INTERNAL_VID = re.compile(r"^[0-9]{20}[ -~]{7}$")
+_HEX = re.compile(r"^[0-9a-f]+$")
+NULL_VERSION = "null"
+
+
+def inf_version_id(replication_group: str = C.REPLICATION_GROUP_ID) -> str:
+    """The id of a version written with no id: the largest, so it sorts as the oldest."""
+    return "99999999999999" + "999999" + replication_group.ljust(7)[:7]
+
+
+def encode_version_id(vid: str) -> str:
+    """Internal 27-character id -> the 54 hex characters clients see."""
+    return vid.encode("ascii").hex()
+
+
+def decode_version_id(external: str) -> str:
+    """Client-supplied version id -> internal id; `null` is kept as is. Malformed -> InvalidArgument."""
+    if external == NULL_VERSION:
+        return NULL_VERSION
+    if len(external) == 2 * C.VERSION_ID_LENGTH and _HEX.match(external):
+        vid = bytes.fromhex(external).decode("ascii", "replace")
+        if _INTERNAL_VID.match(vid):
+            return vid
+    raise S3Error("InvalidArgument", "Invalid version id specified", ArgumentName="versionId",
+                  ArgumentValue=external)
+
+
+def external_version_id(md: dict) -> str:
+    """The version id a client sees for a stored version."""
+    if md.get("isNull") or not md.get("versionId"):
+        return NULL_VERSION
+    return encode_version_id(md["versionId"])
+
+
+def iso_now() -> str:
+    """The current time as S3 shows it in XML: ISO 8601 with milliseconds, UTC."""
+    now = time.time()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now * 1000) % 1000:03d}Z"
+
+
+def parse_iso(value: str) -> datetime:
+    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+
+
+def http_date(iso: str) -> str:
+    """ISO 8601 (as stored) -> RFC 7231 date (as sent in Last-Modified)."""
+    return parse_iso(iso).strftime("%a, %d %b %Y %H:%M:%S GMT")
+
+
+# The fields of object metadata that listings return (dmd-reference §6.6): never `location`.
+LISTING_FIELDS = ("key", "content-length", "content-md5", "last-modified", "owner-id",
+                  "owner-display-name", "x-amz-storage-class", "versionId", "isNull", "isDeleteMarker")

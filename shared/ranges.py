@@ -1,0 +1,34 @@
+"""HTTP byte ranges: one parser for the S3 layer and the /DataFile layer (dmd-reference §8.3)."""
+from __future__ import annotations
+
+import re
+
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+class Unsatisfiable(Exception):
+    """The range does not overlap the object: 416."""
+
+
+def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """`bytes=a-b`, `bytes=a-`, `bytes=-n` -> inclusive (start, end); None when the header is malformed."""
+    if not header:
+        return None
+    m = _RANGE.match(header.strip())
+    if not m or (not m.group(1) and not m.group(2)):
+        return None
+    first, last = m.group(1), m.group(2)
+    if not first:
+        n = int(last)
+        if n == 0:
+            if size == 0:
+                return None
+            raise Unsatisfiable()
+        return (max(0, size - n), size - 1) if size else None
+    start = int(first)
+    end = int(last) if last else size - 1
+    if last and end < start:
+        return None
+    if start >= size:
+        raise Unsatisfiable()
+    return start, min(end, size - 1)

@@ -1,0 +1,36 @@
+"""The RPC wire format between front-ends and the metadata daemon (dmd-reference §1.4)."""
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from shared.errors import InternalError, S3Error
+
+
+class OrjsonShim:
+    """The `json` module python-socketio is given: orjson, with `dumps` returning str as it expects."""
+
+    @staticmethod
+    def dumps(obj: Any, **_: Any) -> str:
+        return orjson.dumps(obj).decode()
+
+    @staticmethod
+    def loads(s: str | bytes, **_: Any) -> Any:
+        return orjson.loads(s)
+
+
+def call_message(call_id: str, method: str, args: dict[str, Any], timeout_ms: int, req: str) -> dict[str, Any]:
+    return {"v": 1, "id": call_id, "method": method, "args": args, "timeout_ms": timeout_ms, "req": req}
+
+
+def ok_reply(call_id: str, result: Any) -> dict[str, Any]:
+    return {"id": call_id, "ok": True, "result": result}
+
+
+def error_reply(call_id: str, exc: BaseException) -> dict[str, Any]:
+    if isinstance(exc, (S3Error, InternalError)):
+        err = exc.to_wire()
+    else:
+        err = InternalError(f"{type(exc).__name__}: {exc}").to_wire()
+    return {"id": call_id, "ok": False, "error": err}

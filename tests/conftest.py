@@ -1,0 +1,64 @@
+"""Fixtures: a shared cluster of real processes for most tests, a fresh one for destructive tests."""
+from __future__ import annotations
+
+import itertools
+import os
+
+import pytest
+
+from tests.cluster import Cluster
+
+_names = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def cluster(tmp_path_factory):
+    c = Cluster(tmp_path_factory.mktemp("cluster")).start()
+    yield c
+    c.stop()
+
+
+@pytest.fixture
+def fresh_cluster(tmp_path):
+    """A cluster of its own, for tests that kill processes or count commits."""
+    clusters = []
+
+    def make(frontends: int = 1, env: dict | None = None, start: bool = True) -> Cluster:
+        c = Cluster(tmp_path / f"c{len(clusters)}", frontends, env)
+        clusters.append(c)
+        return c.start() if start else c
+
+    yield make
+    for c in clusters:
+        c.stop()
+
+
+@pytest.fixture(scope="session")
+def s3(cluster):
+    return cluster.client()
+
+
+@pytest.fixture
+def bucket(s3):
+    name = f"test-{os.getpid()}-{next(_names)}"
+    s3.create_bucket(Bucket=name)
+    yield name
+    _empty_and_delete(s3, name)
+
+
+def _empty_and_delete(s3, name: str) -> None:
+    try:
+        paginator = s3.get_paginator("list_object_versions")
+        for page in paginator.paginate(Bucket=name):
+            for v in page.get("Versions", []) + page.get("DeleteMarkers", []):
+                s3.delete_object(Bucket=name, Key=v["Key"], VersionId=v["VersionId"])
+    except Exception:  # noqa: BLE001 - listing versions may not exist yet
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=name):
+            for obj in page.get("Contents", []):
+                s3.delete_object(Bucket=name, Key=obj["Key"])
+    try:
+        for up in s3.list_multipart_uploads(Bucket=name).get("Uploads", []):
+            s3.abort_multipart_upload(Bucket=name, Key=up["Key"], UploadId=up["UploadId"])
+    except Exception:  # noqa: BLE001
+        pass
+    s3.delete_bucket(Bucket=name)
