@@ -1,0 +1,132 @@
+"""What every Coffer benchmark needs: a server in a temporary directory, CPU and RSS readings, pinning."""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import boto3
+import httpx
+import psutil
+from botocore.config import Config as BotoConfig
+
+ROOT = Path(__file__).resolve().parent.parent
+ACCESS_KEY, SECRET_KEY = "accessKey1", "verySecretKey1"
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def ensure_debian(*packages: str) -> None:
+    """Install the Debian packages a benchmark drives (wrk, curl) when they are missing."""
+    missing = [p for p in packages if shutil.which(p) is None]
+    if missing:
+        subprocess.run(["apt-get", "update", "-qq"], check=False)
+        subprocess.run(["apt-get", "install", "-y", "-qq", *missing], check=True)
+
+
+class Server:
+    """`coffer serve` in a temporary directory, on free ports."""
+
+    def __init__(self) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="coffer-bench-"))
+        self.port, self.md_port, self.data_port = free_port(), free_port(), free_port()
+        env = {**os.environ, "LOG_LEVEL": "WARNING"}
+        cmd = [sys.executable, "-m", "services.cli", "serve", "--port", str(self.port), "--metadata-port",
+               str(self.md_port), "--data-port", str(self.data_port), "--listen", "127.0.0.1",
+               "--data-path", str(self.dir / "data"), "--metadata-path", str(self.dir / "metadata")]
+        self.log = open(self.dir / "serve.log", "wb")
+        self.proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT)
+        self._wait_healthy()
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def secret(self) -> str:
+        return (self.dir / "metadata" / "cluster-secret").read_text().strip()
+
+    def _wait_healthy(self, timeout: float = 30) -> None:
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            try:
+                if httpx.get(f"{self.endpoint}/_/health", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise RuntimeError(f"coffer serve did not become healthy; see {self.dir / 'serve.log'}")
+
+    def pids(self) -> dict[str, int]:
+        """The processes doing the work, by role (the `serve` parent only waits)."""
+        out = {}
+        for child in psutil.Process(self.proc.pid).children(recursive=True):
+            role = child.cmdline()[-1]
+            out[role] = child.pid
+        return out
+
+    def client(self):
+        return boto3.client("s3", endpoint_url=self.endpoint, region_name="us-east-1",
+                            aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY,
+                            config=BotoConfig(max_pool_connections=64, retries={"max_attempts": 1},
+                                              signature_version="s3v4"))
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """utime+stime of the processes (all their threads), from /proc/PID/stat."""
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / TICK
+
+
+def rss_mib(pid: int) -> float:
+    return psutil.Process(pid).memory_info().rss / 2**20
+
+
+def pin(pids: list[int], cpu: int) -> None:
+    """Pin every thread of these processes to one core (server on 0, load on 1)."""
+    if os.cpu_count() and os.cpu_count() > 1:
+        for pid in pids:
+            subprocess.run(["taskset", "-a", "-p", "-c", str(cpu), str(pid)], stdout=subprocess.DEVNULL, check=False)
+
+
+class RssSampler:
+    """Peak RSS of some processes, sampled every 50 ms in a thread."""
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        self.pids = pids
+        self.start = {role: rss_mib(pid) for role, pid in pids.items()}
+        self.peak = dict(self.start)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.05):
+            for role, pid in self.pids.items():
+                self.peak[role] = max(self.peak[role], rss_mib(pid))
+
+    def stop(self) -> dict[str, dict[str, float]]:
+        self._stop.set()
+        self._thread.join()
+        return {role: {"start": round(self.start[role], 1), "peak": round(self.peak[role], 1)} for role in self.pids}
