@@ -102,6 +102,9 @@ def load_config(**overrides: Any) -> Config:
             values[attr] = _coerce(env[env_name], kind)
         elif file_key in file_conf:
             values[attr] = _coerce(file_conf[file_key], kind)
+    if "cluster_secret" not in values and env.get("COFFER_CLUSTER_SECRET_FILE"):
+        # Compose and swarm secrets arrive as files, never in the image or the environment.
+        values["cluster_secret"] = Path(env["COFFER_CLUSTER_SECRET_FILE"]).read_text().strip()
     values["endpoints"] = _endpoints(env, file_conf)
     accounts = _accounts(env, file_conf)
     if accounts is not None:
