@@ -35,6 +35,13 @@ def wait_port(port: int, timeout: float = 20.0) -> None:
     raise TimeoutError(f"nothing listens on port {port}")
 
 
+def s3_client(endpoint: str, access_key: str = ACCESS_KEY, secret_key: str = SECRET_KEY, **config):
+    """A boto3 client with no retries unless asked for, so that tests see every error."""
+    config.setdefault("retries", {"max_attempts": 1, "mode": "standard"})
+    return boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=access_key,
+                        aws_secret_access_key=secret_key, config=BotoConfig(**config))
+
+
 class Cluster:
     """A metadata daemon, a data daemon and N S3 front-ends, each its own process."""
 
@@ -112,9 +119,7 @@ class Cluster:
         return self.procs[name].pid
 
     def client(self, access_key: str = ACCESS_KEY, secret_key: str = SECRET_KEY, i: int = 0, **config):
-        cfg = BotoConfig(retries={"max_attempts": 1, "mode": "standard"}, **config)
-        return boto3.client("s3", endpoint_url=f"http://127.0.0.1:{self.s3_ports[i]}", region_name="us-east-1",
-                            aws_access_key_id=access_key, aws_secret_access_key=secret_key, config=cfg)
+        return s3_client(f"http://127.0.0.1:{self.s3_ports[i]}", access_key, secret_key, **config)
 
     def logs(self, name: str) -> str:
         return (self.root / f"{name}.log").read_text(errors="replace")
