@@ -113,6 +113,10 @@ class S3App:
         headers = [(b"x-amz-request-id", req.request_id.encode()), (b"x-amz-id-2", req.request_id.encode()),
                    (b"server", b"Coffer")]
         headers += [(k.lower().encode(), str(v).encode("latin-1", "replace")) for k, v in resp.headers.items()]
+        if not req.body_complete and _has_body(req.headers):
+            # The client may still be sending a body nobody will read: end the connection after
+            # this answer rather than parse the rest of the body as the next request.
+            headers.append((b"connection", b"close"))
         body = resp.body
         if isinstance(body, bytes):
             if "content-length" not in {k.lower() for k in resp.headers}:
@@ -122,6 +126,10 @@ class S3App:
             return
         await send({"type": "http.response.start", "status": resp.status, "headers": headers})
         await _stream(send, body)
+
+
+def _has_body(headers: dict[str, str]) -> bool:
+    return headers.get("content-length", "0") not in ("0", "") or "transfer-encoding" in headers
 
 
 async def _stream(send, body: AsyncIterator[bytes]) -> None:

@@ -23,9 +23,12 @@ class Frontend:
         self._deletes = asyncio.Semaphore(C.GC_MAX_PARALLEL_DELETES)
 
     async def start(self) -> None:
+        from s3front.gc import periodic
         await self.metadata.start()
+        self._gc_task = asyncio.get_running_loop().create_task(periodic(self.metadata, self.data))
 
     async def stop(self) -> None:
+        self._gc_task.cancel()
         await self.metadata.close()
         await self.data.close()
 

@@ -31,7 +31,7 @@ class S3Request:
     frontend: "Frontend"
     operation: "Operation | None" = None
     auth: "AuthResult | None" = None
-    body_consumed: bool = False
+    body_complete: bool = False        # the whole HTTP body has been read
 
     @property
     def account(self) -> Account | None:
@@ -50,7 +50,6 @@ class S3Request:
 
     async def raw_body(self) -> AsyncIterator[bytes]:
         """The bytes of the HTTP body as they arrive (still framed, if the client used aws-chunked)."""
-        self.body_consumed = True
         while True:
             message = await self.receive()
             if message["type"] == "http.disconnect":
@@ -59,6 +58,7 @@ class S3Request:
             if chunk:
                 yield chunk
             if not message.get("more_body", False):
+                self.body_complete = True
                 return
 
 

@@ -12,6 +12,8 @@ ROLES = {
     "mdserver": "the metadata daemon (LevelDB)",
     "dataserver": "the data daemon (object bytes on disk)",
     "dmd": "both daemons in one process",
+    "gc": "finish due deferred data deletions; --sweep also deletes data no metadata references",
+    "fsck": "check that every piece of data metadata points at exists with the right size",
 }
 
 
@@ -27,6 +29,10 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--metadata-port", type=int, help="metadata daemon port (METADATA_PORT, default 9990)")
         p.add_argument("--data-port", type=int, help="data daemon port (DATA_PORT, default 9991)")
         p.add_argument("--log-level", help="LOG_LEVEL (default INFO)")
+        if role == "gc":
+            p.add_argument("--sweep", action="store_true", help="delete unreferenced data files too")
+            p.add_argument("--dry-run", action="store_true", help="with --sweep: report, delete nothing")
+            p.add_argument("--grace", type=float, help="seconds a file or entry must be old (24 h / 5 min)")
     return parser
 
 
@@ -43,8 +49,15 @@ def _configs(role: str, config: Config) -> list:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    maintenance = {k: vars(args).pop(k) for k in ("sweep", "dry_run", "grace") if k in vars(args)}
     overrides = {k: v for k, v in vars(args).items() if k != "role"}
     config = load_config(**overrides)
+    if args.role == "gc":
+        from services.maintenance import run_gc
+        return run_gc(config, maintenance["sweep"], maintenance["dry_run"], maintenance["grace"])
+    if args.role == "fsck":
+        from services.maintenance import run_fsck
+        return run_fsck(config)
     if args.role == "serve":
         from services.serve import run_serve
         return run_serve(config)

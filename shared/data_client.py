@@ -69,6 +69,30 @@ class DataClient:
         if resp.status_code not in (204, 404):
             _raise_for(resp.status_code, resp.text)
 
+    async def size(self, key: str) -> int | None:
+        """The size of a data file, or None when it does not exist."""
+        try:
+            resp = await self._http.head(f"/DataFile/{key}", headers=self._headers())
+        except httpx.TransportError as exc:
+            raise ServiceUnavailable(f"the data daemon is not reachable: {exc}") from exc
+        if resp.status_code == 404:
+            return None
+        if resp.status_code != 200:
+            _raise_for(resp.status_code, "")
+        return int(resp.headers["content-length"])
+
+    async def list_files(self, limit: int = 1000) -> AsyncIterator[dict]:
+        """Every data file ({key, size, mtime}), page by page."""
+        after: str | None = None
+        while True:
+            query = f"list&limit={limit}" + (f"&after={after}" if after else "")
+            page = await self.admin(query)
+            for item in page["items"]:
+                yield item
+            after = page["next"]
+            if after is None:
+                return
+
     async def admin(self, query: str) -> dict:
         resp = await self._http.get(f"/DataFile?{query}", headers=self._headers())
         if resp.status_code != 200:

@@ -13,6 +13,7 @@ import boto3
 import httpx
 from botocore.config import Config as BotoConfig
 
+REPO_ROOT = Path(__file__).resolve().parent.parent
 ACCESS_KEY, SECRET_KEY = "accessKey1", "verySecretKey1"
 ALT_ACCESS_KEY, ALT_SECRET_KEY = "accessKey2", "verySecretKey2"
 SECRET = "test-cluster-secret"
@@ -47,6 +48,7 @@ class Cluster:
 
     def __init__(self, root: Path, frontends: int = 1, env: dict[str, str] | None = None) -> None:
         self.root = root
+        root.mkdir(parents=True, exist_ok=True)
         self.md_port, self.data_port = free_port(), free_port()
         self.s3_ports = [free_port() for _ in range(frontends)]
         self.env = {**os.environ, "COFFER_CLUSTER_SECRET": SECRET, "S3DATAPATH": str(root / "data"),
@@ -64,7 +66,7 @@ class Cluster:
     def _spawn(self, name: str, role: str, extra: dict[str, str] | None = None) -> subprocess.Popen:
         log = open(self.root / f"{name}.log", "ab")
         proc = subprocess.Popen([sys.executable, "-m", "services.cli", role], env={**self.env, **(extra or {})},
-                                stdout=log, stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parent.parent)
+                                stdout=log, stderr=subprocess.STDOUT, cwd=REPO_ROOT)
         self.procs[name] = proc
         return proc
 

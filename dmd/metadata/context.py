@@ -7,7 +7,7 @@ from typing import Any
 
 from dmd.metadata.gatherer import WriteGatherer
 from dmd.metadata.locks import LockTable
-from dmd.metadata.store import SYS, MetadataStore, bucket_prefix, dumps, gc_key, loads, metastore_key
+from dmd.metadata.store import GC, SYS, MetadataStore, bucket_prefix, dumps, gc_key, loads, metastore_key
 from dmd.metadata.versionids import VersionIdGenerator
 from dmd.metadata.versioning import MD, Plan
 from shared.errors import S3Error
@@ -66,10 +66,10 @@ class MetadataContext:
         gc: list[dict[str, Any]] = []
         for md in versions:
             for piece in md.get("location") or []:
-                key = gc_key(ms, piece["key"])
-                ops.append((key, dumps({"bucket": bucket, "key": md.get("key"), "versionId": md.get("versionId"),
+                key = gc_key(ms, piece["key"])      # gcKey below is relative to the __gc sub-level
+                ops.append((GC + key.encode(), dumps({"bucket": bucket, "key": md.get("key"), "versionId": md.get("versionId"),
                                         "reason": reason, "location": piece})))
-                gc.append({"gcKey": key.decode(), "location": [piece]})
+                gc.append({"gcKey": key, "location": [piece]})
         return ops, gc
 
     async def commit(self, ops: list[Op]) -> None:

@@ -49,8 +49,9 @@ def object_key(bucket: str, key: str) -> bytes:
     return bucket_prefix(bucket) + key.encode()
 
 
-def gc_key(ms: int, data_key: str) -> bytes:
-    return GC + f"{ms:013d}".encode() + SEP + data_key.encode()
+def gc_key(ms: int, data_key: str) -> str:
+    """A `__gc` entry's key within its sub-level: due time order, then the data key."""
+    return f"{ms:013d}\x00{data_key}"
 
 
 def dumps(value: Any) -> bytes:

@@ -1,0 +1,42 @@
+"""`coffer fsck`: does every piece of data that metadata points at exist, with the right size?"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from s3front.gc import METASTORE_DB, data_files, referenced_keys
+from shared.data_client import DataClient
+from shared.metadata_client import MetadataClient
+
+
+@dataclass
+class FsckReport:
+    pieces: int = 0
+    missing: list[dict] = field(default_factory=list)
+    wrong_size: list[dict] = field(default_factory=list)
+    orphans: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.missing and not self.wrong_size
+
+    def as_dict(self) -> dict:
+        return {**asdict(self), "ok": self.ok}
+
+
+async def fsck(metadata: MetadataClient, data: DataClient) -> FsckReport:
+    report = FsckReport()
+    buckets = [name async for name, _ in metadata.create_read_stream(METASTORE_DB, values=False)]
+    for bucket in buckets:
+        for db in (bucket, f"mpuShadowBucket{bucket}"):
+            async for key, value in metadata.create_read_stream(db):
+                for piece in (value.get("location") or []) if isinstance(value, dict) else []:
+                    report.pieces += 1
+                    size = await data.size(piece["key"])
+                    where = {"bucket": bucket, "key": key, "dataKey": piece["key"], "size": piece["size"]}
+                    if size is None:
+                        report.missing.append(where)
+                    elif size != piece["size"]:
+                        report.wrong_size.append({**where, "actual": size})
+    referenced = await referenced_keys(metadata)
+    report.orphans = sum([1 async for item in data_files(data) if item["key"] not in referenced])
+    return report

@@ -1,0 +1,46 @@
+"""`coffer gc` and `coffer fsck`: one-shot maintenance runs against a live dmd."""
+from __future__ import annotations
+
+import asyncio
+import sys
+
+import orjson
+
+from s3front.fsck import fsck
+from s3front.gc import collect_due, sweep
+from shared.config import Config
+from shared.data_client import DataClient
+from shared.metadata_client import MetadataClient
+
+
+async def _with_clients(config: Config, job):
+    metadata = MetadataClient(config.metadata_host, config.metadata_port, config.cluster_secret)
+    data = DataClient(config.data_host, config.data_port, config.cluster_secret)
+    await metadata.start()
+    try:
+        if not await metadata.wait_ready(10):
+            raise SystemExit("coffer: the metadata daemon is not reachable")
+        return await job(metadata, data)
+    finally:
+        await metadata.close()
+        await data.close()
+
+
+def run_gc(config: Config, do_sweep: bool, dry_run: bool, grace: float | None) -> int:
+    """Finish due deferred deletions; with --sweep, also delete unreferenced data files."""
+    kwargs = {} if grace is None else {"grace": grace}
+
+    async def job(metadata, data):
+        if do_sweep:
+            return await sweep(metadata, data, dry_run=dry_run, **kwargs)
+        return await collect_due(metadata, data, **kwargs)
+    report = asyncio.run(_with_clients(config, job))
+    sys.stdout.write(orjson.dumps(report.as_dict(), option=orjson.OPT_INDENT_2).decode() + "\n")
+    return 0
+
+
+def run_fsck(config: Config) -> int:
+    """Report missing or truncated data, and orphans; exit 1 when data is missing."""
+    report = asyncio.run(_with_clients(config, fsck))
+    sys.stdout.write(orjson.dumps(report.as_dict(), option=orjson.OPT_INDENT_2).decode() + "\n")
+    return 0 if report.ok else 1
