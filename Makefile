@@ -24,5 +24,8 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
+soak: $(STAMP)
+	$(BIN)/python bench/soak.py
+
 clean:
 	rm -rf $(VENV) localData localMetadata
