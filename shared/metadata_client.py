@@ -11,6 +11,7 @@ import logging
 import os
 import socket
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 import socketio
@@ -18,7 +19,8 @@ import socketio
 from shared import constants as C
 from shared.errors import ServiceUnavailable, error_from_wire
 from shared.logging import request_id
-from shared.rpc import OrjsonShim, call_message
+from shared.read_stream import StreamTable
+from shared.rpc import JsonPacket, OrjsonShim, call_message
 
 log = logging.getLogger("coffer.rpc")
 
@@ -43,9 +45,14 @@ class MetadataClient:
         self._pending: dict[str, asyncio.Future] = {}
         self._ready = asyncio.Event()
         self._sio = socketio.AsyncClient(reconnection=True, reconnection_attempts=0, reconnection_delay=0.5,
-                                         reconnection_delay_max=5, randomization_factor=0.5, json=OrjsonShim)
+                                         reconnection_delay_max=5, randomization_factor=0.5, json=OrjsonShim,
+                                         serializer=JsonPacket)
         self._sio.on("connect", self._on_connect, namespace=C.RPC_NAMESPACE)
         self._sio.on("disconnect", self._on_disconnect, namespace=C.RPC_NAMESPACE)
+        self._streams = StreamTable()
+        self._sio.on("stream-data", self._streams.on_data, namespace=C.RPC_NAMESPACE)
+        self._sio.on("stream-end", self._streams.on_end, namespace=C.RPC_NAMESPACE)
+        self._sio.on("stream-error", self._streams.on_error, namespace=C.RPC_NAMESPACE)
         self._handshake: asyncio.Task | None = None
 
     def _auth(self) -> dict[str, Any]:
@@ -95,6 +102,8 @@ class MetadataClient:
             if not fut.done():
                 fut.set_exception(ServiceUnavailable("lost the connection to the metadata daemon",
                                                      outcome_unknown=True))
+        # Streams never survive a reconnect: their readers restart from their last key.
+        self._streams.fail_all(ServiceUnavailable("lost the connection to the metadata daemon"))
 
     async def call(self, method: str, timeout: float | None = None, **args: Any) -> Any:
         """One RPC; S3 errors come back as S3Error, lost connections as ServiceUnavailable."""
@@ -186,9 +195,45 @@ class MetadataClient:
         return await self.call("listObject", bucket=bucket, params=params)
 
     async def list_parts(self, bucket: str, upload_id: str, part_number_marker: int = 0,
-                         max_parts: int = C.LISTING_MAX_KEYS) -> dict:
+                         max_parts: int = C.LISTING_MAX_KEYS, key: str | None = None) -> dict:
         return await self.call("listParts", bucket=bucket, uploadId=upload_id,
-                               partNumberMarker=part_number_marker, maxParts=max_parts)
+                               partNumberMarker=part_number_marker, maxParts=max_parts, key=key)
+
+    async def initiate_multipart_upload(self, bucket: str, key: str, overview: dict) -> dict:
+        return await self.call("initiateMultipartUpload", bucket=bucket, key=key, overview=overview)
+
+    async def put_part(self, bucket: str, key: str, upload_id: str, part_number: int, part: dict) -> dict:
+        return await self.call("putPart", bucket=bucket, key=key, uploadId=upload_id, partNumber=part_number,
+                               part=part)
+
+    async def complete_multipart_upload(self, bucket: str, key: str, upload_id: str, parts: list[dict],
+                                        md: dict, min_part_size: int = C.MPU_MIN_PART_SIZE) -> dict:
+        return await self.call("completeMultipartUpload", bucket=bucket, key=key, uploadId=upload_id,
+                               parts=parts, md=md, minPartSize=min_part_size)
+
+    async def abort_multipart_upload(self, bucket: str, key: str, upload_id: str) -> dict:
+        return await self.call("abortMultipartUpload", bucket=bucket, key=key, uploadId=upload_id)
 
     async def gc_done(self, entries: list[str]) -> dict:
         return await self.call("gcDone", entries=entries)
+
+    async def create_read_stream(self, db: str, **range: Any) -> AsyncIterator[tuple[str | None, Any]]:
+        """(key, value) pairs of a sub-level in key order; gt/gte/lt/lte, limit, keys, values as in LevelDB."""
+        stream_id = uuid.uuid4().hex
+        inbox = self._streams.open(stream_id)       # listen before asking: data may overtake the reply
+        keys, values = range.get("keys", True), range.get("values", True)
+        try:
+            await self.call("createReadStream", db=db, streamId=stream_id, **range)
+            while True:
+                kind, payload = await inbox.next()
+                if kind == "end":
+                    return
+                for item in payload:
+                    yield (item[0], item[1]) if keys and values else (item, None) if keys else (None, item)
+        finally:
+            self._streams.close(stream_id)
+            if not inbox.finished and self._ready.is_set():
+                try:
+                    await self._sio.emit("stream-hangup", {"stream": stream_id}, namespace=C.RPC_NAMESPACE)
+                except socketio.exceptions.SocketIOError:
+                    pass                            # a disconnect closes the daemon's side anyway

@@ -1,4 +1,211 @@
-"""Multipart upload operations of the metadata daemon (dmd-reference §7)."""
+"""Multipart upload operations of the metadata daemon (dmd-reference §7).
+
+Keys of the `!mpuShadowBucket<b>!` sub-level: `overview\\0<key>\\0<uploadId>` and
+`part\\0<uploadId>\\0<NNNNN>`. Completion is one call and one batch: the parts' pieces become the
+object's location (never copied), the upload's keys go, and dropped data goes to `__gc`.
+"""
 from __future__ import annotations
 
-METHODS: dict = {}
+import base64
+import hashlib
+import secrets
+import time
+from typing import Any
+
+from dmd.metadata.context import MetadataContext, Op
+from dmd.metadata.objects import put_version_ops
+from dmd.metadata.store import dumps, loads, mpu_prefix
+from dmd.metadata.versioning import MD
+from shared import constants as C
+from shared.errors import S3Error
+from s3front.checksums import Checksum     # the algorithms (awscrt CRCs) live with the body-reading code
+from shared.models import iso_now
+
+
+def overview_key(bucket: str, key: str, upload_id: str) -> bytes:
+    return mpu_prefix(bucket) + b"overview\x00" + key.encode() + b"\x00" + upload_id.encode()
+
+
+def part_key(bucket: str, upload_id: str, part_number: int) -> bytes:
+    return _parts_prefix(bucket, upload_id) + f"{part_number:05d}".encode()
+
+
+def _parts_prefix(bucket: str, upload_id: str) -> bytes:
+    return mpu_prefix(bucket) + b"part\x00" + upload_id.encode() + b"\x00"
+
+
+def new_upload_id() -> str:
+    """16 hex digits of the time in µs, then 32 random hex digits: time-ordered and unguessable."""
+    return f"{time.time_ns() // 1000:016x}{secrets.token_hex(16)}"
+
+
+def multipart_etag(etags: list[str]) -> str:
+    """md5 of the concatenated binary part md5s, then `-N` (dmd-reference §7)."""
+    return hashlib.md5(b"".join(bytes.fromhex(e) for e in etags)).hexdigest() + f"-{len(etags)}"
+
+
+def _clean_etag(etag: str) -> str:
+    return etag.strip().strip('"').lower()
+
+
+def _overview(ctx: MetadataContext, bucket: str, key: str, upload_id: str) -> MD:
+    found = ctx.store.get_json(overview_key(bucket, key, upload_id))
+    if found is None:
+        raise S3Error("NoSuchUpload", UploadId=upload_id)
+    return found
+
+
+def upload_overview(ctx: MetadataContext, bucket: str, key: str, upload_id: str) -> MD:
+    """An open upload's overview as listings show it (without the metadata kept for completion)."""
+    overview = _overview(ctx, bucket, key, upload_id)
+    overview.pop("md", None)
+    return overview
+
+
+def _stored_parts(ctx: MetadataContext, bucket: str, upload_id: str) -> list[tuple[bytes, MD]]:
+    with ctx.store.iterator(prefix=_parts_prefix(bucket, upload_id)) as it:
+        return [(raw_key, loads(raw)) for raw_key, raw in it]
+
+
+async def initiate_multipart_upload(ctx: MetadataContext, bucket: str, key: str, overview: MD) -> dict:
+    """Open an upload; the overview keeps what completion will apply to the object."""
+    async with ctx.buckets.hold(bucket, exclusive=False):
+        ctx.bucket_attrs(bucket)
+        upload_id = new_upload_id()
+        value = {"initiated": iso_now(), **overview, "key": key, "uploadId": upload_id}
+        await ctx.commit([(overview_key(bucket, key, upload_id), dumps(value))])
+    return {"uploadId": upload_id}
+
+
+async def put_part(ctx: MetadataContext, bucket: str, key: str, uploadId: str, partNumber: int,
+                   part: MD) -> dict:
+    """Record one part; a part already stored under that number is replaced, its data to `__gc`."""
+    if not 1 <= partNumber <= C.MPU_MAX_PART_NUMBER:
+        raise S3Error("InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive",
+                      ArgumentName="partNumber", ArgumentValue=partNumber)
+    async with ctx.buckets.hold(bucket, exclusive=False), ctx.uploads.hold((bucket, uploadId), exclusive=False), \
+            ctx.uploads.hold((bucket, uploadId, partNumber)):
+        ctx.bucket_attrs(bucket)
+        _overview(ctx, bucket, key, uploadId)
+        pkey = part_key(bucket, uploadId, partNumber)
+        old = ctx.store.get_json(pkey)
+        gc_ops, gc = ctx.gc_entries(bucket, [{**old, "key": key}] if old else [], "part-replaced")
+        value = {"lastModified": iso_now(), **part, "partNumber": partNumber}
+        await ctx.commit([(pkey, dumps(value))] + gc_ops)
+    return {"gc": gc}
+
+
+def _validate(requested: list[dict], stored: dict[int, MD], min_part_size: int) -> list[MD]:
+    """The stored parts a completion lists, in order, checked as AWS checks them."""
+    if not requested:
+        raise S3Error("MalformedXML")
+    numbers = [int(p["partNumber"]) for p in requested]
+    if any(b <= a for a, b in zip(numbers, numbers[1:])):
+        raise S3Error("InvalidPartOrder")
+    chosen = []
+    for p, n in zip(requested, numbers):
+        part = stored.get(n)
+        if part is None or _clean_etag(str(p.get("etag", ""))) != part["etag"] or _checksum_differs(p, part):
+            raise S3Error("InvalidPart", PartNumber=n, ETag=p.get("etag"))
+        chosen.append(part)
+    for part in chosen[:-1]:
+        if part["size"] < min_part_size:
+            raise S3Error("EntityTooSmall", ProposedSize=part["size"], MinSizeAllowed=min_part_size)
+    return chosen
+
+
+def _checksum_differs(requested: dict, part: MD) -> bool:
+    """A completion that names a part's checksum must name the one the part was stored with."""
+    checksum = part.get("checksum") or {}
+    sent = requested.get(checksum.get("algorithm", ""))
+    return sent is not None and sent != checksum.get("value")
+
+
+def _stitch(parts: list[MD]) -> tuple[list[dict] | None, int]:
+    """The object's location: the parts' pieces in order, `start` rewritten as the running offset."""
+    location: list[dict] = []
+    offset = 0
+    for part in parts:
+        for piece in part.get("location") or []:
+            location.append({**piece, "start": offset, "dataStoreETag": f"{part['partNumber']}:{part['etag']}"})
+            offset += piece["size"]
+    return (location or None), offset
+
+
+def _retried(ctx: MetadataContext, bucket: str, key: str, upload_id: str, parts: list[dict]) -> dict | None:
+    """The result of a completion already done with these parts (a client retry), else None."""
+    master = ctx.read_object(bucket, key)
+    if not master or master.get("uploadId") != upload_id or master.get("isDeleteMarker"):
+        return None
+    try:
+        etag = multipart_etag([_clean_etag(str(p.get("etag", ""))) for p in parts])
+    except ValueError:
+        return None
+    if etag != master.get("content-md5"):
+        return None
+    return {"versionId": master["versionId"], "isNull": bool(master.get("isNull")), "etag": etag,
+            "size": master["content-length"], "versioning": ctx.bucket_attrs(bucket).get("versioning"),
+            "checksum": master.get("checksum"), "gc": []}
+
+
+async def complete_multipart_upload(ctx: MetadataContext, bucket: str, key: str, uploadId: str,
+                                    parts: list[dict], md: MD, minPartSize: int = C.MPU_MIN_PART_SIZE) -> dict:
+    """Turn an upload into an object version in one batch (dmd-reference §7)."""
+    async with ctx.buckets.hold(bucket, exclusive=False), ctx.uploads.hold((bucket, uploadId)), \
+            ctx.keys.hold((bucket, key)):
+        ctx.bucket_attrs(bucket)
+        if ctx.store.get(overview_key(bucket, key, uploadId)) is None:
+            done = _retried(ctx, bucket, key, uploadId, parts) if parts else None
+            if done is None:
+                raise S3Error("NoSuchUpload", UploadId=uploadId)
+            return done
+        overview = _overview(ctx, bucket, key, uploadId)
+        stored = _stored_parts(ctx, bucket, uploadId)
+        by_number = {p["partNumber"]: p for _, p in stored}
+        chosen = _validate(parts, by_number, minPartSize)
+        location, size = _stitch(chosen)
+        etag = multipart_etag([p["etag"] for p in chosen])
+        new = {**overview.get("md", {}), **md, "content-length": size, "content-md5": etag,
+               "uploadId": uploadId, "location": location}
+        checksum = composite_checksum(overview, chosen)
+        if checksum:
+            new["checksum"] = checksum
+        plan, ops, gc = put_version_ops(ctx, bucket, key, new)
+        listed = {p["partNumber"] for p in chosen}
+        unused = [{**p, "key": key} for p in by_number.values() if p["partNumber"] not in listed]
+        gc_ops, unused_gc = ctx.gc_entries(bucket, unused, "part-unused")
+        drops: list[Op] = [(overview_key(bucket, key, uploadId), None)] + [(k, None) for k, _ in stored]
+        await ctx.commit(ops + drops + gc_ops)
+    return {**plan.result, "etag": etag, "size": size, "checksum": checksum, "gc": gc + unused_gc}
+
+
+def composite_checksum(overview: MD, parts: list[MD]) -> dict[str, Any] | None:
+    """S3's composite checksum: the checksum of the concatenated binary part checksums, then `-N`."""
+    algorithm = overview.get("checksumAlgorithm")
+    values = [(p.get("checksum") or {}) for p in parts]
+    if not algorithm or any(v.get("algorithm") != algorithm for v in values):
+        return None
+    combined = Checksum(algorithm)
+    for v in values:
+        combined.update(base64.b64decode(v["value"]))
+    return {"algorithm": algorithm, "value": f"{combined.b64()}-{len(parts)}", "type": "COMPOSITE"}
+
+
+async def abort_multipart_upload(ctx: MetadataContext, bucket: str, key: str, uploadId: str) -> dict:
+    """Drop an upload and its parts; their data goes to `__gc`."""
+    async with ctx.buckets.hold(bucket, exclusive=False), ctx.uploads.hold((bucket, uploadId)):
+        ctx.bucket_attrs(bucket)
+        _overview(ctx, bucket, key, uploadId)
+        stored = _stored_parts(ctx, bucket, uploadId)
+        gc_ops, gc = ctx.gc_entries(bucket, [{**p, "key": key} for _, p in stored], "aborted")
+        drops: list[Op] = [(overview_key(bucket, key, uploadId), None)] + [(k, None) for k, _ in stored]
+        await ctx.commit(drops + gc_ops)
+    return {"gc": gc}
+
+
+METHODS: dict = {
+    "initiateMultipartUpload": initiate_multipart_upload,
+    "putPart": put_part,
+    "completeMultipartUpload": complete_multipart_upload,
+    "abortMultipartUpload": abort_multipart_upload,
+}

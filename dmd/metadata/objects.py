@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dmd.metadata.context import MetadataContext
+from dmd.metadata.store import GC
 from dmd.metadata.versioning import (MD, Plan, plan_delete, plan_delete_version, plan_put, resolve_version,
                                      version_key)
 from shared.errors import InternalError, S3Error
@@ -55,13 +56,19 @@ async def get_bucket_and_object(ctx: MetadataContext, bucket: str, key: str, ver
 async def put_object(ctx: MetadataContext, bucket: str, key: str, md: MD) -> dict:
     """Store a new object version per the bucket's versioning state (dmd-reference §5.6)."""
     async with ctx.buckets.hold(bucket, exclusive=False), ctx.keys.hold((bucket, key)):
-        state = ctx.bucket_attrs(bucket).get("versioning")
-        master = _check_master(ctx.read_object(bucket, key))
-        md = {**md, "key": key, "md-model-version": MD_MODEL_VERSION}
-        plan = plan_put(state, key, master, _null_version(ctx, bucket, key, master), md, ctx.new_version_id())
-        ops, gc = ctx.plan_ops(bucket, plan, "replaced")
-        await ctx.commit(ops + [ctx.hwm_op()])
+        plan, ops, gc = put_version_ops(ctx, bucket, key, md)
+        await ctx.commit(ops)
     return {**plan.result, "gc": gc}
+
+
+def put_version_ops(ctx: MetadataContext, bucket: str, key: str, md: MD) -> tuple[Plan, list, list[dict]]:
+    """The batch that stores a new version (PUT rules of §5.6); the caller holds the bucket and key locks."""
+    state = ctx.bucket_attrs(bucket).get("versioning")
+    master = _check_master(ctx.read_object(bucket, key))
+    md = {**md, "key": key, "md-model-version": MD_MODEL_VERSION}
+    plan = plan_put(state, key, master, _null_version(ctx, bucket, key, master), md, ctx.new_version_id())
+    ops, gc = ctx.plan_ops(bucket, plan, "replaced")
+    return plan, ops + [ctx.hwm_op()], gc
 
 
 async def update_object(ctx: MetadataContext, bucket: str, key: str, versionId: str | None = None,
@@ -110,5 +117,5 @@ async def delete_object(ctx: MetadataContext, bucket: str, key: str, versionId: 
 async def gc_done(ctx: MetadataContext, entries: list[str]) -> dict:
     """Forget `__gc` entries whose data has been deleted."""
     if entries:
-        await ctx.commit([(e.encode(), None) for e in entries])
+        await ctx.commit([(GC + e.encode(), None) for e in entries])
     return {}

@@ -1,4 +1,311 @@
-"""Multipart uploads: Create, UploadPart, UploadPartCopy, Complete, Abort, ListParts, ListMultipartUploads."""
+"""Multipart uploads: Create, UploadPart, UploadPartCopy, Complete, Abort, ListParts, ListMultipartUploads.
+
+The decisions (is the upload open, which parts make the object, versioning) are the metadata
+daemon's, in one call each; a handler streams bytes, validates the request and renders XML.
+"""
 from __future__ import annotations
 
-HANDLERS: dict = {}
+import hashlib
+import re
+from typing import Any
+from urllib.parse import quote, unquote
+from xml.etree.ElementTree import Element
+
+from s3front.api.common import bucket_attrs, check_access
+from s3front.api.listing import encoder, max_keys, prefixes_nodes
+from s3front.api.objects import _put_version_header, _with_gc, new_object_md, open_pieces, user_metadata
+from s3front.api.store import commit, write_data, write_stream
+from s3front.body import BodyReader, body_length, read_small_body
+from s3front.checksums import ALGORITHMS, header_name
+from s3front.request import S3Request, S3Response, xml_response
+from s3front.xml import MAX_XML_BODY, Node, child_text, document, parse
+from shared import constants as C
+from shared.errors import S3Error
+from shared.models import decode_version_id, iso_now
+
+# Fields of an object's metadata that only completion sets.
+_COMPLETION_FIELDS = ("content-length", "content-md5", "last-modified", "location")
+_XML_CHECKSUMS = {f"Checksum{name.upper()}": name for name in ALGORITHMS}
+_COPY_RANGE = re.compile(r"^bytes=(\d+)-(\d+)$")
+
+
+def upload_id(req: S3Request) -> str:
+    value = req.query.get("uploadId", "")
+    if not value:
+        raise S3Error("NoSuchUpload", UploadId=value)
+    return value
+
+
+def part_number(req: S3Request) -> int:
+    """The partNumber query parameter, an integer in 1..10000."""
+    raw = req.query.get("partNumber", "")
+    if not raw.isdigit() or not 1 <= int(raw) <= C.MPU_MAX_PART_NUMBER:
+        raise S3Error("InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive",
+                      ArgumentName="partNumber", ArgumentValue=raw)
+    return int(raw)
+
+
+def _checksum_algorithm(req: S3Request) -> str | None:
+    value = req.headers.get("x-amz-checksum-algorithm")
+    if value is None:
+        return None
+    if value.lower() not in ALGORITHMS:
+        raise S3Error("InvalidRequest", f"Checksum algorithm {value} is not supported.")
+    return value.lower()
+
+
+def _party(account) -> dict[str, str]:
+    return {"ID": account.canonical_id, "DisplayName": account.name}
+
+
+async def create_multipart_upload(req: S3Request) -> S3Response:
+    user_metadata(req.headers)
+    await bucket_attrs(req)
+    account = req.require_account()
+    md = new_object_md(req, 0, "", None)
+    for name in _COMPLETION_FIELDS:
+        md.pop(name, None)
+    algorithm = _checksum_algorithm(req)
+    overview = {"initiator": _party(account), "owner": _party(account), "md": md,
+                "storageClass": md.get("x-amz-storage-class") or "STANDARD", "checksumAlgorithm": algorithm}
+    result = await req.frontend.metadata.initiate_multipart_upload(req.bucket, req.key, overview)
+    headers = {"x-amz-checksum-algorithm": algorithm.upper()} if algorithm else {}
+    body = document("InitiateMultipartUploadResult",
+                    [("Bucket", req.bucket), ("Key", req.key), ("UploadId", result["uploadId"])])
+    return xml_response(body, headers=headers)
+
+
+async def _store_part(req: S3Request, location: list | None, etag: str, size: int,
+                      checksum: dict | None) -> dict[str, Any]:
+    """Record a part whose data is durable; the data is deleted if the upload turns out to be gone."""
+    part: dict[str, Any] = {"etag": etag, "size": size, "location": location, "lastModified": iso_now()}
+    if checksum:
+        part["checksum"] = checksum
+    write = req.frontend.metadata.put_part(req.bucket, req.key, upload_id(req), part_number(req), part)
+    return await commit(req, write, location)
+
+
+async def upload_part(req: S3Request) -> S3Response:
+    upload_id(req)
+    part_number(req)
+    length = body_length(req, C.MAX_PUT_BYTES)
+    await bucket_attrs(req)
+    reader = BodyReader(req, length)
+    location = await write_data(req, reader)
+    checksum = reader.verify()
+    result = await _store_part(req, location, reader.etag, length, checksum)
+    headers = {"ETag": f'"{reader.etag}"'}
+    if checksum:
+        headers[header_name(checksum["algorithm"])] = checksum["value"]
+    return _with_gc(req, S3Response(200, headers), result)
+
+
+async def upload_part_copy(req: S3Request) -> S3Response:
+    upload_id(req)
+    part_number(req)
+    await bucket_attrs(req)
+    location, etag, size = await _copy_part(req)
+    result = await _store_part(req, location, etag, size, None)
+    body = document("CopyPartResult", [("LastModified", iso_now()), ("ETag", f'"{etag}"')])
+    return _with_gc(req, xml_response(body), result)
+
+
+async def _source(req: S3Request) -> dict[str, Any]:
+    """The metadata of the x-amz-copy-source object, with S3's answers for delete markers."""
+    raw = unquote(req.headers["x-amz-copy-source"])
+    path, _, query = raw.lstrip("/").partition("?versionId=")
+    bucket, _, key = path.partition("/")
+    if not bucket or not key:
+        raise S3Error("InvalidArgument", "Copy Source must mention the source bucket and key: "
+                                         "sourcebucket/sourcekey",
+                      ArgumentName="x-amz-copy-source", ArgumentValue=raw)
+    version_id = decode_version_id(query) if query else None
+    found = await req.frontend.metadata.get_bucket_and_object(bucket, key, version_id)
+    check_access(req, found["bucket"])
+    md = found["object"]
+    if md is None or (md.get("isDeleteMarker") and version_id is None):
+        raise S3Error("NoSuchKey", Key=key)
+    if md.get("isDeleteMarker"):
+        raise S3Error("InvalidRequest", "The source of a copy request may not specifically refer to a delete "
+                                        "marker by version id.")
+    return md
+
+
+def _copy_range(req: S3Request, size: int) -> tuple[int, int]:
+    """x-amz-copy-source-range (only `bytes=first-last`, within the source), else the whole source."""
+    header = req.headers.get("x-amz-copy-source-range")
+    if header is None:
+        if size > C.MAX_PUT_BYTES:
+            raise S3Error("InvalidRequest", "The specified copy source is larger than the maximum allowable size "
+                                            f"for a copy source: {C.MAX_PUT_BYTES}")
+        return 0, size - 1
+    m = _COPY_RANGE.match(header.strip())
+    if not m or int(m.group(2)) < int(m.group(1)):
+        raise S3Error("InvalidArgument", "The x-amz-copy-source-range value must be of the form bytes=first-last "
+                                         "where first and last are the zero-based offsets of the first and last "
+                                         "bytes to copy",
+                      ArgumentName="x-amz-copy-source-range", ArgumentValue=header)
+    first, last = int(m.group(1)), int(m.group(2))
+    if last >= size:
+        raise S3Error("InvalidRange", f"Range specified is not valid for source object of size: {size}",
+                      status=416, RangeRequested=header, ActualObjectSize=size)
+    return first, last
+
+
+async def _copy_part(req: S3Request) -> tuple[list | None, str, int]:
+    """Copy a byte range of the source into new data (keys are never shared): (location, md5, size)."""
+    md = await _source(req)
+    size = md["content-length"]
+    first, last = _copy_range(req, size)
+    length = last - first + 1 if size else 0
+    md5 = hashlib.md5()
+    if length == 0:
+        return None, md5.hexdigest(), 0
+    source = await open_pieces(req, md.get("location") or [], first, last)
+
+    async def hashed():
+        async for chunk in source:
+            md5.update(chunk)
+            yield chunk
+
+    location = await write_stream(req, hashed(), length)
+    return location, md5.hexdigest(), length
+
+
+def parse_complete(body: bytes) -> list[dict[str, Any]]:
+    """The parts a CompleteMultipartUpload body lists, as {partNumber, etag, checksums}."""
+    if not body.strip():
+        raise S3Error("MalformedXML")
+    root = parse(body)
+    if root.tag != "CompleteMultipartUpload":
+        raise S3Error("MalformedXML")
+    parts = [_parse_part(el) for el in root if el.tag == "Part"]
+    if not parts:
+        raise S3Error("MalformedXML")
+    return parts
+
+
+def _parse_part(el: Element) -> dict[str, Any]:
+    number, etag = child_text(el, "PartNumber"), child_text(el, "ETag")
+    if number is None or etag is None or not number.strip().isdigit():
+        raise S3Error("MalformedXML")
+    part: dict[str, Any] = {"partNumber": int(number), "etag": etag.strip()}
+    for tag, algorithm in _XML_CHECKSUMS.items():
+        value = child_text(el, tag)
+        if value is not None:
+            part[algorithm] = value
+    return part
+
+
+def _object_url(req: S3Request) -> str:
+    host = req.headers.get("host", "localhost")
+    return f"http://{host}/{req.bucket}/{quote(req.key or '', safe='/')}"
+
+
+async def complete_multipart_upload(req: S3Request) -> S3Response:
+    uid = upload_id(req)
+    attrs = await bucket_attrs(req)
+    parts = parse_complete(await read_small_body(req, MAX_XML_BODY))
+    md = {"last-modified": iso_now()}
+    result = await req.frontend.metadata.complete_multipart_upload(req.bucket, req.key, uid, parts, md)
+    checksum = result.get("checksum")
+    children: list[Node] = [("Location", _object_url(req)), ("Bucket", req.bucket), ("Key", req.key),
+                            ("ETag", f'"{result["etag"]}"')]
+    if checksum:
+        children.append((f"Checksum{checksum['algorithm'].upper()}", checksum["value"]))
+        children.append(("ChecksumType", checksum.get("type", "COMPOSITE")))
+    headers = _put_version_header(result, attrs)
+    return _with_gc(req, xml_response(document("CompleteMultipartUploadResult", children), headers=headers), result)
+
+
+async def abort_multipart_upload(req: S3Request) -> S3Response:
+    uid = upload_id(req)
+    await bucket_attrs(req)
+    result = await req.frontend.metadata.abort_multipart_upload(req.bucket, req.key, uid)
+    return _with_gc(req, S3Response(204), result)
+
+
+def _marker(req: S3Request, name: str) -> int:
+    raw = req.query.get(name, "0") or "0"
+    if not raw.isdigit():
+        raise S3Error("InvalidArgument", f"Provided {name} not an integer or within integer range",
+                      ArgumentName=name, ArgumentValue=raw)
+    return int(raw)
+
+
+def _parties(value: dict[str, Any]) -> list[Node]:
+    initiator, owner = value.get("initiator") or {}, value.get("owner") or {}
+    return [("Initiator", [("ID", initiator.get("ID")), ("DisplayName", initiator.get("DisplayName"))]),
+            ("Owner", [("ID", owner.get("ID")), ("DisplayName", owner.get("DisplayName"))])]
+
+
+def _part_node(part: dict[str, Any]) -> Node:
+    children: list[Node] = [("PartNumber", part["partNumber"]), ("LastModified", part.get("lastModified")),
+                            ("ETag", f'"{part["etag"]}"'), ("Size", part["size"])]
+    checksum = part.get("checksum")
+    if checksum:
+        children.append((f"Checksum{checksum['algorithm'].upper()}", checksum["value"]))
+    return ("Part", children)
+
+
+async def list_parts(req: S3Request) -> S3Response:
+    uid = upload_id(req)
+    await bucket_attrs(req)
+    marker = _marker(req, "part-number-marker")
+    echo, wanted = max_keys(req, "max-parts")
+    page = await req.frontend.metadata.list_parts(req.bucket, uid, marker, wanted, key=req.key)
+    upload, parts = page["Upload"], page["Parts"]
+    truncated = bool(page["IsTruncated"])
+    children: list[Node] = [("Bucket", req.bucket), ("Key", req.key), ("UploadId", uid),
+                            ("PartNumberMarker", marker),
+                            ("NextPartNumberMarker", parts[-1]["partNumber"] if parts else None),
+                            ("MaxParts", echo), ("IsTruncated", truncated)]
+    children += [_part_node(p) for p in parts]
+    children += _parties(upload)
+    children.append(("StorageClass", upload.get("storageClass") or "STANDARD"))
+    algorithm = upload.get("checksumAlgorithm")
+    children.append(("ChecksumAlgorithm", algorithm.upper() if algorithm else None))
+    return xml_response(document("ListPartsResult", children))
+
+
+def _upload_node(entry: dict[str, Any], enc) -> Node:
+    value = entry["value"]
+    return ("Upload", [("Key", enc(entry["key"])), ("UploadId", entry["uploadId"]), *_parties(value),
+                       ("StorageClass", value.get("storageClass") or "STANDARD"),
+                       ("Initiated", value.get("initiated"))])
+
+
+async def list_multipart_uploads(req: S3Request) -> S3Response:
+    await bucket_attrs(req)
+    enc = encoder(req)
+    echo, wanted = max_keys(req, "max-uploads")
+    q = req.query
+    params = {"listingType": "MultipartUploads", "prefix": q.get("prefix", ""),
+              "delimiter": q.get("delimiter") or None, "keyMarker": q.get("key-marker") or None,
+              "uploadIdMarker": q.get("upload-id-marker") or None, "maxKeys": wanted}
+    if wanted == 0:
+        page: dict[str, Any] = {"Uploads": [], "CommonPrefixes": [], "IsTruncated": False}
+    else:
+        page = await req.frontend.metadata.list_object(req.bucket, {k: v for k, v in params.items() if v is not None})
+    truncated = bool(page.get("IsTruncated"))
+    children: list[Node] = [("Bucket", req.bucket), ("KeyMarker", enc(q.get("key-marker", ""))),
+                            ("UploadIdMarker", q.get("upload-id-marker", ""))]
+    if truncated:
+        children += [("NextKeyMarker", enc(page.get("NextKeyMarker"))),
+                     ("NextUploadIdMarker", page.get("NextUploadIdMarker"))]
+    children += [("Delimiter", enc(q.get("delimiter") or None)), ("Prefix", enc(q.get("prefix", ""))),
+                 ("MaxUploads", echo), ("EncodingType", q.get("encoding-type")), ("IsTruncated", truncated)]
+    children += [_upload_node(e, enc) for e in page.get("Uploads", [])]
+    children += prefixes_nodes(page.get("CommonPrefixes", []), enc)
+    return xml_response(document("ListMultipartUploadsResult", children))
+
+
+HANDLERS = {
+    "CreateMultipartUpload": create_multipart_upload,
+    "UploadPart": upload_part,
+    "UploadPartCopy": upload_part_copy,
+    "CompleteMultipartUpload": complete_multipart_upload,
+    "AbortMultipartUpload": abort_multipart_upload,
+    "ListParts": list_parts,
+    "ListMultipartUploads": list_multipart_uploads,
+}

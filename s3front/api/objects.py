@@ -8,7 +8,7 @@ from s3front.api.common import (RESPONSE_OVERRIDES, STORED_HEADERS, bucket_attrs
                                 object_headers, version_header)
 from s3front.api.conditions import check_read_conditions
 from s3front.api.store import commit, write_data
-from s3front.body import BodyReader, body_length
+from s3front.body import BodyReader, body_length, stored_content_encoding
 from s3front.request import S3Request, S3Response
 from shared import constants as C
 from shared.errors import S3Error
@@ -34,6 +34,9 @@ def new_object_md(req: S3Request, size: int, md5: str, location: list | None) ->
     for name in STORED_HEADERS:
         if name in req.headers:
             md[name] = req.headers[name]
+    md.pop("content-encoding", None)            # aws-chunked is transfer framing, not the object's encoding
+    if stored_content_encoding(req.headers):
+        md["content-encoding"] = stored_content_encoding(req.headers)
     md.update(user_metadata(req.headers))
     return md
 
@@ -50,7 +53,7 @@ async def put_object(req: S3Request) -> S3Response:
     user_metadata(req.headers)
     length = body_length(req)
     attrs = await bucket_attrs(req)
-    reader = BodyReader(req, length)
+    reader = BodyReader(req, length, C.DEFAULT_CHECKSUM)
     location = await write_data(req, reader)
     md = new_object_md(req, length, reader.etag, location)
     checksum = reader.verify()
@@ -60,11 +63,13 @@ async def put_object(req: S3Request) -> S3Response:
     headers = {"ETag": etag(md), **_put_version_header(result, attrs)}
     if checksum:
         headers[f"x-amz-checksum-{checksum['algorithm']}"] = checksum["value"]
+        headers["x-amz-checksum-type"] = "FULL_OBJECT"
     return _with_gc(req, S3Response(200, headers), result)
 
 
 def _put_version_header(result: dict, attrs: dict) -> dict[str, str]:
-    if attrs.get("versioning") is None:
+    # The state the daemon applied under its lock wins over the one read before the body.
+    if result.get("versioning", attrs.get("versioning")) is None:
         return {}
     return {"x-amz-version-id": NULL_VERSION if result.get("isNull") else encode_version_id(result["versionId"])}
 
@@ -112,12 +117,35 @@ def _byte_range(req: S3Request, size: int) -> tuple[int, int] | None:
                       ActualObjectSize=size, RangeRequested=header) from None
 
 
+def _part_or_byte_range(req: S3Request, md: dict, headers: dict[str, str]) -> tuple[int, int] | None:
+    """The bytes a GET or HEAD asks for: `?partNumber=N` (a part of a multipart object) or a Range header."""
+    raw = req.query.get("partNumber")
+    if raw is None:
+        return _byte_range(req, md["content-length"])
+    if not raw.isdigit() or not 1 <= int(raw) <= C.MPU_MAX_PART_NUMBER:
+        raise S3Error("InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive",
+                      ArgumentName="partNumber", ArgumentValue=raw)
+    if "range" in req.headers:
+        raise S3Error("InvalidRequest", "Cannot specify both Range header and partNumber query parameter")
+    n, etag_text, size = int(raw), md.get("content-md5", ""), md["content-length"]
+    if "-" not in etag_text:        # not multipart: the whole object is its only part
+        if n != 1:
+            raise S3Error("InvalidPartNumber", PartNumberRequested=n, ActualPartCount=1)
+        return (0, size - 1) if size else None
+    count = int(etag_text.rsplit("-", 1)[1])
+    pieces = [p for p in md.get("location") or [] if str(p.get("dataStoreETag", "")).startswith(f"{n}:")]
+    if n > count or not pieces:
+        raise S3Error("InvalidPartNumber", PartNumberRequested=n, ActualPartCount=count)
+    headers["x-amz-mp-parts-count"] = str(count)
+    return pieces[0]["start"], pieces[-1]["start"] + pieces[-1]["size"] - 1
+
+
 async def get_object(req: S3Request) -> S3Response:
     attrs, md = await _read_target(req)
     check_read_conditions(req.headers, md)
     size = md["content-length"]
     headers = _answer_headers(req, md, attrs)
-    rng = _byte_range(req, size)
+    rng = _part_or_byte_range(req, md, headers)
     status, (start, end) = (206, rng) if rng else (200, (0, size - 1))
     if rng:
         headers["Content-Range"] = f"bytes {start}-{end}/{size}"
@@ -131,7 +159,7 @@ async def head_object(req: S3Request) -> S3Response:
     check_read_conditions(req.headers, md)
     headers = _answer_headers(req, md, attrs)
     size = md["content-length"]
-    rng = _byte_range(req, size)
+    rng = _part_or_byte_range(req, md, headers)
     if rng:
         headers["Content-Range"] = f"bytes {rng[0]}-{rng[1]}/{size}"
         headers["Content-Length"] = str(rng[1] - rng[0] + 1)
