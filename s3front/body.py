@@ -11,10 +11,14 @@ import hashlib
 from collections.abc import AsyncIterator
 
 from s3front.auth import sigv4
-from s3front.checksums import ALGORITHMS, Checksum, header_name
+from s3front.auth.chunked import decode_chunked, declared_trailers
+from s3front.checksums import ALGORITHMS, Checksum, header_name, valid_value
 from s3front.request import S3Request
 from shared import constants as C
 from shared.errors import S3Error
+
+# x-amz-checksum-* headers that name no checksum value.
+_NOT_VALUES = frozenset(["x-amz-checksum-mode", "x-amz-checksum-type", "x-amz-checksum-algorithm"])
 
 
 def content_md5(headers: dict[str, str]) -> bytes | None:
@@ -47,61 +51,122 @@ def body_length(req: S3Request, limit: int = C.MAX_PUT_BYTES) -> int:
 
 
 def _is_streaming(req: S3Request) -> bool:
-    return bool(req.auth and req.auth.payload_hash.startswith("STREAMING-")) or \
-        "aws-chunked" in req.headers.get("content-encoding", "")
+    """aws-chunked framing is announced by x-amz-content-sha256 (STREAMING-*), not by Content-Encoding."""
+    return bool(req.auth and req.auth.payload_hash.startswith("STREAMING-"))
+
+
+def stored_content_encoding(headers: dict[str, str]) -> str | None:
+    """Content-Encoding as the object keeps it: without the aws-chunked transfer framing."""
+    value = headers.get("content-encoding")
+    if value is None:
+        return None
+    kept = [v.strip() for v in value.split(",") if v.strip() and v.strip().lower() != "aws-chunked"]
+    return ", ".join(kept) or None
+
+
+def _header_checksums(headers: dict[str, str]) -> list[tuple[str, str]]:
+    """The x-amz-checksum-<algorithm> headers (not -mode, -type or -algorithm), each one checked."""
+    found = []
+    for name, value in headers.items():
+        if not name.startswith("x-amz-checksum-") or name in _NOT_VALUES:
+            continue
+        algorithm = name[len("x-amz-checksum-"):]
+        if algorithm not in ALGORITHMS:
+            raise S3Error("InvalidRequest", "The algorithm type you specified in x-amz-checksum- header is invalid.")
+        found.append((algorithm, value))
+    if len(found) > 1:
+        raise S3Error("InvalidRequest", "Expecting a single x-amz-checksum- header. Multiple checksum Types are "
+                                        "not allowed.")
+    for algorithm, value in found:
+        if not valid_value(algorithm, value):
+            raise S3Error("InvalidRequest", f"Value for {header_name(algorithm)} header is invalid.")
+    return found
+
+
+def _trailer_checksums(headers: dict[str, str]) -> list[str]:
+    names = declared_trailers(headers)
+    if any(not n.startswith("x-amz-checksum-") or n[len("x-amz-checksum-"):] not in ALGORITHMS for n in names):
+        raise S3Error("InvalidRequest", "The value specified in the x-amz-trailer header is not supported")
+    return [n[len("x-amz-checksum-"):] for n in names]
 
 
 def requested_checksum(headers: dict[str, str]) -> tuple[str, str | None] | None:
-    """The checksum algorithm a client asked for, and the value it sent in a header (if any)."""
-    for algorithm in ALGORITHMS:
-        value = headers.get(header_name(algorithm))
-        if value is not None:
-            return algorithm, value
-    sdk = headers.get("x-amz-sdk-checksum-algorithm") or headers.get("x-amz-checksum-algorithm")
+    """The checksum a client asked for, and the value it sent in a header (None: it comes in a trailer)."""
+    in_headers = _header_checksums(headers)
+    in_trailers = _trailer_checksums(headers)
+    if len(in_headers) + len(in_trailers) > 1:
+        raise S3Error("InvalidRequest", "Expecting a single x-amz-checksum- header")
+    wanted = in_headers[0] if in_headers else (in_trailers[0], None) if in_trailers else None
+    sdk = headers.get("x-amz-sdk-checksum-algorithm")
     if sdk:
-        algorithm = sdk.lower()
-        if algorithm not in ALGORITHMS:
-            raise S3Error("InvalidRequest", f"Checksum algorithm {sdk} is not supported.")
-        return algorithm, None
-    return None
+        if wanted is None:
+            raise S3Error("InvalidRequest", "x-amz-sdk-checksum-algorithm specified, but no corresponding "
+                                            "x-amz-checksum-* or x-amz-trailer headers were found.")
+        if sdk.lower() != wanted[0]:
+            raise S3Error("InvalidRequest", "Value for x-amz-sdk-checksum-algorithm header is invalid.")
+    return wanted
+
+
+def _bad_digest(algorithm: str) -> S3Error:
+    return S3Error("BadDigest", f"The {algorithm.upper()} you specified did not match the calculated checksum.")
 
 
 class BodyReader:
-    """Streams a request's payload, computing MD5, SHA-256 and the requested checksum."""
+    """Streams a request's payload, computing MD5, SHA-256 and the requested checksum.
 
-    def __init__(self, req: S3Request, length: int) -> None:
+    `default_checksum` is computed (and kept) when the client names none, as S3 does for PutObject.
+    """
+
+    def __init__(self, req: S3Request, length: int, default_checksum: str | None = None) -> None:
         self.req = req
         self.length = length
         self.received = 0
         self.md5 = hashlib.md5()
         payload = req.auth.payload_hash if req.auth else sigv4.UNSIGNED_PAYLOAD
-        self.expected_sha256 = payload if len(payload) == 64 else None
+        self.expected_sha256 = payload.lower() if len(payload) == 64 else None
         self.sha256 = hashlib.sha256() if self.expected_sha256 else None
         self.expected_md5 = content_md5(req.headers)
         wanted = requested_checksum(req.headers)
-        self.checksum = Checksum(wanted[0]) if wanted else None
+        if wanted and wanted[1] is None and not _is_streaming(req):
+            raise S3Error("MalformedTrailerError")   # a trailer needs an aws-chunked body to travel in
+        algorithm = wanted[0] if wanted else default_checksum
+        self.checksum = Checksum(algorithm) if algorithm else None
         self.expected_checksum = wanted[1] if wanted else None
+        self.trailer_checksum = bool(wanted) and wanted[1] is None
         self.trailers: dict[str, str] = {}
 
     def _source(self) -> AsyncIterator[bytes]:
         if _is_streaming(self.req):
-            from s3front.auth.chunked import decode_chunked
             return decode_chunked(self.req, self.trailers)
         return self.req.raw_body()
 
     async def chunks(self) -> AsyncIterator[bytes]:
+        """The payload; the last piece is held back until every digest has been checked.
+
+        Holding it back means a body that fails a check never reaches the data daemon whole,
+        so the daemon never makes it durable.
+        """
+        held = b""
         async for chunk in self._source():
-            self.received += len(chunk)
-            if self.received > self.length:
-                raise S3Error("IncompleteBody", "The body is longer than its Content-Length.")
-            self.md5.update(chunk)
-            if self.sha256:
-                self.sha256.update(chunk)
-            if self.checksum:
-                self.checksum.update(chunk)
-            yield chunk
+            self._count(chunk)
+            if held:
+                yield held
+            held = chunk
         if self.received < self.length:
-            raise S3Error("IncompleteBody")
+            raise S3Error("IncompleteBody", NumberBytesExpected=self.length, NumberBytesProvided=self.received)
+        self.verify()
+        if held:
+            yield held
+
+    def _count(self, chunk: bytes) -> None:
+        self.received += len(chunk)
+        if self.received > self.length:
+            raise S3Error("IncompleteBody", "The body is longer than its Content-Length.")
+        self.md5.update(chunk)
+        if self.sha256:
+            self.sha256.update(chunk)
+        if self.checksum:
+            self.checksum.update(chunk)
 
     @property
     def etag(self) -> str:
@@ -117,19 +182,25 @@ class BodyReader:
                           CalculatedDigest=base64.b64encode(self.md5.digest()).decode())
         if self.checksum is None:
             return {}
-        sent = self.expected_checksum or self.trailers.get(header_name(self.checksum.algorithm))
-        actual = self.checksum.b64()
+        algorithm, actual = self.checksum.algorithm, self.checksum.b64()
+        sent = self.expected_checksum
+        if self.trailer_checksum:
+            sent = self.trailers.get(header_name(algorithm))
+            if sent is None or not valid_value(algorithm, sent):
+                raise S3Error("InvalidRequest", f"Value for {header_name(algorithm)} trailing header is invalid.")
         if sent is not None and sent != actual:
-            raise S3Error("BadDigest", f"The {self.checksum.algorithm.upper()} you specified did not match "
-                                       "the calculated checksum.")
-        return {"algorithm": self.checksum.algorithm, "value": actual}
+            raise _bad_digest(algorithm)
+        return {"algorithm": algorithm, "value": actual}
 
 
 async def read_small_body(req: S3Request, limit: int) -> bytes:
-    """A whole (XML) body, refused past `limit` bytes."""
+    """A whole (XML) body, refused past `limit` bytes; aws-chunked framing removed, digests checked."""
+    reader = BodyReader(req, limit)
     data = bytearray()
-    async for chunk in req.raw_body():
+    async for chunk in reader._source():
         data += chunk
         if len(data) > limit:
             raise S3Error("MalformedXML", "The XML you provided was larger than the maximum allowed.")
+        reader._count(chunk)
+    reader.verify()
     return bytes(data)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 from collections.abc import Callable
 
@@ -27,6 +28,7 @@ FACTORIES: dict[str, Callable[[], object]] = {
     "sha256": hashlib.sha256,
 }
 ALGORITHMS = tuple(FACTORIES)
+DIGEST_SIZES = {"crc32": 4, "crc32c": 4, "crc64nvme": 8, "sha1": 20, "sha256": 32}
 
 
 class Checksum:
@@ -45,3 +47,12 @@ class Checksum:
 
 def header_name(algorithm: str) -> str:
     return f"x-amz-checksum-{algorithm}"
+
+
+def valid_value(algorithm: str, value: str) -> bool:
+    """Is `value` the canonical base64 of a digest of the algorithm's size?"""
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return len(raw) == DIGEST_SIZES[algorithm] and base64.b64encode(raw).decode() == value

@@ -25,6 +25,7 @@ STREAM_ACK_TIMEOUT_S = 5.0
 STREAM_MAX_AGE_S = 600.0
 STREAM_PACKET_ITEMS = 1000
 STREAM_PACKET_BYTES = 2**20
+STREAM_CLIENT_QUEUE_PACKETS = 4      # packets a consumer holds unread before it delays its acks
 
 # Listing
 LISTING_MAX_KEYS = 1000
@@ -52,6 +53,9 @@ MPU_MAX_PART_NUMBER = 10_000
 # Authentication
 MAX_CLOCK_SKEW_S = 15 * 60
 MAX_PRESIGNED_EXPIRES_S = 7 * 24 * 3600
+CHUNKED_MIN_CHUNK_BYTES = 8192        # every signed aws-chunked chunk but the last
+CHUNKED_MAX_LINE_BYTES = 4096         # a chunk header or trailer line
+DEFAULT_CHECKSUM = "crc64nvme"        # what S3 computes when a PUT names no checksum
 
 # Garbage collection
 GC_GRACE_S = 5 * 60

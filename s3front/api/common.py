@@ -40,6 +40,12 @@ def version_header(md: dict[str, Any], attrs: dict[str, Any]) -> dict[str, str]:
     return {"x-amz-version-id": external_version_id(md)}
 
 
+def _wants_checksum(req: S3Request) -> bool:
+    """Checksum mode asks for the object's checksum; S3 does not send it for a range or one part."""
+    return req.headers.get("x-amz-checksum-mode", "").upper() == "ENABLED" and \
+        "range" not in req.headers and "partNumber" not in req.query
+
+
 def object_headers(req: S3Request, md: dict[str, Any], attrs: dict[str, Any]) -> dict[str, str]:
     """The headers of a GET or HEAD answer: stored headers, user metadata, version, checksum."""
     headers = {"ETag": etag(md), "Last-Modified": http_date(md["last-modified"]), "Accept-Ranges": "bytes",
@@ -51,7 +57,8 @@ def object_headers(req: S3Request, md: dict[str, Any], attrs: dict[str, Any]) ->
         if name.startswith("x-amz-meta-"):
             headers[name] = value
     checksum = md.get("checksum")
-    if checksum and req.headers.get("x-amz-checksum-mode", "").upper() == "ENABLED":
+    if checksum and _wants_checksum(req):
         headers[f"x-amz-checksum-{checksum['algorithm']}"] = checksum["value"]
+        headers["x-amz-checksum-type"] = checksum.get("type", "FULL_OBJECT")
     headers.update(version_header(md, attrs))
     return headers

@@ -6,8 +6,10 @@
 from __future__ import annotations
 
 import calendar
+import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from email.utils import parsedate_to_datetime
 
 from s3front.auth import sigv4
 from shared import constants as C
@@ -26,6 +28,12 @@ class AuthResult:
 
 
 ANONYMOUS = AuthResult(None)
+_AMZ_DATE = re.compile(r"^\d{8}T\d{6}Z$")
+_SHA256_HEX = re.compile(r"^[0-9a-fA-F]{64}$")
+_PAYLOAD_NAMES = frozenset([sigv4.UNSIGNED_PAYLOAD, "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+                            "STREAMING-AWS4-HMAC-SHA256-PAYLOAD", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER",
+                            "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD",
+                            "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER"])
 
 
 def parse_amz_date(value: str) -> float:
@@ -36,16 +44,44 @@ def parse_amz_date(value: str) -> float:
 
 
 def _http_date(value: str) -> float:
-    from email.utils import parsedate_to_datetime
     try:
         return parsedate_to_datetime(value).timestamp()
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, IndexError):
         raise S3Error("AccessDenied", "AWS authentication requires a valid Date or x-amz-date header") from None
 
 
+def parse_any_date(value: str) -> float:
+    """A Date or x-amz-date header: an HTTP date, or ISO 8601 basic format as SigV4 writes it."""
+    return parse_amz_date(value) if _AMZ_DATE.match(value) else _http_date(value)
+
+
+def iso_time(when: float) -> str:
+    """A time as S3 error bodies show it."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(when))
+
+
 def check_skew(when: float) -> None:
-    if abs(time.time() - when) > C.MAX_CLOCK_SKEW_S:
-        raise S3Error("RequestTimeTooSkewed")
+    """RequestTimeTooSkewed when a signed request's time is more than 15 minutes from ours."""
+    now = time.time()
+    if abs(now - when) > C.MAX_CLOCK_SKEW_S:
+        raise S3Error("RequestTimeTooSkewed", RequestTime=iso_time(when), ServerTime=iso_time(now),
+                      MaxAllowedSkewMilliseconds=C.MAX_CLOCK_SKEW_S * 1000)
+
+
+def check_payload_hash(value: str) -> None:
+    """x-amz-content-sha256 must be a SHA-256 in hex or one of the names S3 knows."""
+    if value in _PAYLOAD_NAMES or _SHA256_HEX.match(value):
+        return
+    raise S3Error("InvalidArgument", "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, "
+                  "STREAMING-UNSIGNED-PAYLOAD-TRAILER, STREAMING-AWS4-HMAC-SHA256-PAYLOAD, "
+                  "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER or a valid sha256 value.",
+                  ArgumentName="x-amz-content-sha256", ArgumentValue=value)
+
+
+def _unsigned_mode(headers: dict[str, str]) -> AuthResult:
+    """What a request without SigV4 says of its body: only streaming framing matters then."""
+    payload = headers.get("x-amz-content-sha256", "")
+    return AuthResult(None, payload if payload.startswith("STREAMING-") else sigv4.UNSIGNED_PAYLOAD)
 
 
 class Authenticator:
@@ -53,7 +89,8 @@ class Authenticator:
         self.config = config
         self.keys = sigv4.SigningKeys()
 
-    def _account(self, access_key: str) -> Account:
+    def lookup_account(self, access_key: str) -> Account:
+        """The account of an access key; InvalidAccessKeyId when there is none."""
         account = self.config.account_by_access_key(access_key)
         if account is None:
             raise S3Error("InvalidAccessKeyId", AWSAccessKeyId=access_key)
@@ -61,20 +98,27 @@ class Authenticator:
 
     def authenticate(self, method: str, raw_path: str, raw_query: str, query: dict[str, str],
                      headers: dict[str, str]) -> AuthResult:
+        """The signer of a request (SigV4, presigned SigV4, SigV2 header or query, or anonymous)."""
         auth = headers.get("authorization")
+        if auth is not None and ("X-Amz-Algorithm" in query or "Signature" in query):
+            raise S3Error("InvalidArgument", "Only one auth mechanism allowed; only the X-Amz-Algorithm query "
+                          "parameter, Signature query string parameter or the Authorization header should be "
+                          "specified", ArgumentName="Authorization", ArgumentValue=auth)
         if auth is not None:
-            if auth.startswith(sigv4.ALGORITHM):
+            if auth.startswith(sigv4.ALGORITHM + " "):
                 return self._header_v4(method, raw_path, raw_query, headers, auth)
             if auth.startswith("AWS "):
                 from s3front.auth import sigv2
-                return AuthResult(sigv2.verify_header(self, method, raw_path, query, headers, auth))
+                account = sigv2.verify_header(self, method, raw_path, query, headers, auth)
+                return replace(_unsigned_mode(headers), account=account)
             raise S3Error("AccessDenied", "Unsupported Authorization Type")
         if "X-Amz-Algorithm" in query:
             return self._presigned_v4(method, raw_path, raw_query, query, headers)
-        if "Signature" in query and "AWSAccessKeyId" in query:
+        if "Signature" in query or "AWSAccessKeyId" in query:
             from s3front.auth import sigv2
-            return AuthResult(sigv2.verify_query(self, method, raw_path, query, headers))
-        return ANONYMOUS
+            account = sigv2.verify_query(self, method, raw_path, query, headers)
+            return replace(_unsigned_mode(headers), account=account)
+        return _unsigned_mode(headers)
 
     def _header_v4(self, method: str, raw_path: str, raw_query: str, headers: dict[str, str],
                    auth: str) -> AuthResult:
@@ -85,8 +129,12 @@ class Authenticator:
         payload = headers.get("x-amz-content-sha256")
         if payload is None:
             raise S3Error("InvalidRequest", "Missing required header for this request: x-amz-content-sha256")
+        check_payload_hash(payload)
         if not amz_date:
             amz_date = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(when))
+        if signed.credential.date != amz_date[:8]:
+            raise S3Error("AuthorizationHeaderMalformed", f"Invalid credential date \"{signed.credential.date}\". "
+                          f"This date is not the same as X-Amz-Date: \"{amz_date[:8]}\".")
         return self._verify(method, raw_path, raw_query, headers, signed, payload, amz_date, None)
 
     def _presigned_v4(self, method: str, raw_path: str, raw_query: str, query: dict[str, str],
@@ -105,17 +153,21 @@ class Authenticator:
         if not 0 <= expires <= C.MAX_PRESIGNED_EXPIRES_S:
             raise S3Error("AuthorizationQueryParametersError",
                           "X-Amz-Expires must be less than a week (in seconds) that is 604800")
-        when = parse_amz_date(amz_date)
-        if time.time() > when + expires:
-            raise S3Error("AccessDenied", "Request has expired")
-        if when - time.time() > C.MAX_CLOCK_SKEW_S:
+        when, now = parse_amz_date(amz_date), time.time()
+        if signed.credential.date != amz_date[:8]:
+            raise S3Error("AuthorizationQueryParametersError", f"Invalid credential date \"{signed.credential.date}"
+                          f"\". This date is not the same as X-Amz-Date: \"{amz_date[:8]}\".")
+        if now > when + expires:
+            raise S3Error("AccessDenied", "Request has expired", **{"X-Amz-Expires": expires},
+                          Expires=iso_time(when + expires), ServerTime=iso_time(now))
+        if when - now > C.MAX_CLOCK_SKEW_S:
             raise S3Error("AccessDenied", "Request is not valid yet")
         payload = query.get("X-Amz-Content-Sha256", sigv4.UNSIGNED_PAYLOAD)
         return self._verify(method, raw_path, raw_query, headers, signed, payload, amz_date, "X-Amz-Signature")
 
     def _verify(self, method: str, raw_path: str, raw_query: str, headers: dict[str, str],
                 signed: sigv4.SignedRequest, payload: str, amz_date: str, exclude: str | None) -> AuthResult:
-        account = self._account(signed.credential.access_key)
+        account = self.lookup_account(signed.credential.access_key)
         canonical = sigv4.canonical_request(method, raw_path, raw_query, headers, signed.signed_headers,
                                             payload, exclude)
         scope = signed.credential.scope
