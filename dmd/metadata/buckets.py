@@ -1,6 +1,8 @@
 """Bucket operations of the metadata daemon."""
 from __future__ import annotations
 
+import asyncio
+
 from dmd.metadata.context import MetadataContext
 from dmd.metadata.store import USERS, SEP, bucket_prefix, dumps, loads, metastore_key, mpu_prefix, users_key
 from dmd.metadata.versioning import MD
@@ -34,7 +36,8 @@ async def put_bucket_attributes(ctx: MetadataContext, bucket: str, attrs: MD, if
         current = ctx.bucket_attrs(bucket)
         if if_rev is not None and current.get("_rev") != if_rev:
             raise S3Error("OperationAborted")
-        attrs = {**attrs, "name": bucket, "owner": current["owner"], "_rev": current.get("_rev", 0) + 1}
+        attrs = {**attrs, "name": bucket, "owner": current["owner"], "_rev": current.get("_rev", 0) + 1,
+                 "format": ATTRS_FORMAT}
         await ctx.commit([(metastore_key(bucket), dumps(attrs))])
     return {"_rev": attrs["_rev"]}
 
@@ -59,22 +62,30 @@ async def delete_bucket(ctx: MetadataContext, bucket: str) -> dict:
         if ctx.store.has_keys(bucket_prefix(bucket)):
             raise S3Error("BucketNotEmpty", BucketName=bucket)
         ops: list = [(metastore_key(bucket), None), (users_key(attrs["owner"], bucket), None)]
-        parts = []
-        with ctx.store.iterator(prefix=mpu_prefix(bucket)) as it:
-            for raw_key, raw in it:
-                ops.append((raw_key, None))
-                if raw_key[len(mpu_prefix(bucket)):].startswith(b"part\x00"):
-                    parts.append(loads(raw))
+        mpu_ops, parts = await asyncio.to_thread(_multipart_state, ctx, bucket)
         gc_ops, gc = ctx.gc_entries(bucket, parts, "bucket-deleted")
+        ops += mpu_ops
         await ctx.commit(ops + gc_ops)
     return {"gc": gc}
 
 
+def _multipart_state(ctx: MetadataContext, bucket: str) -> tuple[list, list[MD]]:
+    """Deletes for every MPU key of the bucket, and its stored parts (a scan: runs in a worker thread)."""
+    ops, parts = [], []
+    with ctx.store.iterator(prefix=mpu_prefix(bucket)) as it:
+        for raw_key, raw in it:
+            ops.append((raw_key, None))
+            if raw_key[len(mpu_prefix(bucket)):].startswith(b"part\x00"):
+                parts.append(loads(raw))
+    return ops, parts
+
+
+def _owned_buckets(ctx: MetadataContext, owner: str) -> list[dict]:
+    prefix = USERS + owner.encode() + SEP
+    with ctx.store.iterator(prefix=prefix) as it:
+        return [{"name": raw_key[len(prefix):].decode(), **loads(raw)} for raw_key, raw in it]
+
+
 async def list_buckets(ctx: MetadataContext, owner: str) -> list[dict]:
     """An account's buckets, sorted by name."""
-    prefix = USERS + owner.encode() + SEP
-    out = []
-    with ctx.store.iterator(prefix=prefix) as it:
-        for raw_key, raw in it:
-            out.append({"name": raw_key[len(prefix):].decode(), **loads(raw)})
-    return out
+    return await asyncio.to_thread(_owned_buckets, ctx, owner)

@@ -10,10 +10,11 @@ import socketio
 
 from dmd.metadata.context import MetadataContext
 from dmd.metadata.service import MetadataService
+from dmd.metadata.streams import Caller, StreamRegistry, current_caller
 from shared import constants as C
 from shared.errors import InternalError, S3Error
 from shared.logging import request_id
-from shared.rpc import OrjsonShim, error_reply, ok_reply
+from shared.rpc import JsonPacket, OrjsonShim, error_reply, ok_reply
 
 log = logging.getLogger("coffer.metadata")
 
@@ -21,9 +22,11 @@ log = logging.getLogger("coffer.metadata")
 def build_server(ctx: MetadataContext, secret: str) -> tuple[socketio.AsyncServer, MetadataService]:
     """A socket.io server whose namespace serves the metadata RPC to clients holding the secret."""
     sio = socketio.AsyncServer(async_mode="asgi", max_http_buffer_size=C.RPC_MAX_MESSAGE_BYTES,
-                               ping_interval=25, ping_timeout=20, cors_allowed_origins=[], json=OrjsonShim)
+                               ping_interval=25, ping_timeout=20, cors_allowed_origins=[], json=OrjsonShim,
+                               serializer=JsonPacket)
     service = MetadataService(ctx)
     ns = C.RPC_NAMESPACE
+    service.streams = StreamRegistry(sio, ns)
 
     @sio.on("connect", namespace=ns)
     async def connect(sid: str, environ: dict, auth: Any = None) -> None:
@@ -39,6 +42,7 @@ def build_server(ctx: MetadataContext, secret: str) -> tuple[socketio.AsyncServe
         received = time.monotonic()
         call_id = msg.get("id", "") if isinstance(msg, dict) else ""
         request_id.set(msg.get("req", "") if isinstance(msg, dict) else "")
+        current_caller.set(Caller(sid, service.streams))
         try:
             result = await service.dispatch(msg["method"], msg.get("args") or {},
                                             int(msg.get("timeout_ms", C.RPC_CALL_TIMEOUT_S * 1000)), received)
@@ -51,6 +55,11 @@ def build_server(ctx: MetadataContext, secret: str) -> tuple[socketio.AsyncServe
         except Exception as exc:  # noqa: BLE001 - a bug must still get a reply
             log.exception("RPC call crashed", extra={"method": msg.get("method")})
             return error_reply(call_id, exc)
+
+    @sio.on("stream-hangup", namespace=ns)
+    async def stream_hangup(sid: str, msg: Any) -> None:
+        if isinstance(msg, dict):
+            service.streams.hangup(sid, str(msg.get("stream")))
 
     @sio.on("disconnect", namespace=ns)
     async def disconnect(sid: str, *args: Any) -> None:

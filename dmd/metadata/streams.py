@@ -1,4 +1,279 @@
-"""Acknowledged, flow-controlled streams: createReadStream (dmd-reference §4)."""
+"""Acknowledged, flow-controlled streams: createReadStream (dmd-reference §4).
+
+The client draws the stream id and listens before it calls; the daemon walks a LevelDB
+iterator in a worker thread and emits `stream-data` packets to the calling sid, at most
+STREAM_MAX_PENDING_ACK of them unacknowledged. A missing ack, a hangup, a disconnect or
+old age closes the iterator: a stream never pins LevelDB files for long.
+"""
 from __future__ import annotations
 
-METHODS: dict = {}
+import asyncio
+import contextvars
+import functools
+import logging
+import time
+from typing import Any, NamedTuple
+
+import orjson
+
+from dmd.metadata.context import MetadataContext
+from dmd.metadata.store import sublevel_prefix
+from shared import constants as C
+from shared.errors import InternalError
+
+log = logging.getLogger("coffer.streams")
+
+
+class Caller(NamedTuple):
+    """Who is calling: the socket.io sid and the registry that can emit to it."""
+    sid: str
+    streams: "StreamRegistry"
+
+
+# Set by the server's `call` handler for the duration of one call.
+current_caller: contextvars.ContextVar[Caller | None] = contextvars.ContextVar("current_caller", default=None)
+
+
+class AckWindow:
+    """The producer's flow control, without I/O: which packets await an ack, and until when."""
+
+    def __init__(self, limit: int = C.STREAM_MAX_PENDING_ACK, timeout: float = C.STREAM_ACK_TIMEOUT_S) -> None:
+        self.limit = limit
+        self.timeout = timeout
+        self._deadlines: dict[int, float] = {}
+
+    @property
+    def pending(self) -> int:
+        return len(self._deadlines)
+
+    def can_send(self) -> bool:
+        return len(self._deadlines) < self.limit
+
+    def sent(self, seq: int, now: float) -> None:
+        if not self.can_send():
+            raise RuntimeError("the ack window is full")
+        self._deadlines[seq] = now + self.timeout
+
+    def acked(self, seq: int) -> bool:
+        """Forget a packet; False when it was not awaited (a duplicate or late ack)."""
+        return self._deadlines.pop(seq, None) is not None
+
+    def next_deadline(self) -> float | None:
+        return min(self._deadlines.values(), default=None)
+
+    def overdue(self, now: float) -> bool:
+        deadline = self.next_deadline()
+        return deadline is not None and deadline <= now
+
+
+class StreamFailed(Exception):
+    """The stream ends with `stream-error` carrying this code."""
+
+    def __init__(self, code: str, message: str = "") -> None:
+        super().__init__(message or code)
+        self.code = code
+
+
+def _iterator_args(gt: str | None, gte: str | None, lt: str | None, lte: str | None,
+                   keys: bool, values: bool) -> dict[str, Any]:
+    if (gt is not None and gte is not None) or (lt is not None and lte is not None):
+        raise InternalError("give at most one of gt/gte and one of lt/lte", "InvalidArgument")
+    if not keys and not values:
+        raise InternalError("a stream must carry keys, values or both", "InvalidArgument")
+    start, stop = gt if gt is not None else gte, lt if lt is not None else lte
+    return {"start": None if start is None else start.encode(), "include_start": gt is None,
+            "stop": None if stop is None else stop.encode(), "include_stop": lte is not None,
+            "include_key": keys, "include_value": values}
+
+
+def _decode_value(raw: bytes) -> Any:
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return raw.decode("utf-8", "replace")     # the few scalars of `__sys` are not JSON
+
+
+def _read_packet(it: Any, keys: bool, values: bool, max_items: int) -> tuple[list, bool]:
+    """Up to max_items entries or about STREAM_PACKET_BYTES; runs in a worker thread."""
+    items: list = []
+    size = 0
+    while len(items) < max_items and size < C.STREAM_PACKET_BYTES:
+        entry = next(it, None)
+        if entry is None:
+            return items, True
+        if keys and values:
+            items.append([entry[0].decode(), _decode_value(entry[1])])
+            size += len(entry[0]) + len(entry[1])
+        elif keys:
+            items.append(entry.decode())
+            size += len(entry)
+        else:
+            items.append(_decode_value(entry))
+            size += len(entry)
+    return items, False
+
+
+class ReadStream:
+    """One open stream: pumps packets from its iterator to its sid until done or closed."""
+
+    def __init__(self, registry: "StreamRegistry", sid: str, stream_id: str, it: Any,
+                 keys: bool, values: bool, limit: int) -> None:
+        self.registry, self.sid, self.id, self.it = registry, sid, stream_id, it
+        self.keys, self.values = keys, values
+        self.remaining = limit if limit >= 0 else None
+        self.window = AckWindow()
+        self.expires = time.monotonic() + C.STREAM_MAX_AGE_S
+        self.closed = False
+        self._wake = asyncio.Event()
+
+    def close(self) -> None:
+        """Stop at the next step; the pump closes the iterator itself (no other thread may touch it)."""
+        self.closed = True
+        self._wake.set()
+
+    def _on_ack(self, seq: int, *reply: Any) -> None:
+        ok = bool(reply) and isinstance(reply[0], dict) and reply[0].get("ok") is True
+        if not ok:
+            # The consumer does not know this stream (it hung up): nobody reads further packets.
+            self.close()
+        self.window.acked(seq)
+        self._wake.set()
+
+    async def _wait_until(self, ready: Any) -> None:
+        """Wait for acks until ready(); an ack overdue or old age fails the stream."""
+        while not ready() and not self.closed:
+            now = time.monotonic()
+            if self.window.overdue(now):
+                raise StreamFailed("StreamAckTimeout", "a stream packet was not acknowledged in time")
+            if now >= self.expires:
+                raise StreamFailed("StreamTooOld", "the stream was open for too long")
+            self._wake.clear()
+            deadline = min(self.window.next_deadline() or self.expires, self.expires)
+            try:
+                await asyncio.wait_for(self._wake.wait(), max(deadline - now, 0.0))
+            except asyncio.TimeoutError:
+                pass
+
+    def _next_size(self) -> int:
+        cap = C.STREAM_PACKET_ITEMS
+        return cap if self.remaining is None else min(cap, self.remaining)
+
+    async def pump(self) -> None:
+        loop = asyncio.get_running_loop()
+        emit = self.registry.emit
+        seq = count = 0
+        reading: asyncio.Future | None = None
+        try:
+            done = self.remaining == 0
+            while not done and not self.closed:
+                reading = loop.run_in_executor(None, _read_packet, self.it, self.keys, self.values,
+                                               self._next_size())
+                items, done = await asyncio.shield(reading)
+                reading = None
+                if self.remaining is not None:
+                    self.remaining -= len(items)
+                    done = done or self.remaining <= 0
+                await self._wait_until(self.window.can_send)
+                if time.monotonic() >= self.expires:
+                    raise StreamFailed("StreamTooOld", "the stream was open for too long")
+                if not items or self.closed:
+                    continue
+                self.window.sent(seq, time.monotonic())
+                await emit("stream-data", {"stream": self.id, "seq": seq, "items": items}, self.sid,
+                           functools.partial(self._on_ack, seq))
+                seq += 1
+                count += len(items)
+            # Every packet must be acknowledged before the end: a silent consumer is caught here too.
+            await self._wait_until(lambda: self.window.pending == 0)
+            if not self.closed:
+                await emit("stream-end", {"stream": self.id, "count": count}, self.sid, _ignore_ack)
+        except StreamFailed as exc:
+            self.registry.failures[exc.code] = self.registry.failures.get(exc.code, 0) + 1
+            log.info("stream failed", extra={"stream": self.id, "code": exc.code})
+            await self._emit_error(exc.code, str(exc))
+        except Exception as exc:  # noqa: BLE001 - a LevelDB or encoding failure still ends the stream
+            log.exception("stream failed", extra={"stream": self.id})
+            await self._emit_error("InternalError", f"{type(exc).__name__}: {exc}")
+        finally:
+            self.closed = True
+            if reading is not None and not reading.done():
+                reading.add_done_callback(lambda _: self.it.close())   # cancelled mid-read (shutdown)
+            else:
+                self.it.close()
+            self.registry.forget(self)
+
+    async def _emit_error(self, code: str, message: str) -> None:
+        if not self.closed:
+            error = {"code": code, "status": 500, "message": message, "internal": True}
+            await self.registry.emit("stream-error", {"stream": self.id, "error": error}, self.sid, None)
+
+
+def _ignore_ack(*_: Any) -> None:
+    pass
+
+
+class StreamRegistry:
+    """The open streams of every connected sid, and the one way to emit to them."""
+
+    def __init__(self, sio: Any, namespace: str = C.RPC_NAMESPACE) -> None:
+        self.sio = sio
+        self.namespace = namespace
+        self.by_sid: dict[str, dict[str, ReadStream]] = {}
+        self.opened = 0
+        self.failures: dict[str, int] = {}
+        self._tasks: set[asyncio.Task] = set()
+
+    async def emit(self, event: str, data: dict, sid: str, callback: Any) -> None:
+        await self.sio.emit(event, data, to=sid, namespace=self.namespace, callback=callback)
+
+    def open(self, sid: str, stream_id: str, it: Any, keys: bool, values: bool, limit: int) -> ReadStream:
+        streams = self.by_sid.setdefault(sid, {})
+        if stream_id in streams:
+            it.close()
+            raise InternalError(f"stream {stream_id} is already open", "InvalidArgument")
+        stream = streams[stream_id] = ReadStream(self, sid, stream_id, it, keys, values, limit)
+        self.opened += 1
+        task = asyncio.get_running_loop().create_task(stream.pump())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return stream
+
+    def forget(self, stream: ReadStream) -> None:
+        streams = self.by_sid.get(stream.sid, {})
+        if streams.get(stream.id) is stream:
+            del streams[stream.id]
+            if not streams:
+                self.by_sid.pop(stream.sid, None)
+
+    def hangup(self, sid: str, stream_id: str) -> None:
+        stream = self.by_sid.get(sid, {}).get(stream_id)
+        if stream is None:
+            log.debug("hangup for an unknown stream", extra={"stream": stream_id})
+            return
+        stream.close()
+
+    def close_sid(self, sid: str) -> None:
+        """The sid disconnected: close every stream it owned, without waiting for ack timeouts."""
+        for stream in list(self.by_sid.get(sid, {}).values()):
+            stream.close()
+
+    def stats(self) -> dict:
+        return {"open": sum(len(s) for s in self.by_sid.values()), "opened": self.opened,
+                "failures": dict(self.failures)}
+
+
+async def create_read_stream(ctx: MetadataContext, db: str, streamId: str, gt: str | None = None,
+                             gte: str | None = None, lt: str | None = None, lte: str | None = None,
+                             limit: int = -1, keys: bool = True, values: bool = True) -> dict:
+    """Open a stream over one sub-level; the items follow as `stream-data` events to the caller."""
+    caller = current_caller.get()
+    if caller is None:
+        raise InternalError("createReadStream needs a socket.io caller")
+    kwargs = _iterator_args(gt, gte, lt, lte, keys, values)
+    view = ctx.store.sublevel(sublevel_prefix(db))
+    it = await asyncio.to_thread(lambda: view.iterator(**kwargs))
+    caller.streams.open(caller.sid, streamId, it, keys, values, limit)
+    return {"stream": streamId}
+
+
+METHODS: dict = {"createReadStream": create_read_stream}
