@@ -2,6 +2,8 @@
 
 Each takes the current master (and what else it must know, already read) and returns a Plan:
 the puts and deletes of one batch, the versions whose data becomes garbage, and the result.
+PUT and DELETE results carry the bucket's versioning state as the daemon saw it under the lock,
+so the front-end's x-amz-version-id matches what was written even if the state just changed.
 The daemon runs them under the key lock; nothing here touches LevelDB.
 """
 from __future__ import annotations
@@ -81,7 +83,7 @@ def plan_put(state: str | None, key: str, master: MD | None, null_version: MD | 
         new.pop("isNull", None)
         _stack_on(plan, key, master, new)
         plan.puts += [(version_key(key, vid), new), (key, new)]
-        plan.result = {"versionId": vid, "isNull": False}
+        plan.result = {"versionId": vid, "isNull": False, "versioning": state}
         return plan
     new["isNull"] = True
     if state == SUSPENDED:
@@ -89,7 +91,7 @@ def plan_put(state: str | None, key: str, master: MD | None, null_version: MD | 
     else:
         plan.collect(master)
     plan.puts.append((key, new))
-    plan.result = {"versionId": vid, "isNull": True}
+    plan.result = {"versionId": vid, "isNull": True, "versioning": state}
     return plan
 
 
@@ -101,18 +103,18 @@ def plan_delete(state: str | None, key: str, master: MD | None, null_version: MD
         if master is not None:
             plan.dels.append(key)
             plan.collect(master)
-        plan.result = {"deleteMarker": False}
+        plan.result = {"deleteMarker": False, "versioning": state}
         return plan
     dm = {**marker, "isDeleteMarker": True, "versionId": vid, "content-length": 0, "location": None}
     if state == ENABLED:
         _stack_on(plan, key, master, dm)
         plan.puts += [(version_key(key, vid), dm), (key, dm)]
-        plan.result = {"deleteMarker": True, "versionId": vid, "isNull": False}
+        plan.result = {"deleteMarker": True, "versionId": vid, "isNull": False, "versioning": state}
     else:
         dm["isNull"] = True
         _replace_null(plan, key, master, null_version)
         plan.puts.append((key, dm))
-        plan.result = {"deleteMarker": True, "versionId": vid, "isNull": True}
+        plan.result = {"deleteMarker": True, "versionId": vid, "isNull": True, "versioning": state}
     return plan
 
 
