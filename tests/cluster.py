@@ -43,6 +43,19 @@ def s3_client(endpoint: str, access_key: str = ACCESS_KEY, secret_key: str = SEC
                         aws_secret_access_key=secret_key, config=BotoConfig(**config))
 
 
+def stop_all(procs: dict[str, subprocess.Popen]) -> None:
+    """Terminate every process (SIGTERM, then SIGKILL after 10 s) and forget it."""
+    for name in list(procs):
+        proc = procs.pop(name)
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
 class Cluster:
     """A metadata daemon, a data daemon and N S3 front-ends, each its own process."""
 
@@ -107,15 +120,7 @@ class Cluster:
         proc.wait(15)
 
     def stop(self) -> None:
-        for name in list(self.procs):
-            proc = self.procs.pop(name)
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+        stop_all(self.procs)
 
     def pid(self, name: str) -> int:
         return self.procs[name].pid

@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from tests.cluster import free_port, wait_port
+from tests.cluster import free_port, stop_all, wait_port
 
 REPO = Path(__file__).resolve().parent.parent
 _VAR = re.compile(r"\$\{(\w+)(?::-([^}]*))?\}")
@@ -145,15 +145,7 @@ class LocalCompose:
         return self.procs[tag].pid
 
     def down(self) -> None:
-        for tag in list(self.procs):
-            proc = self.procs.pop(tag)
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+        stop_all(self.procs)
 
     @property
     def lb_endpoint(self) -> str:
