@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import unquote
+from urllib.parse import unquote_to_bytes
 
 from shared import constants as C
 from shared.errors import S3Error
@@ -15,7 +15,7 @@ def split_target(host: str, raw_path: str, endpoints: list[str]) -> tuple[str | 
     """(bucket, key) of a request; key is None for bucket and service requests."""
     hostname = host.rsplit(":", 1)[0] if not host.endswith("]") else host
     hostname = hostname.lower()
-    path = unquote(raw_path)
+    path = _decode_path(raw_path)
     vhost_bucket = None
     if hostname not in endpoints:
         for endpoint in endpoints:
@@ -30,6 +30,15 @@ def split_target(host: str, raw_path: str, endpoints: list[str]) -> tuple[str | 
         return None, None
     bucket, sep, key = stripped.partition("/")
     return bucket, (key if sep and key else None)
+
+
+def _decode_path(raw_path: str) -> str:
+    """The request path as text: %XX escapes and raw bytes alike are UTF-8; anything else is InvalidURI."""
+    try:
+        # The ASGI server hands the path over as bytes we decoded as latin-1: get those bytes back first.
+        return unquote_to_bytes(raw_path.encode("latin-1")).decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        raise S3Error("InvalidURI") from None
 
 
 def check_key(key: str) -> None:

@@ -15,17 +15,32 @@ MAX_XML_BODY = 1 << 20
 _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;", "\r": "&#13;"})
 
 Node = tuple[str, Any]          # (tag, text | list of nodes | None)
+RAW = "#raw"                    # the tag of a node whose value is XML text, passed through as it is
 
 
 def escape(text: str) -> str:
     return text.translate(_ESCAPES)
 
 
+def raw(xml: str) -> Node:
+    """A node of XML rendered already (long listings render their entries in bulk)."""
+    return (RAW, xml)
+
+
+def render(node: Node) -> str:
+    """One node as XML text."""
+    out: list[str] = []
+    _render(node, out)
+    return "".join(out)
+
+
 def _render(node: Node, out: list[str]) -> None:
     tag, value = node
     if value is None:
         return
-    if isinstance(value, list):
+    if tag == RAW:
+        out.append(value)
+    elif isinstance(value, list):
         out.append(f"<{tag}>")
         for child in value:
             _render(child, out)
@@ -51,9 +66,9 @@ def text_document(root: str, text: str) -> bytes:
     return (f'<?xml version="1.0" encoding="UTF-8"?>\n<{root} xmlns="{S3_NS}">{escape(text)}</{root}>').encode()
 
 
-def parse(body: bytes) -> Element:
-    """Parse a request body; anything malformed, hostile or oversized is MalformedXML."""
-    if len(body) > MAX_XML_BODY:
+def parse(body: bytes, limit: int = MAX_XML_BODY) -> Element:
+    """Parse a request body; anything malformed, hostile or larger than `limit` is MalformedXML."""
+    if len(body) > limit:
         raise S3Error("MalformedXML", "The XML you provided was larger than the maximum allowed.")
     try:
         root = SafeET.fromstring(body)

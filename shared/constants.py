@@ -30,6 +30,7 @@ STREAM_CLIENT_QUEUE_PACKETS = 4      # packets a consumer holds unread before it
 # Listing
 LISTING_MAX_KEYS = 1000
 LISTING_SKIP_STREAK = 100
+LIST_BUCKETS_MAX = 10_000             # ListBuckets: the largest max-buckets, and the page size once paging is asked for
 
 # Versioning
 VERSION_SEPARATOR = b"\x00"
@@ -49,6 +50,9 @@ MAX_USER_METADATA_BYTES = 2048
 MAX_PUT_BYTES = 5 * 2**30
 MPU_MIN_PART_SIZE = 5 * 2**20
 MPU_MAX_PART_NUMBER = 10_000
+MULTI_DELETE_MAX_KEYS = 1000          # DeleteObjects: keys per request
+MULTI_DELETE_MAX_BODY = 4 * 2**20     # room for 1000 keys of 1024 bytes, XML-escaped
+MULTI_DELETE_PARALLEL = 32            # deletes of one request in flight at once
 
 # Authentication
 MAX_CLOCK_SKEW_S = 15 * 60

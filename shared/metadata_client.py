@@ -179,7 +179,10 @@ class MetadataClient:
     async def get_object(self, bucket: str, key: str, version_id: str | None = None) -> dict:
         return await self.call("getObject", bucket=bucket, key=key, versionId=version_id)
 
-    async def put_object(self, bucket: str, key: str, md: dict) -> dict:
+    async def put_object(self, bucket: str, key: str, md: dict, condition: dict | None = None) -> dict:
+        """Store a version; `condition` ({"ifMatch"|"ifNoneMatch": value}) is checked under the key lock."""
+        if condition:
+            return await self.call("putObject", bucket=bucket, key=key, md=md, condition=condition)
         return await self.call("putObject", bucket=bucket, key=key, md=md)
 
     async def update_object(self, bucket: str, key: str, version_id: str | None = None,

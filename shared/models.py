@@ -42,6 +42,12 @@ def external_version_id(md: dict) -> str:
     return encode_version_id(md["versionId"])
 
 
+def etag_matches(header: str, etag: str) -> bool:
+    """Does an If-Match / If-None-Match value (`*` or a list of quoted or bare ETags) name `etag`?"""
+    wanted = [t.strip().strip('"') for t in header.split(",")]
+    return "*" in wanted or etag in wanted
+
+
 def iso_now() -> str:
     """The current time as S3 shows it in XML: ISO 8601 with milliseconds, UTC."""
     now = time.time()

@@ -22,7 +22,8 @@ async def create_bucket(ctx: MetadataContext, bucket: str, attrs: MD) -> dict:
         attrs = {"versioning": None, **attrs, "name": bucket, "creationDate": attrs.get("creationDate") or iso_now(),
                  "_rev": 1, "format": ATTRS_FORMAT}
         await ctx.commit([(metastore_key(bucket), dumps(attrs)),
-                          (users_key(attrs["owner"], bucket), dumps({"creationDate": attrs["creationDate"]}))])
+                          (users_key(attrs["owner"], bucket), dumps({"creationDate": attrs["creationDate"],
+                                                                     "locationConstraint": attrs.get("locationConstraint")}))])
     return {}
 
 

@@ -6,7 +6,7 @@ from dmd.metadata.store import GC
 from dmd.metadata.versioning import (MD, Plan, plan_delete, plan_delete_version, plan_put, resolve_version,
                                      version_key)
 from shared.errors import InternalError, S3Error
-from shared.models import NULL_VERSION
+from shared.models import NULL_VERSION, etag_matches
 
 MD_MODEL_VERSION = 1
 
@@ -53,9 +53,27 @@ async def get_bucket_and_object(ctx: MetadataContext, bucket: str, key: str, ver
     return {"bucket": attrs, "object": obj}
 
 
-async def put_object(ctx: MetadataContext, bucket: str, key: str, md: MD) -> dict:
-    """Store a new object version per the bucket's versioning state (dmd-reference §5.6)."""
+def check_write_condition(master: MD | None, condition: dict | None, key: str) -> None:
+    """A conditional write (If-Match / If-None-Match) against the current object; a delete marker is no object."""
+    if not condition:
+        return
+    current = None if master is None or master.get("isDeleteMarker") else master
+    etag = (current or {}).get("content-md5", "")
+    if "ifMatch" in condition:
+        if current is None:
+            raise S3Error("NoSuchKey", Key=key)
+        if not etag_matches(condition["ifMatch"], etag):
+            raise S3Error("PreconditionFailed", Condition="If-Match")
+    if "ifNoneMatch" in condition and current is not None and etag_matches(condition["ifNoneMatch"], etag):
+        raise S3Error("PreconditionFailed", Condition="If-None-Match")
+
+
+async def put_object(ctx: MetadataContext, bucket: str, key: str, md: MD, condition: dict | None = None) -> dict:
+    """Store a new object version per the bucket's versioning state (dmd-reference §5.6), if `condition` holds."""
     async with ctx.buckets.hold(bucket, exclusive=False), ctx.keys.hold((bucket, key)):
+        if condition:
+            ctx.bucket_attrs(bucket)
+            check_write_condition(_check_master(ctx.read_object(bucket, key)), condition, key)
         plan, ops, gc = put_version_ops(ctx, bucket, key, md)
         await ctx.commit(ops)
     return {**plan.result, "gc": gc}

@@ -5,23 +5,50 @@ from s3front.addressing import valid_bucket_name
 from s3front.api.common import bucket_attrs
 from s3front.body import read_small_body
 from s3front.request import S3Request, S3Response, xml_response
-from s3front.xml import child_text, document, parse, text_document
+from s3front.api.listing import decode_token, encode_token
+from s3front.xml import Node, child_text, document, parse, text_document
+from shared import constants as C
 from shared.errors import S3Error
 from shared.models import iso_now
+
+_LIST_BUCKETS_PARAMS = ("max-buckets", "continuation-token", "prefix", "bucket-region")
 
 
 async def list_buckets(req: S3Request) -> S3Response:
     account = req.require_account()
-    buckets = await req.frontend.metadata.list_buckets(account.canonical_id)
-    prefix = req.query.get("prefix")
-    if prefix:
-        buckets = [b for b in buckets if b["name"].startswith(prefix)]
-    children = [("Owner", [("ID", account.canonical_id), ("DisplayName", account.name)]),
-                ("Buckets", [("Bucket", [("Name", b["name"]), ("CreationDate", b["creationDate"])])
-                             for b in buckets])]
-    if prefix is not None:
-        children.append(("Prefix", prefix))
+    q = req.query
+    paged = any(name in q for name in _LIST_BUCKETS_PARAMS)
+    limit = _max_buckets(q.get("max-buckets"))
+    after = decode_token(q["continuation-token"]) if q.get("continuation-token") else None
+    region = req.frontend.config.region
+    buckets = [b for b in await req.frontend.metadata.list_buckets(account.canonical_id)
+               if b["name"].startswith(q.get("prefix") or "") and (after is None or b["name"] > after)
+               and (q.get("bucket-region") is None or (b.get("locationConstraint") or region) == q["bucket-region"])]
+    page = buckets[:limit] if paged else buckets
+    children: list[Node] = [("Owner", [("ID", account.canonical_id), ("DisplayName", account.name)]),
+                            ("Buckets", [_bucket_node(b, region if paged else None) for b in page])]
+    if len(buckets) > len(page):
+        children.append(("ContinuationToken", encode_token(page[-1]["name"])))
+    if "prefix" in q:
+        children.append(("Prefix", q["prefix"]))
     return xml_response(document("ListAllMyBucketsResult", children))
+
+
+def _max_buckets(raw: str | None) -> int:
+    if raw is None:
+        return C.LIST_BUCKETS_MAX
+    if not raw.isdigit() or not 1 <= int(raw) <= C.LIST_BUCKETS_MAX:
+        raise S3Error("InvalidArgument", f"Argument max-buckets must be an integer between 1 and {C.LIST_BUCKETS_MAX}",
+                      ArgumentName="max-buckets", ArgumentValue=raw)
+    return int(raw)
+
+
+def _bucket_node(bucket: dict, region: str | None) -> Node:
+    """A <Bucket>; BucketRegion is shown, as AWS does, once the request used any paging parameter."""
+    children: list[Node] = [("Name", bucket["name"]), ("CreationDate", bucket["creationDate"])]
+    if region is not None:
+        children.append(("BucketRegion", bucket.get("locationConstraint") or region))
+    return ("Bucket", children)
 
 
 async def create_bucket(req: S3Request) -> S3Response:

@@ -13,17 +13,17 @@ from shared import constants as C
 from shared.errors import S3Error
 from shared.models import NULL_VERSION, encode_version_id
 
+_MAX_INT = 2**31 - 1
+_TOKEN_TAG = b"c1:"          # marks tokens Coffer made, so a made-up token is refused, not misread
+
 
 def max_keys(req: S3Request, name: str = "max-keys") -> tuple[int, int]:
     """(what to echo, what to ask for): absent is 1000, above 1000 is capped, bad values are refused."""
     raw = req.query.get(name)
     if raw is None:
         return C.LISTING_MAX_KEYS, C.LISTING_MAX_KEYS
-    try:
-        value = int(raw)
-    except ValueError:
-        value = -1
-    if value < 0:
+    value = int(raw) if raw.isdigit() else -1
+    if not 0 <= value <= _MAX_INT:
         raise S3Error("InvalidArgument", f"Provided {name} not an integer or within integer range",
                       ArgumentName=name, ArgumentValue=raw)
     return value, min(value, C.LISTING_MAX_KEYS)
@@ -73,7 +73,7 @@ async def list_objects_v2(req: S3Request) -> S3Response:
     params: dict[str, Any] = {"listingType": "DelimiterMaster", "v2": True, "prefix": q.get("prefix", ""),
                               "delimiter": q.get("delimiter") or None, "startAfter": q.get("start-after")}
     if token is not None:
-        params["continuationToken"] = _decode_token(token)
+        params["continuationToken"] = decode_token(token)
     page = await _page(req, {k: v for k, v in params.items() if v is not None}, wanted)
     fetch_owner = q.get("fetch-owner", "").lower() == "true"
     children: list[Node] = [("Name", req.bucket), ("Prefix", enc(q.get("prefix", ""))),
@@ -83,7 +83,7 @@ async def list_objects_v2(req: S3Request) -> S3Response:
                             ("IsTruncated", page["IsTruncated"]), ("ContinuationToken", token),
                             ("StartAfter", enc(q.get("start-after")))]
     if page["IsTruncated"] and page.get("NextContinuationToken") is not None:
-        children.append(("NextContinuationToken", _encode_token(page["NextContinuationToken"])))
+        children.append(("NextContinuationToken", encode_token(page["NextContinuationToken"])))
     children += [content_node(e, enc, fetch_owner) for e in page["Contents"]]
     children += prefixes_nodes(page["CommonPrefixes"], enc)
     return xml_response(document("ListBucketResult", children))
@@ -108,14 +108,19 @@ async def list_objects(req: S3Request) -> S3Response:
     return xml_response(document("ListBucketResult", children))
 
 
-def _encode_token(marker: str) -> str:
-    return base64.urlsafe_b64encode(marker.encode()).decode()
+def encode_token(marker: str) -> str:
+    """An opaque continuation token for a resume point."""
+    return base64.urlsafe_b64encode(_TOKEN_TAG + marker.encode()).decode()
 
 
-def _decode_token(token: str) -> str:
+def decode_token(token: str) -> str:
+    """The resume point of a token `encode_token` made; anything else is refused as AWS does."""
     try:
-        return base64.urlsafe_b64decode(token.encode()).decode()
-    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raw = base64.urlsafe_b64decode(token.encode("ascii"))
+        if not raw.startswith(_TOKEN_TAG):
+            raise ValueError(token)
+        return raw[len(_TOKEN_TAG):].decode()
+    except (binascii.Error, ValueError, UnicodeError):
         raise S3Error("InvalidArgument", "The continuation token provided is incorrect",
                       ArgumentName="continuation-token", ArgumentValue=token) from None
 

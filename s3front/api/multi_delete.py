@@ -1,4 +1,102 @@
-"""DeleteObjects: up to 1000 keys in one request."""
+"""DeleteObjects: up to 1000 keys in one request, each deleted as DeleteObject would, each answered on its own."""
 from __future__ import annotations
 
-HANDLERS: dict = {}
+import asyncio
+from typing import Any
+
+from s3front.addressing import check_key
+from s3front.api.common import bucket_attrs
+from s3front.body import read_small_body
+from s3front.checksums import ALGORITHMS
+from s3front.request import S3Request, S3Response, xml_response
+from s3front.xml import Node, child_text, document, parse
+from shared import constants as C
+from shared.errors import InternalError, S3Error
+from shared.models import NULL_VERSION, decode_version_id, encode_version_id, iso_now
+
+Target = tuple[str, str | None]          # (key, version id as the client wrote it)
+
+
+def _has_integrity_header(headers: dict[str, str]) -> bool:
+    """Content-MD5, or (as S3 now also accepts) an x-amz-checksum-* header or trailer."""
+    if "content-md5" in headers:
+        return True
+    if any(f"x-amz-checksum-{algorithm}" in headers for algorithm in ALGORITHMS):
+        return True
+    return headers.get("x-amz-trailer", "").strip().lower().startswith("x-amz-checksum-")
+
+
+def parse_delete(body: bytes) -> tuple[bool, list[Target]]:
+    """(quiet, objects) of a <Delete> document; anything else, or more than 1000 objects, is MalformedXML."""
+    root = parse(body, C.MULTI_DELETE_MAX_BODY)
+    if root.tag != "Delete":
+        raise S3Error("MalformedXML")
+    quiet = (child_text(root, "Quiet") or "false").strip().lower()
+    if quiet not in ("true", "false"):
+        raise S3Error("MalformedXML")
+    targets = [_target(el) for el in root if el.tag == "Object"]
+    if not targets or len(targets) > C.MULTI_DELETE_MAX_KEYS:
+        raise S3Error("MalformedXML")
+    return quiet == "true", targets
+
+
+def _target(el) -> Target:
+    key = child_text(el, "Key")          # kept verbatim: leading and trailing spaces are part of a key
+    if not key:
+        raise S3Error("MalformedXML")
+    version = child_text(el, "VersionId")
+    return key, None if version is None else version.strip()
+
+
+def _deleted(key: str, version: str | None, result: dict[str, Any]) -> Node:
+    children: list[Node] = [("Key", key), ("VersionId", version)]
+    if result.get("deleteMarker"):
+        marker_id = version if version is not None else \
+            NULL_VERSION if result.get("isNull") else encode_version_id(result["versionId"])
+        children += [("DeleteMarker", True), ("DeleteMarkerVersionId", marker_id)]
+    return ("Deleted", children)
+
+
+def _error(key: str, version: str | None, err: S3Error) -> Node:
+    return ("Error", [("Key", key), ("VersionId", version), ("Code", err.code), ("Message", err.message)])
+
+
+async def _delete_one(req: S3Request, target: Target, marker: dict[str, Any],
+                      gate: asyncio.Semaphore, gc: list[dict]) -> Node:
+    key, version = target
+    try:
+        check_key(key)
+        try:
+            version_id = None if version is None else decode_version_id(version)
+        except S3Error:
+            raise S3Error("NoSuchVersion") from None
+        async with gate:
+            result = await req.frontend.metadata.delete_object(req.bucket, key, version_id, marker)
+    except S3Error as exc:
+        return _error(key, version, exc)
+    except InternalError:
+        return _error(key, version, S3Error("InternalError"))
+    gc.extend(result.get("gc") or [])
+    return _deleted(key, version, result)
+
+
+async def delete_objects(req: S3Request) -> S3Response:
+    await bucket_attrs(req)
+    if not _has_integrity_header(req.headers):
+        raise S3Error("InvalidRequest", "Missing required header for this request: Content-MD5")
+    quiet, targets = parse_delete(await read_small_body(req, C.MULTI_DELETE_MAX_BODY))
+    account = req.require_account()
+    marker = {"last-modified": iso_now(), "owner-id": account.canonical_id, "owner-display-name": account.name}
+    gate, gc = asyncio.Semaphore(C.MULTI_DELETE_PARALLEL), []
+    nodes = await asyncio.gather(*(_delete_one(req, t, marker, gate, gc) for t in targets))
+    if quiet:
+        nodes = [n for n in nodes if n[0] == "Error"]
+    resp = xml_response(document("DeleteResult", nodes))
+    if gc:
+        resp.after.append(lambda: req.frontend.collect(gc))
+    return resp
+
+
+HANDLERS = {
+    "DeleteObjects": delete_objects,
+}

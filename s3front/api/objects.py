@@ -6,7 +6,7 @@ from typing import Any
 
 from s3front.api.common import (RESPONSE_OVERRIDES, STORED_HEADERS, bucket_attrs, check_access, etag,
                                 object_headers, version_header)
-from s3front.api.conditions import check_read_conditions
+from s3front.api.conditions import check_read_conditions, write_condition
 from s3front.api.store import commit, write_data
 from s3front.body import BodyReader, body_length, stored_content_encoding
 from s3front.request import S3Request, S3Response
@@ -52,6 +52,7 @@ async def put_object(req: S3Request) -> S3Response:
                       ArgumentName="versionId", ArgumentValue=req.query["versionId"])
     user_metadata(req.headers)
     length = body_length(req)
+    condition = write_condition(req.headers)
     attrs = await bucket_attrs(req)
     reader = BodyReader(req, length, C.DEFAULT_CHECKSUM)
     location = await write_data(req, reader)
@@ -59,7 +60,7 @@ async def put_object(req: S3Request) -> S3Response:
     checksum = reader.verify()
     if checksum:
         md["checksum"] = checksum
-    result = await commit(req, req.frontend.metadata.put_object(req.bucket, req.key, md), location)
+    result = await commit(req, req.frontend.metadata.put_object(req.bucket, req.key, md, condition), location)
     headers = {"ETag": etag(md), **_put_version_header(result, attrs)}
     if checksum:
         headers[f"x-amz-checksum-{checksum['algorithm']}"] = checksum["value"]
