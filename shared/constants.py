@@ -29,7 +29,7 @@ STREAM_CLIENT_QUEUE_PACKETS = 4      # packets a consumer holds unread before it
 
 # Listing
 LISTING_MAX_KEYS = 1000
-LISTING_SKIP_STREAK = 100
+LISTING_SKIP_STREAK = 4              # measured: a local seek beats reading on past 4 keys (reference: 100)
 LIST_BUCKETS_MAX = 10_000             # ListBuckets: the largest max-buckets, and the page size once paging is asked for
 
 # Versioning

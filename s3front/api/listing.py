@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 from s3front.api.common import bucket_attrs
 from s3front.request import S3Request, S3Response, xml_response
-from s3front.xml import Node, document
+from s3front.xml import Node, document, escape_all, raw, render
 from shared import constants as C
 from shared.errors import S3Error
 from shared.models import NULL_VERSION, encode_version_id
@@ -44,14 +44,30 @@ def owner_node(value: dict[str, Any]) -> Node:
     return ("Owner", [("ID", value.get("owner-id")), ("DisplayName", value.get("owner-display-name"))])
 
 
-def content_node(entry: dict[str, Any], enc, with_owner: bool) -> Node:
-    v = entry["value"]
-    children: list[Node] = [("Key", enc(entry["key"])), ("LastModified", v.get("last-modified")),
-                            ("ETag", f'"{v.get("content-md5", "")}"'), ("Size", v.get("content-length", 0)),
-                            ("StorageClass", v.get("x-amz-storage-class") or "STANDARD")]
-    if with_owner:
-        children.append(owner_node(v))
-    return ("Contents", children)
+def row_node(row: list, owner: Node | None, enc) -> Node:
+    """<Contents> of one compact row (dmd/metadata/listing/rows.py), by the generic renderer."""
+    key, modified, md5, size, storage_class, _ = row
+    children: list[Node] = [("Key", enc(key)), ("LastModified", modified), ("ETag", f'"{md5}"'), ("Size", size),
+                            ("StorageClass", storage_class)]
+    return ("Contents", children + [owner] if owner is not None else children)
+
+
+def contents_xml(page: dict[str, Any], enc, with_owner: bool) -> Node:
+    """Every <Contents> of a page as one raw node: the text row_node gives, one f-string per row and
+    each column escaped in one pass (per-entry nodes and escapes cost ~5 ms per 1000 keys, measured)."""
+    rows = page["Rows"]
+    owners = [("Owner", [("ID", oid), ("DisplayName", name)]) if with_owner else None for oid, name in page["Owners"]]
+    if not all(type(r[1]) is str and type(r[2]) is str and type(r[3]) is int and type(r[4]) is str for r in rows):
+        # metadata of an unusual shape: the generic renderer decides (it omits None, writes booleans...)
+        return raw("".join(render(row_node(r, owners[r[5]], enc)) for r in rows))
+    owner_xml = [render(o) if o is not None else "" for o in owners]
+    keys = escape_all([enc(r[0]) for r in rows])
+    modified = escape_all([r[1] for r in rows])
+    md5s = escape_all([r[2] for r in rows])
+    classes = escape_all([r[4] for r in rows])
+    return raw("".join([f"<Contents><Key>{k}</Key><LastModified>{m}</LastModified><ETag>&quot;{e}&quot;</ETag>"
+                        f"<Size>{r[3]}</Size><StorageClass>{c}</StorageClass>{owner_xml[r[5]]}</Contents>"
+                        for r, k, m, e, c in zip(rows, keys, modified, md5s, classes)]))
 
 
 def prefixes_nodes(prefixes: list[str], enc) -> list[Node]:
@@ -59,9 +75,10 @@ def prefixes_nodes(prefixes: list[str], enc) -> list[Node]:
 
 
 async def _page(req: S3Request, params: dict[str, Any], wanted: int) -> dict[str, Any]:
+    """A page of compact rows: a third of the bytes of projected documents, and no copying of fields."""
     if wanted == 0:
-        return {"Contents": [], "CommonPrefixes": [], "IsTruncated": False}
-    return await req.frontend.metadata.list_object(req.bucket, {**params, "maxKeys": wanted})
+        return {"Rows": [], "Owners": [], "CommonPrefixes": [], "IsTruncated": False}
+    return await req.frontend.metadata.list_object(req.bucket, {**params, "maxKeys": wanted, "compact": True})
 
 
 async def list_objects_v2(req: S3Request) -> S3Response:
@@ -79,12 +96,12 @@ async def list_objects_v2(req: S3Request) -> S3Response:
     children: list[Node] = [("Name", req.bucket), ("Prefix", enc(q.get("prefix", ""))),
                             ("Delimiter", enc(q.get("delimiter"))), ("MaxKeys", echo),
                             ("EncodingType", q.get("encoding-type")),
-                            ("KeyCount", len(page["Contents"]) + len(page["CommonPrefixes"])),
+                            ("KeyCount", len(page["Rows"]) + len(page["CommonPrefixes"])),
                             ("IsTruncated", page["IsTruncated"]), ("ContinuationToken", token),
                             ("StartAfter", enc(q.get("start-after")))]
     if page["IsTruncated"] and page.get("NextContinuationToken") is not None:
         children.append(("NextContinuationToken", encode_token(page["NextContinuationToken"])))
-    children += [content_node(e, enc, fetch_owner) for e in page["Contents"]]
+    children.append(contents_xml(page, enc, fetch_owner))
     children += prefixes_nodes(page["CommonPrefixes"], enc)
     return xml_response(document("ListBucketResult", children))
 
@@ -103,7 +120,7 @@ async def list_objects(req: S3Request) -> S3Response:
                             ("IsTruncated", page["IsTruncated"])]
     if page["IsTruncated"] and page.get("NextMarker") is not None:
         children.append(("NextMarker", enc(page["NextMarker"])))
-    children += [content_node(e, enc, True) for e in page["Contents"]]
+    children.append(contents_xml(page, enc, True))
     children += prefixes_nodes(page["CommonPrefixes"], enc)
     return xml_response(document("ListBucketResult", children))
 

@@ -6,6 +6,7 @@ from typing import Any
 import orjson
 
 from dmd.metadata.listing.base import ACCEPT, END, SKIP, FilterResult, ListingExtension, Range, start_range, to_bytes
+from dmd.metadata.listing.rows import Documents
 
 
 class Delimiter(ListingExtension):
@@ -17,12 +18,9 @@ class Delimiter(ListingExtension):
         # v2: the continuation token wins over StartAfter (§6.7).
         raw = (params.get("continuationToken") or params.get("startAfter")) if self.v2 else params.get("marker")
         self.marker: bytes | None = to_bytes(raw)
-        self.contents: list[tuple[bytes, Any]] = []
+        # The listed entries; only values that end up in the page are parsed.
+        self.contents = self.entry_builder(params)
         self.next_marker: bytes | None = None
-
-    def parse(self, value: bytes) -> Any:
-        """The value as the page carries it."""
-        return orjson.loads(value)
 
     def gen_params(self) -> Range | None:
         """Prefix bounds, then strictly after the marker (or after its common prefix)."""
@@ -45,17 +43,20 @@ class Delimiter(ListingExtension):
             self.add_prefix(cp)
             self.next_marker = cp
         else:
-            # Parsed only here: values of skipped keys are never decoded.
-            self.contents.append((key, self.parse(value)))
+            self.contents.add(key, orjson.loads(value))
             self.count += 1
             self.next_marker = key
         return ACCEPT
+
+    def entry_builder(self, params: dict[str, Any]) -> Documents:
+        """How the page carries listed keys: here, each value whole."""
+        return Documents()
 
     def result(self) -> dict[str, Any]:
         """Contents, CommonPrefixes, IsTruncated and the v1/v2 resume point."""
         nxt = self.next_marker.decode("utf-8") if self.truncated and self.next_marker is not None else None
         return {
-            "Contents": [{"key": k.decode("utf-8"), "value": v} for k, v in self.contents],
+            **self.contents.entries(),
             "CommonPrefixes": self.prefix_strings(),
             "IsTruncated": self.truncated,
             # AWS: without a delimiter, v1 clients resume from the last Key, so NextMarker is omitted.

@@ -16,8 +16,13 @@ class ListingStats:
     seeks: int = 0
 
 
-def run_listing(ext: ListingExtension, db: Any, stats: ListingStats | None = None) -> dict[str, Any]:
-    """Run `ext` over `db` (a plyvel DB or prefixed_db view) and return its page."""
+def run_listing(ext: ListingExtension, db: Any, stats: ListingStats | None = None,
+                fused: bool = True) -> dict[str, Any]:
+    """Run `ext` over `db` (a plyvel DB or prefixed_db view) and return its page.
+
+    An extension with a fused `scan` loop (DelimiterMaster) runs it unless `fused` is False; the
+    others are fed pair by pair through `filter`. Both give the same page (tests/test_listing_fused.py).
+    """
     stats = stats if stats is not None else ListingStats()
     rng = ext.gen_params()
     if rng is None:
@@ -29,24 +34,35 @@ def run_listing(ext: ListingExtension, db: Any, stats: ListingStats | None = Non
     stop = rng.get("lt")
     if start is not None and stop is not None and start >= stop:
         return ext.result()
-    streak = 0
+    scan = getattr(ext, "scan", None) if fused else None
     # One iterator for the whole page: its implicit snapshot survives the seeks.
     with db.iterator(start=start, stop=stop, include_start=include_start, include_stop=False) as it:
-        for key, value in it:
-            stats.keys += 1
-            verdict = ext.filter(key, value)
-            if verdict is END:
-                break
-            target = ext.skipping() if verdict is SKIP else None
-            if target is None:
-                streak = 0
-                continue
-            streak += 1
-            # A short run is cheaper to read through than to seek over; and never seek backwards.
-            if streak >= C.LISTING_SKIP_STREAK and target > key:
-                if stop is not None and target >= stop:
-                    break       # everything left in range would be skipped too
-                it.seek(target)
-                stats.seeks += 1
-                streak = 0
+        if scan is not None:
+            scan(it, stop, stats)
+        else:
+            feed(ext, it, stop, stats)
     return ext.result()
+
+
+def feed(ext: ListingExtension, it: Any, stop: bytes | None, stats: ListingStats) -> None:
+    """The §6.6 loop: filter each pair, and seek to the skip target after a long run of skips."""
+    streak = keys = 0
+    limit = C.LISTING_SKIP_STREAK
+    for key, value in it:
+        keys += 1
+        verdict = ext.filter(key, value)
+        if verdict is END:
+            break
+        target = ext.skipping() if verdict is SKIP else None
+        if target is None:
+            streak = 0
+            continue
+        streak += 1
+        # A short run is cheaper to read through than to seek over; and never seek backwards.
+        if streak >= limit and target > key:
+            if stop is not None and target >= stop:
+                break       # everything left in range would be skipped too
+            it.seek(target)
+            stats.seeks += 1
+            streak = 0
+    stats.keys += keys
