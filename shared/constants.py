@@ -14,6 +14,9 @@ RPC_CALL_TIMEOUT_S = 30.0
 RPC_RECONNECT_WAIT_S = 5.0          # a call made while disconnected waits at most this long
 RPC_MAX_MESSAGE_BYTES = 100 * 2**20
 
+# LevelDB
+LDB_CACHE_BYTES = 64 * 2**20
+
 # Write gathering
 WG_WINDOW_S = 0.005
 WG_MAX_BATCH_BYTES = 4 * 2**20
