@@ -35,10 +35,15 @@ def content_md5(headers: dict[str, str]) -> bytes | None:
     return digest
 
 
-def body_length(req: S3Request, limit: int = C.MAX_PUT_BYTES) -> int:
-    """The payload's length, from x-amz-decoded-content-length for aws-chunked bodies."""
+def body_length(req: S3Request, limit: int = C.MAX_PUT_BYTES) -> int | None:
+    """The payload's length, from x-amz-decoded-content-length for aws-chunked bodies.
+
+    None for an HTTP chunked body without Content-Length: its length is learnt as it streams.
+    """
     h = req.headers
     value = h.get("x-amz-decoded-content-length") if _is_streaming(req) else h.get("content-length")
+    if value is None and not _is_streaming(req) and "chunked" in h.get("transfer-encoding", "").lower():
+        return None
     if value is None:
         raise S3Error("MissingContentLength")
     if not value.isdigit():
@@ -64,7 +69,7 @@ def stored_content_encoding(headers: dict[str, str]) -> str | None:
     return ", ".join(kept) or None
 
 
-def _header_checksums(headers: dict[str, str]) -> list[tuple[str, str]]:
+def _header_checksums(headers: dict[str, str], validate: bool = True) -> list[tuple[str, str]]:
     """The x-amz-checksum-<algorithm> headers (not -mode, -type or -algorithm), each one checked."""
     found = []
     for name, value in headers.items():
@@ -78,9 +83,18 @@ def _header_checksums(headers: dict[str, str]) -> list[tuple[str, str]]:
         raise S3Error("InvalidRequest", "Expecting a single x-amz-checksum- header. Multiple checksum Types are "
                                         "not allowed.")
     for algorithm, value in found:
-        if not valid_value(algorithm, value):
+        if validate and not valid_value(algorithm, value):
             raise S3Error("InvalidRequest", f"Value for {header_name(algorithm)} header is invalid.")
     return found
+
+
+def object_checksum_header(headers: dict[str, str]) -> dict[str, str] | None:
+    """The whole object's checksum a CompleteMultipartUpload announces: {algorithm, value}, value unchecked.
+
+    Its value may be composite (`<base64>-<N>`), so only the comparison with the computed one decides (BadDigest).
+    """
+    found = _header_checksums(headers, validate=False)
+    return {"algorithm": found[0][0], "value": found[0][1]} if found else None
 
 
 def _trailer_checksums(headers: dict[str, str]) -> list[str]:
@@ -117,16 +131,19 @@ class BodyReader:
     `default_checksum` is computed (and kept) when the client names none, as S3 does for PutObject.
     """
 
-    def __init__(self, req: S3Request, length: int, default_checksum: str | None = None) -> None:
+    def __init__(self, req: S3Request, length: int | None, default_checksum: str | None = None,
+                 body_checksums: bool = True, limit: int = C.MAX_PUT_BYTES) -> None:
         self.req = req
-        self.length = length
+        self.length = length      # None until an HTTP chunked body has been read to its end
+        self.limit = limit
         self.received = 0
         self.md5 = hashlib.md5()
         payload = req.auth.payload_hash if req.auth else sigv4.UNSIGNED_PAYLOAD
         self.expected_sha256 = payload.lower() if len(payload) == 64 else None
         self.sha256 = hashlib.sha256() if self.expected_sha256 else None
         self.expected_md5 = content_md5(req.headers)
-        wanted = requested_checksum(req.headers)
+        # CompleteMultipartUpload's x-amz-checksum-* headers describe the object, not the XML body.
+        wanted = requested_checksum(req.headers) if body_checksums else None
         if wanted and wanted[1] is None and not _is_streaming(req):
             raise S3Error("MalformedTrailerError")   # a trailer needs an aws-chunked body to travel in
         algorithm = wanted[0] if wanted else default_checksum
@@ -152,6 +169,8 @@ class BodyReader:
             if held:
                 yield held
             held = chunk
+        if self.length is None:
+            self.length = self.received
         if self.received < self.length:
             raise S3Error("IncompleteBody", NumberBytesExpected=self.length, NumberBytesProvided=self.received)
         self.verify()
@@ -160,7 +179,10 @@ class BodyReader:
 
     def _count(self, chunk: bytes) -> None:
         self.received += len(chunk)
-        if self.received > self.length:
+        if self.length is None:
+            if self.received > self.limit:
+                raise S3Error("EntityTooLarge", ProposedSize=self.received, MaxSizeAllowed=self.limit)
+        elif self.received > self.length:
             raise S3Error("IncompleteBody", "The body is longer than its Content-Length.")
         self.md5.update(chunk)
         if self.sha256:
@@ -193,9 +215,9 @@ class BodyReader:
         return {"algorithm": algorithm, "value": actual}
 
 
-async def read_small_body(req: S3Request, limit: int) -> bytes:
+async def read_small_body(req: S3Request, limit: int, body_checksums: bool = True) -> bytes:
     """A whole (XML) body, refused past `limit` bytes; aws-chunked framing removed, digests checked."""
-    reader = BodyReader(req, limit)
+    reader = BodyReader(req, limit, body_checksums=body_checksums)
     data = bytearray()
     async for chunk in reader._source():
         data += chunk

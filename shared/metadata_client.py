@@ -210,9 +210,13 @@ class MetadataClient:
                                part=part)
 
     async def complete_multipart_upload(self, bucket: str, key: str, upload_id: str, parts: list[dict],
-                                        md: dict, min_part_size: int = C.MPU_MIN_PART_SIZE) -> dict:
+                                        md: dict, min_part_size: int = C.MPU_MIN_PART_SIZE,
+                                        condition: dict | None = None, checksum: dict | None = None) -> dict:
+        """Complete an upload; `condition` (If-Match / If-None-Match) and the announced `checksum` are
+        checked in the daemon, under the key lock."""
+        extra = {name: value for name, value in (("condition", condition), ("checksum", checksum)) if value}
         return await self.call("completeMultipartUpload", bucket=bucket, key=key, uploadId=upload_id,
-                               parts=parts, md=md, minPartSize=min_part_size)
+                               parts=parts, md=md, minPartSize=min_part_size, **extra)
 
     async def abort_multipart_upload(self, bucket: str, key: str, upload_id: str) -> dict:
         return await self.call("abortMultipartUpload", bucket=bucket, key=key, uploadId=upload_id)

@@ -81,3 +81,42 @@ def test_two_frontends_race_and_exactly_one_wins(fresh_cluster):
         outcomes = list(pool.map(attempt, jobs))
     wins = {key: sum(ok for k, ok in outcomes if k == key) for key in range(30)}
     assert set(wins.values()) == {1}
+
+
+def _open_upload(s3, bucket: str, key: str, body: bytes) -> tuple[str, list[dict]]:
+    uid = s3.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
+    etag = s3.upload_part(Bucket=bucket, Key=key, UploadId=uid, PartNumber=1, Body=body)["ETag"]
+    return uid, [{"PartNumber": 1, "ETag": etag}]
+
+
+def _complete(s3, bucket: str, key: str, upload: tuple[str, list[dict]], **condition) -> dict:
+    uid, parts = upload
+    return s3.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=uid, MultipartUpload={"Parts": parts},
+                                        **condition)
+
+
+def test_conditional_multipart_completion(s3, bucket):
+    assert s3_error(_complete, s3, bucket, "mp", _open_upload(s3, bucket, "mp", b"a"), IfMatch="*") == \
+        (404, "NoSuchKey")
+    first = _complete(s3, bucket, "mp", _open_upload(s3, bucket, "mp", b"one"), IfNoneMatch="*")["ETag"]
+    refused = _open_upload(s3, bucket, "mp", b"two")
+    assert s3_error(_complete, s3, bucket, "mp", refused, IfNoneMatch="*") == (412, "PreconditionFailed")
+    assert s3_error(_complete, s3, bucket, "mp", refused, IfMatch='"badetag"') == (412, "PreconditionFailed")
+    assert s3.get_object(Bucket=bucket, Key="mp")["Body"].read() == b"one"
+    _complete(s3, bucket, "mp", refused, IfMatch=first)       # a refused completion leaves the upload open
+    assert s3.get_object(Bucket=bucket, Key="mp")["Body"].read() == b"two"
+
+
+def test_racing_completions_with_if_none_match_one_wins(s3, bucket):
+    uploads = [_open_upload(s3, bucket, "race", f"body {i}".encode()) for i in range(6)]
+
+    def attempt(upload) -> bool:
+        try:
+            _complete(s3, bucket, "race", upload, IfNoneMatch="*")
+            return True
+        except ClientError as exc:
+            assert exc.response["Error"]["Code"] == "PreconditionFailed"
+            return False
+
+    with ThreadPoolExecutor(6) as pool:
+        assert sum(pool.map(attempt, uploads)) == 1

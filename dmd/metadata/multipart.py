@@ -13,12 +13,13 @@ import time
 from typing import Any
 
 from dmd.metadata.context import MetadataContext, Op
-from dmd.metadata.objects import put_version_ops
+from dmd.metadata.objects import check_write_condition, put_version_ops
 from dmd.metadata.store import dumps, loads, mpu_prefix
 from dmd.metadata.versioning import MD
 from shared import constants as C
 from shared.errors import S3Error
-from s3front.checksums import Checksum     # the algorithms (awscrt CRCs) live with the body-reading code
+# the algorithms (awscrt CRCs) live with the body-reading code
+from s3front.checksums import COMPOSITE, FULL_OBJECT, Checksum, combine_crcs
 from shared.models import iso_now
 
 
@@ -95,13 +96,24 @@ async def put_part(ctx: MetadataContext, bucket: str, key: str, uploadId: str, p
     return {"gc": gc}
 
 
+def _listed(requested: list[dict]) -> list[dict]:
+    """The parts a completion lists, in ascending order; of a number listed twice, the last entry counts.
+
+    A part uploaded twice can be listed with both ETags when the first upload finished last
+    (s3-tests test_multipart_resend_first_finishes_last); the stored part is the one that committed last.
+    """
+    numbers = [int(p["partNumber"]) for p in requested]
+    if any(b < a for a, b in zip(numbers, numbers[1:])):
+        raise S3Error("InvalidPartOrder")
+    return list({int(p["partNumber"]): p for p in requested}.values())
+
+
 def _validate(requested: list[dict], stored: dict[int, MD], min_part_size: int) -> list[MD]:
     """The stored parts a completion lists, in order, checked as AWS checks them."""
     if not requested:
         raise S3Error("MalformedXML")
+    requested = _listed(requested)
     numbers = [int(p["partNumber"]) for p in requested]
-    if any(b <= a for a, b in zip(numbers, numbers[1:])):
-        raise S3Error("InvalidPartOrder")
     chosen = []
     for p, n in zip(requested, numbers):
         part = stored.get(n)
@@ -138,8 +150,8 @@ def _retried(ctx: MetadataContext, bucket: str, key: str, upload_id: str, parts:
     if not master or master.get("uploadId") != upload_id or master.get("isDeleteMarker"):
         return None
     try:
-        etag = multipart_etag([_clean_etag(str(p.get("etag", ""))) for p in parts])
-    except ValueError:
+        etag = multipart_etag([_clean_etag(str(p.get("etag", ""))) for p in _listed(parts)])
+    except (ValueError, S3Error):
         return None
     if etag != master.get("content-md5"):
         return None
@@ -149,8 +161,13 @@ def _retried(ctx: MetadataContext, bucket: str, key: str, upload_id: str, parts:
 
 
 async def complete_multipart_upload(ctx: MetadataContext, bucket: str, key: str, uploadId: str,
-                                    parts: list[dict], md: MD, minPartSize: int = C.MPU_MIN_PART_SIZE) -> dict:
-    """Turn an upload into an object version in one batch (dmd-reference §7)."""
+                                    parts: list[dict], md: MD, minPartSize: int = C.MPU_MIN_PART_SIZE,
+                                    condition: dict | None = None, checksum: dict | None = None) -> dict:
+    """Turn an upload into an object version in one batch (dmd-reference §7).
+
+    `condition` (If-Match / If-None-Match) is checked against the current object under the key lock;
+    `checksum` is the whole object's checksum the client announced ({algorithm, value}).
+    """
     async with ctx.buckets.hold(bucket, exclusive=False), ctx.uploads.hold((bucket, uploadId)), \
             ctx.keys.hold((bucket, key)):
         ctx.bucket_attrs(bucket)
@@ -160,35 +177,64 @@ async def complete_multipart_upload(ctx: MetadataContext, bucket: str, key: str,
                 raise S3Error("NoSuchUpload", UploadId=uploadId)
             return done
         overview = _overview(ctx, bucket, key, uploadId)
+        check_write_condition(ctx.read_object(bucket, key), condition, key)
         stored = _stored_parts(ctx, bucket, uploadId)
         by_number = {p["partNumber"]: p for _, p in stored}
         chosen = _validate(parts, by_number, minPartSize)
         location, size = _stitch(chosen)
         etag = multipart_etag([p["etag"] for p in chosen])
+        computed = object_checksum(overview, chosen)
+        _check_announced(checksum, computed)
         new = {**overview.get("md", {}), **md, "content-length": size, "content-md5": etag,
-               "uploadId": uploadId, "location": location}
-        checksum = composite_checksum(overview, chosen)
-        if checksum:
-            new["checksum"] = checksum
+               "uploadId": uploadId, "location": location, "parts": _part_records(chosen)}
+        if computed:
+            new["checksum"] = computed
         plan, ops, gc = put_version_ops(ctx, bucket, key, new)
         listed = {p["partNumber"] for p in chosen}
         unused = [{**p, "key": key} for p in by_number.values() if p["partNumber"] not in listed]
         gc_ops, unused_gc = ctx.gc_entries(bucket, unused, "part-unused")
         drops: list[Op] = [(overview_key(bucket, key, uploadId), None)] + [(k, None) for k, _ in stored]
         await ctx.commit(ops + drops + gc_ops)
-    return {**plan.result, "etag": etag, "size": size, "checksum": checksum, "gc": gc + unused_gc}
+    return {**plan.result, "etag": etag, "size": size, "checksum": computed, "gc": gc + unused_gc}
 
 
-def composite_checksum(overview: MD, parts: list[MD]) -> dict[str, Any] | None:
-    """S3's composite checksum: the checksum of the concatenated binary part checksums, then `-N`."""
+def _part_records(parts: list[MD]) -> list[dict[str, Any]]:
+    """What the object keeps of its parts (GetObjectAttributes, GET ?partNumber): number, size, checksum."""
+    records = []
+    for p in parts:
+        record: dict[str, Any] = {"partNumber": p["partNumber"], "size": p["size"]}
+        if p.get("checksum"):
+            record["checksum"] = p["checksum"]["value"]
+        records.append(record)
+    return records
+
+
+def _check_announced(announced: dict | None, computed: dict | None) -> None:
+    """The checksum a completion announces must be the one computed from the parts."""
+    if not announced:
+        return
+    algorithm = announced["algorithm"]
+    if computed is None or computed["algorithm"] != algorithm:
+        raise S3Error("InvalidRequest", f"The upload was not created with the {algorithm.upper()} checksum "
+                                        "algorithm, or a part was uploaded without it.")
+    if announced["value"] != computed["value"]:
+        raise S3Error("BadDigest", f"The {algorithm.upper()} you specified did not match the calculated checksum.")
+
+
+def object_checksum(overview: MD, parts: list[MD]) -> dict[str, Any] | None:
+    """The object's checksum: FULL_OBJECT (the parts' CRCs combined) or COMPOSITE (checksum of checksums, `-N`)."""
     algorithm = overview.get("checksumAlgorithm")
     values = [(p.get("checksum") or {}) for p in parts]
     if not algorithm or any(v.get("algorithm") != algorithm for v in values):
         return None
+    kind = overview.get("checksumType") or (FULL_OBJECT if algorithm == "crc64nvme" else COMPOSITE)
+    if kind == FULL_OBJECT:
+        value = combine_crcs(algorithm, [(v["value"], p["size"]) for v, p in zip(values, parts)])
+        return {"algorithm": algorithm, "value": value, "type": FULL_OBJECT}
     combined = Checksum(algorithm)
     for v in values:
         combined.update(base64.b64decode(v["value"]))
-    return {"algorithm": algorithm, "value": f"{combined.b64()}-{len(parts)}", "type": "COMPOSITE"}
+    return {"algorithm": algorithm, "value": f"{combined.b64()}-{len(parts)}", "type": COMPOSITE}
 
 
 async def abort_multipart_upload(ctx: MetadataContext, bucket: str, key: str, uploadId: str) -> dict:

@@ -11,12 +11,15 @@ from typing import Any
 from urllib.parse import quote, unquote
 from xml.etree.ElementTree import Element
 
-from s3front.api.common import bucket_attrs, check_access
+from s3front.acl_model import READ
+from s3front.api.common import (SOURCE_EXPECTED_OWNER, bucket_attrs, check_object, request_acl,
+                                requester_party)
 from s3front.api.listing import encoder, max_keys, prefixes_nodes
 from s3front.api.objects import _put_version_header, _with_gc, new_object_md, open_pieces, user_metadata
 from s3front.api.store import commit, write_data, write_stream
-from s3front.body import BodyReader, body_length, read_small_body
-from s3front.checksums import ALGORITHMS, header_name
+from s3front.api.conditions import write_condition
+from s3front.body import BodyReader, body_length, object_checksum_header, read_small_body
+from s3front.checksums import ALGORITHMS, header_name, upload_checksum_type
 from s3front.request import S3Request, S3Response, xml_response
 from s3front.xml import MAX_XML_BODY, Node, child_text, document, parse
 from shared import constants as C
@@ -54,22 +57,25 @@ def _checksum_algorithm(req: S3Request) -> str | None:
     return value.lower()
 
 
-def _party(account) -> dict[str, str]:
-    return {"ID": account.canonical_id, "DisplayName": account.name}
+def _party(req: S3Request) -> dict[str, str]:
+    owner_id, owner_name = requester_party(req)
+    return {"ID": owner_id, "DisplayName": owner_name}
 
 
 async def create_multipart_upload(req: S3Request) -> S3Response:
     user_metadata(req.headers)
-    await bucket_attrs(req)
-    account = req.require_account()
-    md = new_object_md(req, 0, "", None)
+    attrs = await bucket_attrs(req)
+    # The ACL asked for now is the completed object's: completion applies the overview's md.
+    md = {**new_object_md(req, 0, "", None), **request_acl(req, requester_party(req)[0], attrs["owner"])}
     for name in _COMPLETION_FIELDS:
         md.pop(name, None)
     algorithm = _checksum_algorithm(req)
-    overview = {"initiator": _party(account), "owner": _party(account), "md": md,
-                "storageClass": md.get("x-amz-storage-class") or "STANDARD", "checksumAlgorithm": algorithm}
+    kind = upload_checksum_type(algorithm, req.headers.get("x-amz-checksum-type"))
+    overview = {"initiator": _party(req), "owner": _party(req), "md": md,
+                "storageClass": md.get("x-amz-storage-class") or "STANDARD", "checksumAlgorithm": algorithm,
+                "checksumType": kind}
     result = await req.frontend.metadata.initiate_multipart_upload(req.bucket, req.key, overview)
-    headers = {"x-amz-checksum-algorithm": algorithm.upper()} if algorithm else {}
+    headers = {"x-amz-checksum-algorithm": algorithm.upper(), "x-amz-checksum-type": kind} if algorithm else {}
     body = document("InitiateMultipartUploadResult",
                     [("Bucket", req.bucket), ("Key", req.key), ("UploadId", result["uploadId"])])
     return xml_response(body, headers=headers)
@@ -93,7 +99,7 @@ async def upload_part(req: S3Request) -> S3Response:
     reader = BodyReader(req, length)
     location = await write_data(req, reader)
     checksum = reader.verify()
-    result = await _store_part(req, location, reader.etag, length, checksum)
+    result = await _store_part(req, location, reader.etag, reader.length, checksum)
     headers = {"ETag": f'"{reader.etag}"'}
     if checksum:
         headers[header_name(checksum["algorithm"])] = checksum["value"]
@@ -121,8 +127,8 @@ async def _source(req: S3Request) -> dict[str, Any]:
                       ArgumentName="x-amz-copy-source", ArgumentValue=raw)
     version_id = decode_version_id(query) if query else None
     found = await req.frontend.metadata.get_bucket_and_object(bucket, key, version_id)
-    check_access(req, found["bucket"])
     md = found["object"]
+    check_object(req, found["bucket"], md, READ, SOURCE_EXPECTED_OWNER)
     if md is None or (md.get("isDeleteMarker") and version_id is None):
         raise S3Error("NoSuchKey", Key=key)
     if md.get("isDeleteMarker"):
@@ -205,9 +211,11 @@ def _object_url(req: S3Request) -> str:
 async def complete_multipart_upload(req: S3Request) -> S3Response:
     uid = upload_id(req)
     attrs = await bucket_attrs(req)
-    parts = parse_complete(await read_small_body(req, MAX_XML_BODY))
+    condition, announced = write_condition(req.headers), object_checksum_header(req.headers)
+    parts = parse_complete(await read_small_body(req, MAX_XML_BODY, body_checksums=False))
     md = {"last-modified": iso_now()}
-    result = await req.frontend.metadata.complete_multipart_upload(req.bucket, req.key, uid, parts, md)
+    result = await req.frontend.metadata.complete_multipart_upload(req.bucket, req.key, uid, parts, md,
+                                                                   condition=condition, checksum=announced)
     checksum = result.get("checksum")
     children: list[Node] = [("Location", _object_url(req)), ("Bucket", req.bucket), ("Key", req.key),
                             ("ETag", f'"{result["etag"]}"')]
@@ -265,6 +273,7 @@ async def list_parts(req: S3Request) -> S3Response:
     children.append(("StorageClass", upload.get("storageClass") or "STANDARD"))
     algorithm = upload.get("checksumAlgorithm")
     children.append(("ChecksumAlgorithm", algorithm.upper() if algorithm else None))
+    children.append(("ChecksumType", upload.get("checksumType") if algorithm else None))
     return xml_response(document("ListPartsResult", children))
 
 

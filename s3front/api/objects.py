@@ -4,8 +4,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-from s3front.api.common import (RESPONSE_OVERRIDES, STORED_HEADERS, bucket_attrs, check_access, etag,
-                                object_headers, version_header)
+from s3front.api.common import (RESPONSE_OVERRIDES, STORED_HEADERS, bucket_attrs, check_object, etag,
+                                object_headers, request_acl, requester_party, version_header)
 from s3front.api.conditions import check_read_conditions, write_condition
 from s3front.api.store import commit, write_data
 from s3front.body import BodyReader, body_length, stored_content_encoding
@@ -19,16 +19,16 @@ from shared.ranges import Unsatisfiable, parse_range
 def user_metadata(headers: dict[str, str]) -> dict[str, str]:
     """The x-amz-meta-* headers, within the 2 KB that S3 allows."""
     meta = {k: v for k, v in headers.items() if k.startswith("x-amz-meta-")}
-    size = sum(len(k[len("x-amz-meta-"):].encode()) + len(v.encode("latin-1", "replace")) for k, v in meta.items())
+    size = sum(len(k[len("x-amz-meta-"):].encode()) + len(v.encode()) for k, v in meta.items())
     if size > C.MAX_USER_METADATA_BYTES:
         raise S3Error("MetadataTooLarge", Size=size, MaxSizeAllowed=C.MAX_USER_METADATA_BYTES)
     return meta
 
 
 def new_object_md(req: S3Request, size: int, md5: str, location: list | None) -> dict[str, Any]:
-    account = req.require_account()
+    owner_id, owner_name = requester_party(req)
     md: dict[str, Any] = {"content-length": size, "content-md5": md5, "last-modified": iso_now(),
-                          "owner-id": account.canonical_id, "owner-display-name": account.name,
+                          "owner-id": owner_id, "owner-display-name": owner_name,
                           "x-amz-storage-class": req.headers.get("x-amz-storage-class", "STANDARD"),
                           "location": location}
     for name in STORED_HEADERS:
@@ -54,9 +54,10 @@ async def put_object(req: S3Request) -> S3Response:
     length = body_length(req)
     condition = write_condition(req.headers)
     attrs = await bucket_attrs(req)
+    acl = request_acl(req, requester_party(req)[0], attrs["owner"])
     reader = BodyReader(req, length, C.DEFAULT_CHECKSUM)
     location = await write_data(req, reader)
-    md = new_object_md(req, length, reader.etag, location)
+    md = {**new_object_md(req, reader.length, reader.etag, location), **acl}
     checksum = reader.verify()
     if checksum:
         md["checksum"] = checksum
@@ -70,7 +71,8 @@ async def put_object(req: S3Request) -> S3Response:
 
 def _put_version_header(result: dict, attrs: dict) -> dict[str, str]:
     # The state the daemon applied under its lock wins over the one read before the body.
-    if result.get("versioning", attrs.get("versioning")) is None:
+    # Only an Enabled bucket names the new version: a null version (never-versioned or Suspended) has none.
+    if result.get("versioning", attrs.get("versioning")) != "Enabled":
         return {}
     return {"x-amz-version-id": NULL_VERSION if result.get("isNull") else encode_version_id(result["versionId"])}
 
@@ -86,7 +88,7 @@ async def _read_target(req: S3Request) -> tuple[dict, dict]:
     version_id = _version_param(req)
     found = await req.frontend.metadata.get_bucket_and_object(req.bucket, req.key, version_id)
     attrs, md = found["bucket"], found["object"]
-    check_access(req, attrs)
+    check_object(req, attrs, md)
     if md is None:
         raise S3Error("NoSuchKey", Key=req.key)
     if md.get("isDeleteMarker"):
@@ -131,14 +133,27 @@ def _part_or_byte_range(req: S3Request, md: dict, headers: dict[str, str]) -> tu
     n, etag_text, size = int(raw), md.get("content-md5", ""), md["content-length"]
     if "-" not in etag_text:        # not multipart: the whole object is its only part
         if n != 1:
-            raise S3Error("InvalidPartNumber", PartNumberRequested=n, ActualPartCount=1)
+            raise S3Error("InvalidPart", PartNumberRequested=n, ActualPartCount=1)
         return (0, size - 1) if size else None
     count = int(etag_text.rsplit("-", 1)[1])
     pieces = [p for p in md.get("location") or [] if str(p.get("dataStoreETag", "")).startswith(f"{n}:")]
     if n > count or not pieces:
-        raise S3Error("InvalidPartNumber", PartNumberRequested=n, ActualPartCount=count)
+        # 400 InvalidPart, as S3 answers a part number the object does not have (s3-tests agree)
+        raise S3Error("InvalidPart", PartNumberRequested=n, ActualPartCount=count)
     headers["x-amz-mp-parts-count"] = str(count)
+    _part_checksum(req, md, n, headers)
     return pieces[0]["start"], pieces[-1]["start"] + pieces[-1]["size"] - 1
+
+
+def _part_checksum(req: S3Request, md: dict, n: int, headers: dict[str, str]) -> None:
+    """In checksum mode, one part of a multipart object answers with that part's checksum."""
+    checksum = md.get("checksum")
+    if not checksum or req.headers.get("x-amz-checksum-mode", "").upper() != "ENABLED":
+        return
+    for part in md.get("parts") or []:
+        if part["partNumber"] == n and part.get("checksum"):
+            headers[f"x-amz-checksum-{checksum['algorithm']}"] = part["checksum"]
+            headers["x-amz-checksum-type"] = checksum.get("type", "FULL_OBJECT")
 
 
 async def get_object(req: S3Request) -> S3Response:
@@ -197,8 +212,8 @@ async def _chain(req: S3Request, first: AsyncIterator[bytes], rest: list[tuple])
 async def delete_object(req: S3Request) -> S3Response:
     version_id = _version_param(req)
     await bucket_attrs(req)
-    account = req.require_account()
-    marker = {"last-modified": iso_now(), "owner-id": account.canonical_id, "owner-display-name": account.name}
+    owner_id, owner_name = requester_party(req)
+    marker = {"last-modified": iso_now(), "owner-id": owner_id, "owner-display-name": owner_name}
     result = await req.frontend.metadata.delete_object(req.bucket, req.key, version_id, marker)
     headers: dict[str, str] = {}
     if result.get("deleteMarker"):
