@@ -1,6 +1,7 @@
 """The front-end's ASGI application: S3 requests go through one dispatcher, `/_/` to FastAPI."""
 from __future__ import annotations
 
+import base64
 import logging
 import secrets
 import time
@@ -67,7 +68,7 @@ class S3App:
         started = time.perf_counter()
         rid = secrets.token_hex(8).upper()
         request_id.set(rid)
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        headers = {k.decode("latin-1").lower(): header_text(v) for k, v in scope["headers"]}
         raw_path = scope.get("raw_path", scope["path"].encode()).decode("latin-1") or "/"
         raw_query = scope.get("query_string", b"").decode("latin-1")
         req = S3Request(scope["method"], raw_path, raw_query, None, None,
@@ -112,7 +113,7 @@ class S3App:
     async def _send(self, send, req: S3Request, resp: S3Response) -> None:
         headers = [(b"x-amz-request-id", req.request_id.encode()), (b"x-amz-id-2", req.request_id.encode()),
                    (b"server", b"Coffer")]
-        headers += [(k.lower().encode(), str(v).encode("latin-1", "replace")) for k, v in resp.headers.items()]
+        headers += [(k.lower().encode(), _header_bytes(k, v)) for k, v in resp.headers.items()]
         if not req.body_complete and _has_body(req.headers):
             # The client may still be sending a body nobody will read: end the connection after
             # this answer rather than parse the rest of the body as the next request.
@@ -126,6 +127,24 @@ class S3App:
             return
         await send({"type": "http.response.start", "status": resp.status, "headers": headers})
         await _stream(send, body)
+
+
+def header_text(value: bytes) -> str:
+    """A header value as text: UTF-8 (what SDKs send and sign), else latin-1 (HTTP's historical charset)."""
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return value.decode("latin-1")
+
+
+def _header_bytes(name: str, value: object) -> bytes:
+    """A response header value; non-ASCII user metadata is RFC 2047 encoded, as S3 returns it."""
+    text = str(value)
+    if text.isascii():
+        return text.encode()
+    if name.lower().startswith("x-amz-meta-"):
+        return b"=?UTF-8?B?" + base64.b64encode(text.encode()) + b"?="
+    return text.encode("latin-1", "replace")
 
 
 def _has_body(headers: dict[str, str]) -> bool:

@@ -30,11 +30,11 @@ class DataClient:
     async def close(self) -> None:
         await self._http.aclose()
 
-    async def put(self, body: AsyncIterator[bytes] | bytes, length: int) -> str:
-        """Store `length` bytes; returns the new data key once they are durable."""
+    async def put(self, body: AsyncIterator[bytes] | bytes, length: int | None) -> str:
+        """Store `length` bytes (None: unknown, sent chunked); returns the new data key once they are durable."""
+        extra = {} if length is None else {"Content-Length": str(length)}
         try:
-            resp = await self._http.put("/DataFile", content=body,
-                                        headers=self._headers(**{"Content-Length": str(length)}))
+            resp = await self._http.put("/DataFile", content=body, headers=self._headers(**extra))
         except httpx.TransportError as exc:
             raise ServiceUnavailable(f"the data daemon is not reachable: {exc}") from exc
         if resp.status_code != 201:

@@ -208,3 +208,37 @@ def test_s3cmd_with_signature_v2(cluster, tmp_path):
     s3cmd("del", f"{name}/dir/file.bin")
     s3cmd("rb", name)
     assert name not in s3cmd("ls")
+
+
+# -- botocore's signing habits and bad dates ----------------------------------------------------------
+
+def test_bucket_path_signed_with_a_trailing_slash(cluster):
+    """botocore signs a path-style bucket request as `/bucket/` though it sends `/bucket`."""
+    name = f"v2-slash-{int(time.time() * 1000)}"
+    resp = httpx.put(f"{cluster.endpoint}/{name}", headers=v2_headers("PUT", f"/{name}/"))
+    assert resp.status_code == 200, resp.text
+    resp = httpx.delete(f"{cluster.endpoint}/{name}", headers=v2_headers("DELETE", f"/{name}/"))
+    assert resp.status_code == 204
+
+
+def test_boto3_v2_client_creates_a_bucket(cluster):
+    client = cluster.client(signature_version="s3")
+    name = f"v2-boto-{int(time.time() * 1000)}"
+    client.create_bucket(Bucket=name)
+    client.put_object(Bucket=name, Key="k", Body=b"v2")
+    assert client.get_object(Bucket=name, Key="k")["Body"].read() == b"v2"
+
+
+@pytest.mark.parametrize("value", ["", "Tue, 07 Jul 1950 21:53:04 GMT", "Bad Date"])
+def test_empty_invalid_or_pre_epoch_x_amz_date_is_access_denied(cluster, bucket, value):
+    resource = f"/{bucket}/dated"
+    headers = v2_headers("PUT", resource, {"x-amz-date": value})
+    resp = httpx.put(cluster.endpoint + resource, content=b"x", headers=headers)
+    assert resp.status_code == 403 and _code(resp) == "AccessDenied"
+
+
+def test_user_agent_is_not_signed(cluster, bucket):
+    resource = f"/{bucket}/ua"
+    for agent in ("", "something/1.0"):
+        headers = {**v2_headers("PUT", resource), "User-Agent": agent}
+        assert httpx.put(cluster.endpoint + resource, content=b"x", headers=headers).status_code == 200

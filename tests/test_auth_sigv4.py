@@ -252,3 +252,24 @@ def test_content_sha256_of_an_xml_body_is_checked(cluster, s3, bucket):
     resp = send_v4("PUT", f"{cluster.endpoint}/{bucket}?versioning", xml, payload_hash=hashlib.sha256(b"").hexdigest())
     assert resp.status_code == 400 and _code(resp) == "XAmzContentSHA256Mismatch"
     assert "Status" not in s3.get_bucket_versioning(Bucket=bucket)
+
+
+def test_presigned_negative_expiry_is_refused(presigner, bucket):
+    url = _presign(presigner, "get_object", bucket, "k", 60)    # the CRT signer refuses to presign -7
+    resp = httpx.get(url.replace("X-Amz-Expires=60", "X-Amz-Expires=-7"))
+    assert resp.status_code == 400 and _code(resp) == "AuthorizationQueryParametersError"
+    assert _message(resp) == "X-Amz-Expires must be non-negative"
+
+
+def test_non_ascii_metadata_is_signed_as_utf8_and_returned_rfc2047(cluster, bucket):
+    """SDKs send and sign header values as UTF-8; S3 returns non-ASCII metadata RFC 2047 encoded."""
+    client = cluster.client()
+
+    def add_header(params, **_):
+        params["headers"]["x-amz-meta-greeting"] = "Hello World\xe9 \u20ac"
+
+    client.meta.events.register("before-call.s3.PutObject", add_header)
+    client.put_object(Bucket=bucket, Key="unicode-meta", Body=b"x")
+    got = client.head_object(Bucket=bucket, Key="unicode-meta")["Metadata"]["greeting"]
+    assert got.startswith("=?UTF-8?B?") and got.endswith("?=")
+    assert base64.b64decode(got[len("=?UTF-8?B?"):-2]).decode() == "Hello World\xe9 \u20ac"

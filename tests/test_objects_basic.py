@@ -186,3 +186,30 @@ def test_malformed_range_is_ignored(s3, bucket, hundred, header):
     got = s3.get_object(Bucket=bucket, Key="r", Range=header)
     assert got["ResponseMetadata"]["HTTPStatusCode"] == 200
     assert got["Body"].read() == hundred
+
+
+def _chunked_put(url: str, parts: list[bytes]) -> httpx.Response:
+    """A PUT with Transfer-Encoding: chunked and no Content-Length (httpx sends a generator chunked)."""
+    headers = sign_v4("PUT", url, {}, "UNSIGNED-PAYLOAD")
+    return httpx.put(url, headers=headers, content=iter(parts))
+
+
+@pytest.mark.parametrize("parts", [[b"bar"], [os.urandom(700_000), os.urandom(1_300_000), b"tail"], []])
+def test_put_with_http_chunked_body_and_no_length(s3, bucket, parts):
+    url = f"{s3.meta.endpoint_url}/{bucket}/chunked"
+    resp = _chunked_put(url, parts)
+    assert resp.status_code == 200, resp.text
+    body = b"".join(parts)
+    got = s3.get_object(Bucket=bucket, Key="chunked")
+    assert got["ContentLength"] == len(body) and got["Body"].read() == body
+    assert got["ETag"] == f'"{hashlib.md5(body).hexdigest()}"'
+
+
+def test_put_with_http_chunked_body_via_boto3(s3, bucket):
+    def chunked(request, **_):
+        request.headers.add_header("Transfer-Encoding", "chunked")   # botocore then sends no Content-Length
+
+    s3.meta.events.register_first("before-sign.s3.PutObject", chunked)
+    s3.put_object(Bucket=bucket, Key="te", Body=b"bar")
+    s3.meta.events.unregister("before-sign.s3.PutObject", chunked)
+    assert s3.get_object(Bucket=bucket, Key="te")["Body"].read() == b"bar"

@@ -89,9 +89,10 @@ class DataApp:
 
     async def put(self, headers: dict[str, str], receive: Receive, send: Send) -> None:
         length = headers.get("content-length")
-        if length is None or not length.isdigit():
-            raise HttpError(411, "MissingContentLength", "PUT /DataFile needs a Content-Length")
-        expected = int(length)
+        chunked = length is None and "chunked" in headers.get("transfer-encoding", "").lower()
+        if not chunked and (length is None or not length.isdigit()):
+            raise HttpError(411, "MissingContentLength", "PUT /DataFile needs a Content-Length or a chunked body")
+        expected = None if chunked else int(length)
         up = await asyncio.to_thread(self.store.begin)
         try:
             await self._receive_into(up, receive, expected)
@@ -101,7 +102,9 @@ class DataApp:
             raise
         await _respond(send, 201, b"", [(b"location", f"/DataFile/{up.key}".encode())])
 
-    async def _receive_into(self, up: Upload, receive: Receive, expected: int) -> None:
+    async def _receive_into(self, up: Upload, receive: Receive, expected: int | None) -> None:
+        """Write the body to the upload; `expected` None (chunked) means up to MAX_PUT_BYTES."""
+        limit = C.MAX_PUT_BYTES if expected is None else expected
         buf = bytearray()
         more = True
         while more:
@@ -111,11 +114,13 @@ class DataApp:
             buf += message.get("body", b"")
             more = message.get("more_body", False)
             if len(buf) >= _WRITE_BUFFER or (not more and buf):
-                if up.written + len(buf) > expected:
+                if up.written + len(buf) > limit:
+                    if expected is None:
+                        raise HttpError(413, "EntityTooLarge", f"a data file holds at most {limit} bytes")
                     raise HttpError(400, "InvalidArgument", "the body is longer than its Content-Length")
                 chunk, buf = bytes(buf), bytearray()
                 await asyncio.to_thread(self.store.write, up, chunk)
-        if up.written != expected:
+        if expected is not None and up.written != expected:
             raise HttpError(400, "IncompleteBody", f"got {up.written} of {expected} bytes")
 
     async def get(self, key: str, headers: dict[str, str], send: Send, head: bool) -> None:

@@ -9,7 +9,9 @@ import hashlib
 from typing import Any
 from urllib.parse import parse_qsl, unquote_to_bytes
 
-from s3front.api.common import STORED_HEADERS, bucket_attrs, check_access
+from s3front.acl_model import READ
+from s3front.api.common import (SOURCE_EXPECTED_OWNER, STORED_HEADERS, bucket_attrs, check_object, request_acl,
+                                requester_party)
 from s3front.api.conditions import check_read_conditions, write_condition
 from s3front.api.objects import _put_version_header, _with_gc, new_object_md, open_pieces, user_metadata
 from s3front.api.store import commit, write_stream
@@ -38,8 +40,8 @@ def parse_copy_source(value: str) -> tuple[str, str, str | None]:
     """(bucket, key, internal version id or None) of an x-amz-copy-source value: `[/]bucket/key[?versionId=v]`."""
     path, _, query = value.partition("?")      # a `?` inside the key arrives URL-encoded
     try:
-        # Header values reach us as latin-1 text; the key is UTF-8 once its %XX escapes are undone.
-        path = unquote_to_bytes(path.encode("latin-1")).decode("utf-8")
+        # Header values reach us as UTF-8 text; the key is UTF-8 once its %XX escapes are undone.
+        path = unquote_to_bytes(path.encode("utf-8")).decode("utf-8")
     except (UnicodeEncodeError, UnicodeDecodeError):
         path = ""
     bucket, _, key = path.removeprefix("/").partition("/")
@@ -69,7 +71,7 @@ async def copy_source(req: S3Request) -> tuple[dict[str, Any], dict[str, Any]]:
     bucket, key, version_id = parse_copy_source(req.headers[COPY_SOURCE])
     found = await req.frontend.metadata.get_bucket_and_object(bucket, key, version_id)
     attrs, md = found["bucket"], found["object"]
-    check_access(req, attrs)
+    check_object(req, attrs, md, READ, SOURCE_EXPECTED_OWNER)
     if md is None or (md.get("isDeleteMarker") and version_id is None):
         raise S3Error("NoSuchKey", Key=key)
     if md.get("isDeleteMarker"):
@@ -149,6 +151,7 @@ async def copy_object(req: S3Request) -> S3Response:
         user_metadata(req.headers)
     condition = write_condition(req.headers)
     attrs = await bucket_attrs(req)
+    acl = request_acl(req, requester_party(req)[0], attrs["owner"])
     _check_not_self_copy(req, directive)
     source_attrs, source = await copy_source(req)
     size = source["content-length"]
@@ -156,7 +159,7 @@ async def copy_object(req: S3Request) -> S3Response:
         raise S3Error("InvalidRequest", "The specified copy source is larger than the maximum allowable size for a "
                                         f"copy source: {C.MAX_PUT_BYTES}")
     location, md5, checksum = await copy_bytes(req, source, 0, size - 1, _checksum_algorithm(req, source))
-    md = _destination_md(req, source, directive, md5, location)
+    md = {**_destination_md(req, source, directive, md5, location), **acl}
     if checksum:
         md["checksum"] = checksum
     result = await commit(req, req.frontend.metadata.put_object(req.bucket, req.key, md, condition), location)

@@ -89,12 +89,12 @@ async def list_objects_v2(req: S3Request) -> S3Response:
     token = q.get("continuation-token")
     params: dict[str, Any] = {"listingType": "DelimiterMaster", "v2": True, "prefix": q.get("prefix", ""),
                               "delimiter": q.get("delimiter") or None, "startAfter": q.get("start-after")}
-    if token is not None:
+    if token:    # an empty token is no token: AWS lists from the start and echoes it
         params["continuationToken"] = decode_token(token)
     page = await _page(req, {k: v for k, v in params.items() if v is not None}, wanted)
     fetch_owner = q.get("fetch-owner", "").lower() == "true"
     children: list[Node] = [("Name", req.bucket), ("Prefix", enc(q.get("prefix", ""))),
-                            ("Delimiter", enc(q.get("delimiter"))), ("MaxKeys", echo),
+                            ("Delimiter", enc(q.get("delimiter") or None)), ("MaxKeys", echo),
                             ("EncodingType", q.get("encoding-type")),
                             ("KeyCount", len(page["Rows"]) + len(page["CommonPrefixes"])),
                             ("IsTruncated", page["IsTruncated"]), ("ContinuationToken", token),
@@ -114,9 +114,10 @@ async def list_objects(req: S3Request) -> S3Response:
     params = {"listingType": "DelimiterMaster", "prefix": q.get("prefix", ""),
               "delimiter": q.get("delimiter") or None, "marker": q.get("marker") or None}
     page = await _page(req, {k: v for k, v in params.items() if v is not None}, wanted)
-    children: list[Node] = [("Name", req.bucket), ("Prefix", enc(q.get("prefix", ""))),
+    # v1 returns Prefix as sent even with encoding-type=url (AWS does; botocore decodes it only in v2)
+    children: list[Node] = [("Name", req.bucket), ("Prefix", q.get("prefix", "")),
                             ("Marker", enc(q.get("marker", ""))), ("MaxKeys", echo),
-                            ("Delimiter", enc(q.get("delimiter"))), ("EncodingType", q.get("encoding-type")),
+                            ("Delimiter", enc(q.get("delimiter") or None)), ("EncodingType", q.get("encoding-type")),
                             ("IsTruncated", page["IsTruncated"])]
     if page["IsTruncated"] and page.get("NextMarker") is not None:
         children.append(("NextMarker", enc(page["NextMarker"])))

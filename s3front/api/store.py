@@ -21,6 +21,7 @@ async def write_data(req: S3Request, reader: BodyReader) -> list[dict[str, Any]]
             pass
         reader.verify()
         return None
+    # An unknown length (HTTP chunked) streams on to the daemon chunked; the reader learns the size.
     key = await req.frontend.data.put(reader.chunks(), reader.length)
     location = [{"key": key, "size": reader.length, "start": 0, "dataStoreName": "us-east-1"}]
     try:
@@ -28,6 +29,9 @@ async def write_data(req: S3Request, reader: BodyReader) -> list[dict[str, Any]]
     except Exception:
         await discard(req, location)
         raise
+    if reader.length == 0:      # an empty chunked body: no data piece, like any empty object
+        await discard(req, location)
+        return None
     return location
 
 

@@ -150,9 +150,12 @@ class Authenticator:
             raise S3Error("AuthorizationQueryParametersError",
                           "Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, "
                           "X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters.") from exc
-        if not 0 <= expires <= C.MAX_PRESIGNED_EXPIRES_S:
+        if expires < 0:
+            raise S3Error("AuthorizationQueryParametersError", "X-Amz-Expires must be non-negative")
+        if expires > C.MAX_PRESIGNED_EXPIRES_S:
             raise S3Error("AuthorizationQueryParametersError",
-                          "X-Amz-Expires must be less than a week (in seconds) that is 604800")
+                          "X-Amz-Expires must be less than a week (in seconds); that is, the given "
+                          f"X-Amz-Expires must be less than {C.MAX_PRESIGNED_EXPIRES_S} seconds")
         when, now = parse_amz_date(amz_date), time.time()
         if signed.credential.date != amz_date[:8]:
             raise S3Error("AuthorizationQueryParametersError", f"Invalid credential date \"{signed.credential.date}"

@@ -54,10 +54,13 @@ def sign(secret: str, to_sign: str) -> str:
 
 
 def _request_time(headers: dict[str, str]) -> float:
-    value = headers.get("x-amz-date") or headers.get("date")
-    if not value:
+    """The time a request says it was signed: x-amz-date when present (even empty), else Date."""
+    value = headers["x-amz-date"] if "x-amz-date" in headers else headers.get("date")
+    when = parse_any_date(value) if value else None
+    if when is None or when < 0:
+        # A missing, empty or pre-1970 date is no date at all to S3: AccessDenied, not a skew.
         raise S3Error("AccessDenied", "AWS authentication requires a valid Date or x-amz-date header")
-    return parse_any_date(value)
+    return when
 
 
 def _vhost_bucket(auth: Authenticator, headers: dict[str, str]) -> str | None:
@@ -69,14 +72,24 @@ def _vhost_bucket(auth: Authenticator, headers: dict[str, str]) -> str | None:
     return None
 
 
+def _resource_paths(raw_path: str) -> list[str]:
+    """The paths a signer may have used: a bucket's path with and without its trailing slash."""
+    path = raw_path or "/"
+    if path.count("/") == 1 and path != "/":
+        return [path, path + "/"]    # botocore signs "/bucket/" for a path-style bucket request
+    return [path]
+
+
 def _check(auth: Authenticator, account: Account, method: str, raw_path: str, query: dict[str, str],
            headers: dict[str, str], date: str, given: str) -> Account:
-    resource = canonical_resource(raw_path, query, _vhost_bucket(auth, headers))
-    to_sign = string_to_sign(method, headers, date, resource)
-    if not hmac.compare_digest(sign(account.secret_key, to_sign).encode(), given.encode()):
-        raise S3Error("SignatureDoesNotMatch", AWSAccessKeyId=account.access_key, StringToSign=to_sign,
-                      SignatureProvided=given)
-    return account
+    vhost = _vhost_bucket(auth, headers)
+    to_sign = ""
+    for path in _resource_paths(raw_path):
+        to_sign = string_to_sign(method, headers, date, canonical_resource(path, query, vhost))
+        if hmac.compare_digest(sign(account.secret_key, to_sign).encode(), given.encode()):
+            return account
+    raise S3Error("SignatureDoesNotMatch", AWSAccessKeyId=account.access_key, StringToSign=to_sign,
+                  SignatureProvided=given)
 
 
 def verify_header(auth: Authenticator, method: str, raw_path: str, query: dict[str, str],
