@@ -9,6 +9,7 @@ from shared.errors import S3Error
 
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _IP = re.compile(r"^\d+\.\d+\.\d+\.\d+$")
+_C1_CONTROL = re.compile("[\x80-\x9f]")
 
 
 def split_target(host: str, raw_path: str, endpoints: list[str]) -> tuple[str | None, str | None]:
@@ -48,6 +49,9 @@ def check_key(key: str) -> None:
     if "\x00" in key:
         raise S3Error("InvalidArgument", "Object keys may not contain the NUL character.",
                       ArgumentName="key")
+    if _C1_CONTROL.search(key):
+        # S3 answers InvalidURI to keys with C1 control characters (s3-tests test_object_read_unreadable).
+        raise S3Error("InvalidURI")
 
 
 def valid_bucket_name(name: str) -> bool:

@@ -14,6 +14,7 @@ from shared.errors import S3Error
 
 SERVICE, BUCKET, OBJECT = "service", "bucket", "object"
 READ, WRITE, OWNER = "read", "write", "owner"
+READ_ACP, WRITE_ACP = "read_acp", "write_acp"     # reading and changing an ACL
 
 
 class Row(NamedTuple):
@@ -51,8 +52,8 @@ OPERATIONS: list[Row] = [
     Row("DELETE", OBJECT, ("uploadId",), "AbortMultipartUpload", WRITE),
     Row("GET", OBJECT, ("uploadId",), "ListParts", READ),
     # -- object sub-resources --------------------------------------------------------
-    Row("GET", OBJECT, ("acl",), "GetObjectAcl", READ),
-    Row("PUT", OBJECT, ("acl",), "PutObjectAcl", WRITE),
+    Row("GET", OBJECT, ("acl",), "GetObjectAcl", READ_ACP),
+    Row("PUT", OBJECT, ("acl",), "PutObjectAcl", WRITE_ACP),
     Row("GET", OBJECT, ("tagging",), "GetObjectTagging", READ),
     Row("PUT", OBJECT, ("tagging",), "PutObjectTagging", WRITE),
     Row("DELETE", OBJECT, ("tagging",), "DeleteObjectTagging", WRITE),
@@ -74,7 +75,8 @@ OPERATIONS: list[Row] = [
     Row("POST", OBJECT, (), "PostObject", WRITE),
     # -- bucket sub-resources -------------------------------------------------------
     *_bucket_config("accelerate", "AccelerateConfiguration", delete=False),
-    *_bucket_config("acl", "Acl", delete=False),
+    Row("GET", BUCKET, ("acl",), "GetBucketAcl", READ_ACP),
+    Row("PUT", BUCKET, ("acl",), "PutBucketAcl", WRITE_ACP),
     *_bucket_ids("analytics", "Analytics"),
     *_bucket_config("cors", "Cors"),
     *_bucket_config("encryption", "Encryption"),

@@ -34,6 +34,7 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "InvalidURI": (400, "Couldn't parse the specified URI."),
     "KeyTooLongError": (400, "Your key is too long"),
     "MalformedTrailerError": (400, "The request contained trailing data that was not well-formed or did not conform to our published schema."),
+    "MalformedACLError": (400, "The XML you provided was not well-formed or did not validate against our published schema."),
     "MalformedXML": (400, "The XML you provided was not well-formed or did not validate against our published schema."),
     "MetadataTooLarge": (400, "Your metadata headers exceed the maximum allowed metadata size."),
     "MethodNotAllowed": (405, "The specified method is not allowed against this resource."),
@@ -53,6 +54,8 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "ServiceUnavailable": (503, "Please reduce your request rate."),
     "SignatureDoesNotMatch": (403, "The request signature we calculated does not match the signature you provided. Check your key and signing method."),
     "SlowDown": (503, "Please reduce your request rate."),
+    "UnexpectedContent": (400, "This request does not support content."),
+    "UnresolvableGrantByEmailAddress": (400, "The e-mail address you provided does not match any account on record."),
     "XAmzContentSHA256Mismatch": (400, "The provided 'x-amz-content-sha256' header does not match what was computed."),
 }
 

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from s3front.addressing import valid_bucket_name
-from s3front.api.common import bucket_attrs
+from s3front.acl_model import grants_of
+from s3front.api.common import bucket_attrs, request_acl
 from s3front.body import read_small_body
 from s3front.request import S3Request, S3Response, xml_response
 from s3front.api.listing import decode_token, encode_token
@@ -55,15 +56,21 @@ async def create_bucket(req: S3Request) -> S3Response:
     account = req.require_account()
     if not valid_bucket_name(req.bucket):
         raise S3Error("InvalidBucketName", BucketName=req.bucket)
+    acl = request_acl(req, account.canonical_id)
     location = await _location_constraint(req)
     attrs = {"owner": account.canonical_id, "ownerDisplayName": account.name, "creationDate": iso_now(),
-             "locationConstraint": location}
+             "locationConstraint": location, **acl}
     try:
         await req.frontend.metadata.create_bucket(req.bucket, attrs)
     except S3Error as exc:
-        # us-east-1 answers 200 to an owner re-creating its bucket (legacy behaviour AWS keeps).
+        # us-east-1 answers 200 to an owner re-creating its bucket (legacy behaviour AWS keeps),
+        # but not when the request would change the bucket's ACL.
         if exc.code != "BucketAlreadyOwnedByYou" or location not in ("", "us-east-1"):
             raise
+        existing = await req.frontend.metadata.get_bucket_attributes(req.bucket)
+        owner = account.canonical_id
+        if grants_of(existing.get("acl"), owner) != grants_of(acl.get("acl"), owner):
+            raise S3Error("BucketAlreadyExists", BucketName=req.bucket) from None
     return S3Response(200, {"Location": f"/{req.bucket}"})
 
 

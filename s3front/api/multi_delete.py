@@ -5,7 +5,7 @@ import asyncio
 from typing import Any
 
 from s3front.addressing import check_key
-from s3front.api.common import bucket_attrs
+from s3front.api.common import bucket_attrs, requester_party
 from s3front.body import read_small_body
 from s3front.checksums import ALGORITHMS
 from s3front.request import S3Request, S3Response, xml_response
@@ -85,8 +85,8 @@ async def delete_objects(req: S3Request) -> S3Response:
     if not _has_integrity_header(req.headers):
         raise S3Error("InvalidRequest", "Missing required header for this request: Content-MD5")
     quiet, targets = parse_delete(await read_small_body(req, C.MULTI_DELETE_MAX_BODY))
-    account = req.require_account()
-    marker = {"last-modified": iso_now(), "owner-id": account.canonical_id, "owner-display-name": account.name}
+    owner_id, owner_name = requester_party(req)
+    marker = {"last-modified": iso_now(), "owner-id": owner_id, "owner-display-name": owner_name}
     gate, gc = asyncio.Semaphore(C.MULTI_DELETE_PARALLEL), []
     nodes = await asyncio.gather(*(_delete_one(req, t, marker, gate, gc) for t in targets))
     if quiet:

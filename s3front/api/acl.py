@@ -1,0 +1,88 @@
+"""Access control lists: GetBucketAcl, PutBucketAcl, GetObjectAcl, PutObjectAcl.
+
+Who may call them is decided in `common` (READ_ACP / WRITE_ACP, the owner always); the grants
+themselves are `acl_model`'s. A bucket's ACL is its `acl` attribute, an object's the `acl` field of
+the metadata of one version.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from s3front import acl_model as A
+from s3front.api.common import bucket_attrs, check_object
+from s3front.body import read_small_body
+from s3front.request import S3Request, S3Response, xml_response
+from s3front.xml import MAX_XML_BODY
+from shared.errors import S3Error
+from shared.models import decode_version_id, external_version_id
+
+
+async def _requested_acl(req: S3Request, owner: str, bucket_owner: str | None = None) -> A.ACL:
+    """The new ACL: from x-amz-acl / x-amz-grant-* headers, or from an AccessControlPolicy body."""
+    accounts = req.frontend.config.accounts
+    from_headers = A.header_acl(req.headers, owner, accounts, bucket_owner)   # checked before the body
+    body = await read_small_body(req, MAX_XML_BODY)
+    if from_headers is not None:
+        if body.strip():
+            raise S3Error("UnexpectedContent")
+        return from_headers
+    if not body.strip():
+        raise S3Error("MissingSecurityHeader", "Your request was missing a required header",
+                      MissingHeaderName="x-amz-acl")
+    return A.parse_policy(body, accounts)
+
+
+async def get_bucket_acl(req: S3Request) -> S3Response:
+    attrs = await bucket_attrs(req)
+    return xml_response(A.render_policy(attrs.get("acl"), attrs["owner"], req.frontend.config.accounts))
+
+
+async def put_bucket_acl(req: S3Request) -> S3Response:
+    attrs = await bucket_attrs(req)
+    acl = await _requested_acl(req, attrs["owner"])
+    await req.frontend.metadata.update_bucket_attributes(req.bucket, set={"acl": acl})
+    return S3Response(200)
+
+
+async def _object_target(req: S3Request) -> tuple[dict[str, Any], dict[str, Any], str | None]:
+    """(bucket attributes, object metadata, version id asked for) of an object ACL request, authorized."""
+    raw = req.query.get("versionId")
+    version_id = None if raw is None else decode_version_id(raw)
+    found = await req.frontend.metadata.get_bucket_and_object(req.bucket, req.key, version_id)
+    attrs, md = found["bucket"], found["object"]
+    check_object(req, attrs, md)
+    if md is None:
+        raise S3Error("NoSuchKey", Key=req.key)
+    if md.get("isDeleteMarker"):
+        if version_id is None:
+            raise S3Error("NoSuchKey", headers={"x-amz-delete-marker": "true"}, Key=req.key)
+        raise S3Error("MethodNotAllowed", headers={"x-amz-delete-marker": "true"},
+                      Method=req.method, ResourceType="DeleteMarker")
+    return attrs, md, version_id
+
+
+def _version_headers(md: dict[str, Any], attrs: dict[str, Any]) -> dict[str, str]:
+    return {} if attrs.get("versioning") is None else {"x-amz-version-id": external_version_id(md)}
+
+
+async def get_object_acl(req: S3Request) -> S3Response:
+    attrs, md, _ = await _object_target(req)
+    body = A.render_policy(md.get("acl"), md.get("owner-id", ""), req.frontend.config.accounts)
+    return xml_response(body, headers=_version_headers(md, attrs))
+
+
+async def put_object_acl(req: S3Request) -> S3Response:
+    attrs, md, version_id = await _object_target(req)
+    acl = await _requested_acl(req, md.get("owner-id", ""), attrs.get("owner"))
+    # Name the version that was authorized, so that a PUT racing with us cannot receive this ACL.
+    target = version_id if version_id is not None else md.get("versionId")
+    await req.frontend.metadata.update_object(req.bucket, req.key, target, set={"acl": acl})
+    return S3Response(200, _version_headers(md, attrs))
+
+
+HANDLERS = {
+    "GetBucketAcl": get_bucket_acl,
+    "PutBucketAcl": put_bucket_acl,
+    "GetObjectAcl": get_object_acl,
+    "PutObjectAcl": put_object_acl,
+}
