@@ -9,12 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 from s3front import acl_model as A
-from s3front.api.common import bucket_attrs, check_object
+from s3front.api.common import bucket_attrs, version_header
+from s3front.api.objects import read_target, version_param
 from s3front.body import read_small_body
 from s3front.request import S3Request, S3Response, xml_response
 from s3front.xml import MAX_XML_BODY
 from shared.errors import S3Error
-from shared.models import decode_version_id, external_version_id
 
 
 async def _requested_acl(req: S3Request, owner: str, bucket_owner: str | None = None) -> A.ACL:
@@ -46,29 +46,14 @@ async def put_bucket_acl(req: S3Request) -> S3Response:
 
 async def _object_target(req: S3Request) -> tuple[dict[str, Any], dict[str, Any], str | None]:
     """(bucket attributes, object metadata, version id asked for) of an object ACL request, authorized."""
-    raw = req.query.get("versionId")
-    version_id = None if raw is None else decode_version_id(raw)
-    found = await req.frontend.metadata.get_bucket_and_object(req.bucket, req.key, version_id)
-    attrs, md = found["bucket"], found["object"]
-    check_object(req, attrs, md)
-    if md is None:
-        raise S3Error("NoSuchKey", Key=req.key)
-    if md.get("isDeleteMarker"):
-        if version_id is None:
-            raise S3Error("NoSuchKey", headers={"x-amz-delete-marker": "true"}, Key=req.key)
-        raise S3Error("MethodNotAllowed", headers={"x-amz-delete-marker": "true"},
-                      Method=req.method, ResourceType="DeleteMarker")
-    return attrs, md, version_id
-
-
-def _version_headers(md: dict[str, Any], attrs: dict[str, Any]) -> dict[str, str]:
-    return {} if attrs.get("versioning") is None else {"x-amz-version-id": external_version_id(md)}
+    attrs, md = await read_target(req)
+    return attrs, md, version_param(req)
 
 
 async def get_object_acl(req: S3Request) -> S3Response:
     attrs, md, _ = await _object_target(req)
     body = A.render_policy(md.get("acl"), md.get("owner-id", ""), req.frontend.config.accounts)
-    return xml_response(body, headers=_version_headers(md, attrs))
+    return xml_response(body, headers=version_header(md, attrs))
 
 
 async def put_object_acl(req: S3Request) -> S3Response:
@@ -77,7 +62,7 @@ async def put_object_acl(req: S3Request) -> S3Response:
     # Name the version that was authorized, so that a PUT racing with us cannot receive this ACL.
     target = version_id if version_id is not None else md.get("versionId")
     await req.frontend.metadata.update_object(req.bucket, req.key, target, set={"acl": acl})
-    return S3Response(200, _version_headers(md, attrs))
+    return S3Response(200, version_header(md, attrs))
 
 
 HANDLERS = {

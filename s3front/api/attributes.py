@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from s3front.api.common import version_header
-from s3front.api.objects import _read_target
+from s3front.api.objects import read_target
 from s3front.request import S3Request, S3Response, xml_response
 from s3front.xml import Node, document
 from shared import constants as C
@@ -80,7 +80,7 @@ def _checksum_node(md: dict[str, Any]) -> Node | None:
 
 async def get_object_attributes(req: S3Request) -> S3Response:
     names = requested_attributes(req.headers)
-    attrs, md = await _read_target(req)
+    attrs, md = await read_target(req)
     children: list[Node | None] = []
     if "ETag" in names:
         children.append(("ETag", md.get("content-md5", "")))

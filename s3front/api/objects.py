@@ -41,7 +41,7 @@ def new_object_md(req: S3Request, size: int, md5: str, location: list | None) ->
     return md
 
 
-def _version_param(req: S3Request) -> str | None:
+def version_param(req: S3Request) -> str | None:
     value = req.query.get("versionId")
     return None if value is None else decode_version_id(value)
 
@@ -83,9 +83,9 @@ def _with_gc(req: S3Request, resp: S3Response, result: dict) -> S3Response:
     return resp
 
 
-async def _read_target(req: S3Request) -> tuple[dict, dict]:
+async def read_target(req: S3Request) -> tuple[dict, dict]:
     """(bucket attributes, object metadata) of a GET or HEAD, with delete markers answered as S3 does."""
-    version_id = _version_param(req)
+    version_id = version_param(req)
     found = await req.frontend.metadata.get_bucket_and_object(req.bucket, req.key, version_id)
     attrs, md = found["bucket"], found["object"]
     check_object(req, attrs, md)
@@ -157,7 +157,7 @@ def _part_checksum(req: S3Request, md: dict, n: int, headers: dict[str, str]) ->
 
 
 async def get_object(req: S3Request) -> S3Response:
-    attrs, md = await _read_target(req)
+    attrs, md = await read_target(req)
     check_read_conditions(req.headers, md)
     size = md["content-length"]
     headers = _answer_headers(req, md, attrs)
@@ -171,7 +171,7 @@ async def get_object(req: S3Request) -> S3Response:
 
 
 async def head_object(req: S3Request) -> S3Response:
-    attrs, md = await _read_target(req)
+    attrs, md = await read_target(req)
     check_read_conditions(req.headers, md)
     headers = _answer_headers(req, md, attrs)
     size = md["content-length"]
@@ -210,7 +210,7 @@ async def _chain(req: S3Request, first: AsyncIterator[bytes], rest: list[tuple])
 
 
 async def delete_object(req: S3Request) -> S3Response:
-    version_id = _version_param(req)
+    version_id = version_param(req)
     await bucket_attrs(req)
     owner_id, owner_name = requester_party(req)
     marker = {"last-modified": iso_now(), "owner-id": owner_id, "owner-display-name": owner_name}
