@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test bench soak clean
+.PHONY: run test bench bench-haproxy bench-multipart soak clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { \
@@ -23,6 +23,12 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+
+bench-haproxy: $(STAMP)
+	$(BIN)/python bench/haproxy.py
+
+bench-multipart: $(STAMP)
+	$(BIN)/python bench/multipart.py
 
 soak: $(STAMP)
 	$(BIN)/python bench/soak.py

@@ -1,6 +1,7 @@
 """What every Coffer benchmark needs: a server in a temporary directory, CPU and RSS readings, pinning."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -25,6 +26,13 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def s3_client(endpoint: str):
+    return boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                        aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY,
+                        config=BotoConfig(max_pool_connections=64, retries={"max_attempts": 1},
+                                          signature_version="s3v4"))
 
 
 def ensure_debian(*packages: str) -> None:
@@ -76,18 +84,20 @@ class Server:
         return out
 
     def client(self):
-        return boto3.client("s3", endpoint_url=self.endpoint, region_name="us-east-1",
-                            aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY,
-                            config=BotoConfig(max_pool_connections=64, retries={"max_attempts": 1},
-                                              signature_version="s3v4"))
+        return s3_client(self.endpoint)
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        stop_and_remove(self.proc, self.dir)
+
+
+def stop_and_remove(proc: subprocess.Popen, directory: Path) -> None:
+    """Stop a server process (SIGTERM, SIGKILL after 20 s) and delete its temporary directory."""
+    proc.terminate()
+    try:
+        proc.wait(20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    shutil.rmtree(directory, ignore_errors=True)
 
 
 def cpu_seconds(pids: list[int]) -> float:
@@ -130,3 +140,66 @@ class RssSampler:
         self._stop.set()
         self._thread.join()
         return {role: {"start": round(self.start[role], 1), "peak": round(self.peak[role], 1)} for role in self.pids}
+
+
+class Wrk:
+    """wrk cycling through presigned paths (bench/urls.lua); result() waits for it and parses its RESULT line."""
+
+    def __init__(self, endpoint: str, paths: list[str], method: str, conc: int, seconds: float,
+                 body: Path | None = None, core: int | None = None, threads: int = 1) -> None:
+        with tempfile.NamedTemporaryFile("w", suffix=".urls", delete=False) as f:
+            f.write("\n".join(paths) + "\n")
+        self.url_file = Path(f.name)
+        args = ["wrk", "-t", str(threads), "-c", str(conc), "-d", f"{seconds}s", "--latency",
+                "-s", str(ROOT / "bench" / "urls.lua"), endpoint, "--", f.name, method] + ([str(body)] if body else [])
+        if core is not None:
+            args = ["taskset", "-c", str(core)] + args      # taskset execs wrk: same pid
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def result(self) -> dict:
+        out, err = self.proc.communicate()
+        self.url_file.unlink(missing_ok=True)
+        if self.proc.returncode:
+            raise RuntimeError(f"wrk failed ({self.proc.returncode}): {err.strip()}")
+        line = next(line for line in out.splitlines() if line.startswith("RESULT "))
+        return json.loads(line[len("RESULT "):])
+
+
+class CpuMeter:
+    """Each process's CPU use (% of one core), the whole machine's (% of all cores) and the rest's, start to stop."""
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        self.pids = pids
+        self.started = time.perf_counter()
+        self.before = {role: cpu_seconds([pid]) for role, pid in pids.items()}
+        self.machine = psutil.cpu_times()
+
+    def stop(self) -> dict[str, float]:
+        after = {role: cpu_seconds([pid]) for role, pid in self.pids.items()}
+        wall = time.perf_counter() - self.started
+        machine = psutil.cpu_times()
+        total = _busy_total(machine) - _busy_total(self.machine)
+        idle = (machine.idle + machine.iowait) - (self.machine.idle + self.machine.iowait)
+        out = {role: round(100 * (after[role] - self.before[role]) / wall, 1) for role in self.pids}
+        out["machine"] = round(100 * (1 - idle / total), 1) if total else 0.0
+        # CPU (% of one core) used by processes not measured here: on a shared machine, the noise
+        out["others"] = round(max(0.0, out["machine"] * (os.cpu_count() or 1) - sum(out[r] for r in self.pids)), 1)
+        return out
+
+
+def _busy_total(times) -> float:
+    """All CPU time; guest time is already counted in user time."""
+    return sum(times) - getattr(times, "guest", 0) - getattr(times, "guest_nice", 0)
+
+
+def wait_quiet(busy_pct: float = 20.0, max_wait: float = 120.0) -> float:
+    """Wait (up to max_wait s) until the shared machine is under busy_pct % busy; returns the last reading."""
+    deadline = time.time() + max_wait
+    while True:
+        busy = psutil.cpu_percent(interval=1.0)
+        if busy < busy_pct or time.time() >= deadline:
+            return busy

@@ -11,7 +11,6 @@ import argparse
 import asyncio
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -24,7 +23,7 @@ import uvloop
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import cpu_seconds, free_port, pin, rss_mib  # noqa: E402
+from bench.harness import cpu_seconds, free_port, pin, rss_mib, stop_and_remove  # noqa: E402
 from shared.metadata_client import MetadataClient  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -51,12 +50,7 @@ class Daemon:
         return cpu_seconds([self.proc.pid])
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        stop_and_remove(self.proc, self.dir)
 
 
 def object_md(key: str, i: int) -> dict:

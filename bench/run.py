@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import RssSampler, Server, cpu_seconds, ensure_debian, pin  # noqa: E402
+from bench.harness import RssSampler, Server, Wrk, cpu_seconds, ensure_debian, pin  # noqa: E402
 from shared.metadata_client import MetadataClient  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -36,14 +36,7 @@ def presign(s3, method: str, bucket: str, keys: list[str]) -> list[str]:
 
 
 def wrk(server: Server, paths: list[str], method: str, conc: int, seconds: int, body: Path | None) -> dict:
-    with tempfile.NamedTemporaryFile("w", suffix=".urls", delete=False) as f:
-        f.write("\n".join(paths) + "\n")
-    args = ["taskset", "-c", "1", "wrk", "-t", "1", "-c", str(conc), "-d", f"{seconds}s", "--latency",
-            "-s", str(HERE / "urls.lua"), server.endpoint, "--", f.name, method] + ([str(body)] if body else [])
-    out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
-    os.unlink(f.name)
-    line = next(line for line in out.splitlines() if line.startswith("RESULT "))
-    return json.loads(line[len("RESULT "):])
+    return Wrk(server.endpoint, paths, method, conc, seconds, body, core=1).result()
 
 
 def measured(server: Server, fn) -> tuple[object, float]:
