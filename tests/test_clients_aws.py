@@ -108,3 +108,12 @@ def test_aws_s3api_list_object_versions(aws, s3, bucket, tmp_path):
     old = tmp_path / "old.txt"
     aws("s3api", "get-object", "--bucket", bucket, "--key", "k", "--version-id", ids[0], str(old))
     assert old.read_text() == "version 0\n"
+
+
+def test_aws_s3_cp_200_mib_both_ways(aws, s3, bucket, tmp_path):
+    local = random_file(tmp_path / "big.bin", 200 * MIB)
+    aws("s3", "cp", "--no-progress", str(local), f"s3://{bucket}/big.bin")
+    assert part_count(s3, bucket, "big.bin") == 25          # 8 MiB parts
+    back = tmp_path / "big-back.bin"
+    aws("s3", "cp", "--no-progress", f"s3://{bucket}/big.bin", str(back))
+    assert sha256_file(back) == sha256_file(local)

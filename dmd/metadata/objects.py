@@ -6,7 +6,7 @@ from dmd.metadata.store import GC
 from dmd.metadata.versioning import (MD, Plan, plan_delete, plan_delete_version, plan_put, resolve_version,
                                      version_key)
 from shared.errors import InternalError, S3Error
-from shared.models import NULL_VERSION, etag_matches
+from shared.models import NULL_VERSION, etag_matches, iso_now
 
 MD_MODEL_VERSION = 1
 
@@ -83,7 +83,9 @@ def put_version_ops(ctx: MetadataContext, bucket: str, key: str, md: MD) -> tupl
     """The batch that stores a new version (PUT rules of §5.6); the caller holds the bucket and key locks."""
     state = ctx.bucket_attrs(bucket).get("versioning")
     master = _check_master(ctx.read_object(bucket, key))
-    md = {**md, "key": key, "md-model-version": MD_MODEL_VERSION}
+    # Stamped at commit, under the key lock, so that Last-Modified follows version order
+    # even when several front-ends race on one key.
+    md = {**md, "key": key, "md-model-version": MD_MODEL_VERSION, "last-modified": iso_now()}
     plan = plan_put(state, key, master, _null_version(ctx, bucket, key, master), md, ctx.new_version_id())
     ops, gc = ctx.plan_ops(bucket, plan, "replaced")
     return plan, ops + [ctx.hwm_op()], gc
