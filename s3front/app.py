@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 
 from s3front.addressing import check_key, split_target
 from s3front.api import HANDLERS
+from s3front.api.cors import add_cors_headers
 from s3front.errors import error_body, not_implemented
 from s3front.frontend import Frontend
 from s3front.request import S3Request, S3Response
@@ -77,6 +78,7 @@ class S3App:
             resp = await self._dispatch(req)
         except Exception as exc:  # noqa: BLE001 - every failure becomes an S3 error
             resp = self._error_response(req, exc)
+        await add_cors_headers(req, resp)
         await self._send(send, req, resp)
         resp.run_after()
         log.info("request", extra={"method": req.method, "op": req.operation.name if req.operation else None,
@@ -88,8 +90,9 @@ class S3App:
         if req.key is not None:
             check_key(req.key)
         req.operation = resolve(req.method, req.bucket, req.key, req.query, req.headers)
-        req.auth = self.frontend.auth.authenticate(req.method, req.raw_path, req.raw_query, req.query,
-                                                   req.headers)
+        if req.method != "OPTIONS":     # a CORS preflight is anonymous, even on a presigned URL
+            req.auth = self.frontend.auth.authenticate(req.method, req.raw_path, req.raw_query, req.query,
+                                                       req.headers)
         handler = HANDLERS.get(req.operation.name)
         if handler is None:
             raise not_implemented(req.operation.name)

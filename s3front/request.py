@@ -32,6 +32,7 @@ class S3Request:
     operation: "Operation | None" = None
     auth: "AuthResult | None" = None
     body_complete: bool = False        # the whole HTTP body has been read
+    bucket_attrs: dict | None = None   # the bucket's attributes once a handler has read them (CORS headers)
 
     @property
     def account(self) -> Account | None:

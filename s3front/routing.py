@@ -73,6 +73,7 @@ OPERATIONS: list[Row] = [
     Row("HEAD", OBJECT, (), "HeadObject", READ),
     Row("DELETE", OBJECT, (), "DeleteObject", WRITE),
     Row("POST", OBJECT, (), "PostObject", WRITE),
+    Row("OPTIONS", OBJECT, (), "OptionsObject", READ),      # CORS preflight, never signed
     # -- bucket sub-resources -------------------------------------------------------
     *_bucket_config("accelerate", "AccelerateConfiguration", delete=False),
     Row("GET", BUCKET, ("acl",), "GetBucketAcl", READ_ACP),
@@ -117,6 +118,7 @@ OPERATIONS: list[Row] = [
     Row("DELETE", BUCKET, (), "DeleteBucket", OWNER),
     Row("HEAD", BUCKET, (), "HeadBucket", READ),
     Row("POST", BUCKET, (), "PostObject", WRITE),
+    Row("OPTIONS", BUCKET, (), "OptionsObject", READ),
 ]
 
 

@@ -69,3 +69,8 @@ GC_GRACE_S = 5 * 60
 GC_INTERVAL_S = 60
 ORPHAN_GRACE_S = 24 * 3600
 GC_MAX_PARALLEL_DELETES = 16
+
+# Bucket CORS (PutBucketCors): body size, rule count and the methods a rule may allow, as on AWS.
+CORS_MAX_BODY = 64 * 1024
+CORS_MAX_RULES = 100
+CORS_METHODS = ("GET", "PUT", "HEAD", "POST", "DELETE")
