@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from s3front.api import acl, attributes, buckets, copy, cors, listing, multi_delete, multipart, objects, versioning
+from s3front.api import (acl, attributes, buckets, copy, cors, listing,
+                         multi_delete, multipart, objects, versioning)
 from s3front.request import S3Request, S3Response
 
 Handler = Callable[[S3Request], Awaitable[S3Response]]
