@@ -92,9 +92,10 @@ class VersioningMachine(RuleBasedStateMachine):
         self.issued: list[str] = [UNKNOWN_VID]
 
     def _tag(self) -> str:
-        """A unique last-modified: listings return only projected fields, and this one says which write it was."""
-        n = next(self.tags)
-        return f"2026-01-01T{n // 3600000 % 24:02d}:{n // 60000 % 60:02d}:{n // 1000 % 60:02d}.{n % 1000:03d}Z"
+        """A unique content-md5: listings return only projected fields, and this one says which write it was.
+
+        (Not last-modified: the daemon stamps that itself at commit.)"""
+        return f"{next(self.tags):032x}"
 
     def call(self, coro):
         return self.loop.run_until_complete(coro)
@@ -119,8 +120,8 @@ class VersioningMachine(RuleBasedStateMachine):
     @rule(key=st.sampled_from(KEYS))
     def put(self, key: str) -> None:
         tag = self._tag()
-        md = {"content-length": 1, "content-md5": "0" * 32, "last-modified": tag, "owner-id": OWNER,
-              "location": None}
+        md = {"content-length": 1, "content-md5": tag, "last-modified": "2026-01-01T00:00:00.000Z",
+              "owner-id": OWNER, "location": None}
         result = self.call(self.client.put_object(self.bucket, key, md))
         assert result["isNull"] == (self.model.state != "Enabled")
         self.issued.append(result["versionId"])
@@ -129,7 +130,7 @@ class VersioningMachine(RuleBasedStateMachine):
     @rule(key=st.sampled_from(KEYS))
     def delete(self, key: str) -> None:
         tag = self._tag()
-        marker = {"last-modified": tag, "owner-id": OWNER}
+        marker = {"content-md5": tag, "last-modified": "2026-01-01T00:00:00.000Z", "owner-id": OWNER}
         result = self.call(self.client.delete_object(self.bucket, key, None, marker))
         assert result["deleteMarker"] == (self.model.state is not None)
         if result["deleteMarker"]:
@@ -190,7 +191,7 @@ class VersioningMachine(RuleBasedStateMachine):
             for e in page["Versions"]:
                 v = e["value"]
                 vid = "null" if v.get("isNull") else (e["versionId"] or v["versionId"])
-                rows.append((e["key"], vid, e["isLatest"], bool(v.get("isDeleteMarker")), v.get("last-modified")))
+                rows.append((e["key"], vid, e["isLatest"], bool(v.get("isDeleteMarker")), v.get("content-md5")))
             if not page["IsTruncated"]:
                 return rows
             params = {**params, "keyMarker": page["NextKeyMarker"]}
@@ -201,7 +202,7 @@ class VersioningMachine(RuleBasedStateMachine):
 
     @staticmethod
     def _same(md: dict, expected: Version) -> None:
-        assert md.get("last-modified") == expected.tag, (md, expected)
+        assert md.get("content-md5") == expected.tag, (md, expected)
         assert bool(md.get("isDeleteMarker")) == expected.marker
         assert bool(md.get("isNull")) == expected.null
         assert md["versionId"] == expected.vid
