@@ -5,18 +5,16 @@ daemon's, in one call each; a handler streams bytes, validates the request and r
 """
 from __future__ import annotations
 
-import hashlib
 import re
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import quote
 from xml.etree.ElementTree import Element
 
-from s3front.acl_model import READ
-from s3front.api.common import (SOURCE_EXPECTED_OWNER, bucket_attrs, check_object, request_acl,
-                                requester_party)
+from s3front.api.common import bucket_attrs, request_acl, requester_party
+from s3front.api.copy import copy_bytes, copy_source
 from s3front.api.listing import encoder, max_keys, prefixes_nodes
-from s3front.api.objects import _put_version_header, _with_gc, new_object_md, open_pieces, user_metadata
-from s3front.api.store import commit, write_data, write_stream
+from s3front.api.objects import _put_version_header, _with_gc, new_object_md, user_metadata
+from s3front.api.store import commit, write_data
 from s3front.api.conditions import write_condition
 from s3front.body import BodyReader, body_length, object_checksum_header, read_small_body
 from s3front.checksums import ALGORITHMS, header_name, upload_checksum_type
@@ -24,7 +22,7 @@ from s3front.request import S3Request, S3Response, xml_response
 from s3front.xml import MAX_XML_BODY, Node, child_text, document, parse
 from shared import constants as C
 from shared.errors import S3Error
-from shared.models import decode_version_id, iso_now
+from shared.models import iso_now
 
 # Fields of an object's metadata that only completion sets.
 _COMPLETION_FIELDS = ("content-length", "content-md5", "last-modified", "location")
@@ -116,27 +114,6 @@ async def upload_part_copy(req: S3Request) -> S3Response:
     return _with_gc(req, xml_response(body), result)
 
 
-async def _source(req: S3Request) -> dict[str, Any]:
-    """The metadata of the x-amz-copy-source object, with S3's answers for delete markers."""
-    raw = unquote(req.headers["x-amz-copy-source"])
-    path, _, query = raw.lstrip("/").partition("?versionId=")
-    bucket, _, key = path.partition("/")
-    if not bucket or not key:
-        raise S3Error("InvalidArgument", "Copy Source must mention the source bucket and key: "
-                                         "sourcebucket/sourcekey",
-                      ArgumentName="x-amz-copy-source", ArgumentValue=raw)
-    version_id = decode_version_id(query) if query else None
-    found = await req.frontend.metadata.get_bucket_and_object(bucket, key, version_id)
-    md = found["object"]
-    check_object(req, found["bucket"], md, READ, SOURCE_EXPECTED_OWNER)
-    if md is None or (md.get("isDeleteMarker") and version_id is None):
-        raise S3Error("NoSuchKey", Key=key)
-    if md.get("isDeleteMarker"):
-        raise S3Error("InvalidRequest", "The source of a copy request may not specifically refer to a delete "
-                                        "marker by version id.")
-    return md
-
-
 def _copy_range(req: S3Request, size: int) -> tuple[int, int]:
     """x-amz-copy-source-range (only `bytes=first-last`, within the source), else the whole source."""
     header = req.headers.get("x-amz-copy-source-range")
@@ -160,22 +137,11 @@ def _copy_range(req: S3Request, size: int) -> tuple[int, int]:
 
 async def _copy_part(req: S3Request) -> tuple[list | None, str, int]:
     """Copy a byte range of the source into new data (keys are never shared): (location, md5, size)."""
-    md = await _source(req)
+    _, md = await copy_source(req)
     size = md["content-length"]
     first, last = _copy_range(req, size)
-    length = last - first + 1 if size else 0
-    md5 = hashlib.md5()
-    if length == 0:
-        return None, md5.hexdigest(), 0
-    source = await open_pieces(req, md.get("location") or [], first, last)
-
-    async def hashed():
-        async for chunk in source:
-            md5.update(chunk)
-            yield chunk
-
-    location = await write_stream(req, hashed(), length)
-    return location, md5.hexdigest(), length
+    location, md5, _ = await copy_bytes(req, md, first, last)
+    return location, md5, last - first + 1 if size else 0
 
 
 def parse_complete(body: bytes) -> list[dict[str, Any]]:
