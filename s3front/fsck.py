@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from s3front.gc import METASTORE_DB, data_files, referenced_keys
+from s3front.gc import data_files, referenced_keys, referenced_pieces
 from shared.data_client import DataClient
 from shared.metadata_client import MetadataClient
 
@@ -25,18 +25,14 @@ class FsckReport:
 
 async def fsck(metadata: MetadataClient, data: DataClient) -> FsckReport:
     report = FsckReport()
-    buckets = [name async for name, _ in metadata.create_read_stream(METASTORE_DB, values=False)]
-    for bucket in buckets:
-        for db in (bucket, f"mpuShadowBucket{bucket}"):
-            async for key, value in metadata.create_read_stream(db):
-                for piece in (value.get("location") or []) if isinstance(value, dict) else []:
-                    report.pieces += 1
-                    size = await data.size(piece["key"])
-                    where = {"bucket": bucket, "key": key, "dataKey": piece["key"], "size": piece["size"]}
-                    if size is None:
-                        report.missing.append(where)
-                    elif size != piece["size"]:
-                        report.wrong_size.append({**where, "actual": size})
+    async for bucket, key, piece in referenced_pieces(metadata):
+        report.pieces += 1
+        size = await data.size(piece["key"])
+        where = {"bucket": bucket, "key": key, "dataKey": piece["key"], "size": piece["size"]}
+        if size is None:
+            report.missing.append(where)
+        elif size != piece["size"]:
+            report.wrong_size.append({**where, "actual": size})
     referenced = await referenced_keys(metadata)
     report.orphans = sum([1 async for item in data_files(data) if item["key"] not in referenced])
     return report

@@ -72,23 +72,22 @@ async def periodic(metadata: MetadataClient, data: DataClient, interval: float =
             log.warning("GC round failed", extra={"error": str(exc)})
 
 
-async def referenced_keys(metadata: MetadataClient) -> set[str]:
-    """Every data key that metadata points at: objects (masters and versions), parts, pending `__gc`."""
-    keys: set[str] = set()
+async def referenced_pieces(metadata: MetadataClient) -> AsyncIterator[tuple[str, str, dict]]:
+    """(bucket, LevelDB key, piece) for every data piece of objects (masters and versions) and parts."""
     buckets = [name async for name, _ in metadata.create_read_stream(METASTORE_DB, values=False)]
     for bucket in buckets:
         for db in (bucket, f"mpuShadowBucket{bucket}"):
-            async for _, value in metadata.create_read_stream(db):
-                keys.update(piece["key"] for piece in _pieces(value))
+            async for key, value in metadata.create_read_stream(db):
+                for piece in (value.get("location") or []) if isinstance(value, dict) else []:
+                    yield bucket, key, piece
+
+
+async def referenced_keys(metadata: MetadataClient) -> set[str]:
+    """Every data key that metadata points at: objects, parts, and pending `__gc` entries."""
+    keys = {piece["key"] async for _, _, piece in referenced_pieces(metadata)}
     async for _, entry in metadata.create_read_stream(GC_DB):
         keys.add(entry["location"]["key"])
     return keys
-
-
-def _pieces(value: dict) -> list[dict]:
-    if not isinstance(value, dict):
-        return []
-    return value.get("location") or []
 
 
 async def data_files(data: DataClient) -> AsyncIterator[dict]:
