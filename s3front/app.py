@@ -128,7 +128,12 @@ class S3App:
             await send({"type": "http.response.start", "status": resp.status, "headers": headers})
             await send({"type": "http.response.body", "body": b"" if req.method == "HEAD" else body})
             return
-        await send({"type": "http.response.start", "status": resp.status, "headers": headers})
+        try:
+            await send({"type": "http.response.start", "status": resp.status, "headers": headers})
+        except BaseException:
+            if hasattr(body, "aclose"):
+                await body.aclose()
+            raise
         await _stream(send, body)
 
 
@@ -162,6 +167,9 @@ async def _stream(send, body: AsyncIterator[bytes]) -> None:
     except Exception as exc:  # noqa: BLE001
         log.error("body source failed after the headers were sent", extra={"error": str(exc)})
         raise
+    finally:
+        if hasattr(body, "aclose"):
+            await body.aclose()         # gives the data connection back, even if never read
     await send({"type": "http.response.body", "body": b""})
 
 

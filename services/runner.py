@@ -18,7 +18,7 @@ log = logging.getLogger("coffer")
 def uvicorn_config(app: Any, host: str, port: int, level: str) -> uvicorn.Config:
     return uvicorn.Config(app, host=host, port=port, log_config=uvicorn_log_config(), log_level=level.lower(),
                           access_log=False, loop="uvloop", http="httptools", lifespan="on",
-                          timeout_keep_alive=60, ws_max_size=100 * 2**20)
+                          timeout_keep_alive=60, ws_max_size=100 * 2**20, proxy_headers=False, server_header=False)
 
 
 async def serve_all(configs: list[uvicorn.Config]) -> None:

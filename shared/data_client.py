@@ -1,13 +1,18 @@
-"""The front-end's client of the data daemon's /DataFile API (dmd-reference §8.4)."""
+"""The front-end's client of the data daemon's /DataFile API (dmd-reference §8.4).
+
+It runs on `shared.http_client` (pooled keep-alive HTTP/1.1 over httptools) rather than httpx:
+see that module for the measurements behind the choice.
+"""
 from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
 
-import httpx
+import orjson
 
 from shared import constants as C
 from shared.errors import InternalError, ServiceUnavailable
+from shared.http_client import HttpPool, Response, TransportError
 from shared.logging import request_id
 
 log = logging.getLogger("coffer.data")
@@ -17,68 +22,64 @@ class DataClient:
     """Streams bytes to and from the data daemon over pooled keep-alive connections."""
 
     def __init__(self, host: str, port: int, secret: str) -> None:
-        self._http = httpx.AsyncClient(
-            base_url=f"http://{host}:{port}",
-            timeout=httpx.Timeout(connect=5, read=60, write=60, pool=10),
-            limits=httpx.Limits(max_connections=256, max_keepalive_connections=64,
-                                keepalive_expiry=C.DATA_KEEPALIVE_EXPIRY_S))
+        self._pool = HttpPool(host, port, max_connections=256, max_idle=64,
+                              idle_expiry=C.DATA_KEEPALIVE_EXPIRY_S, connect_timeout=5, read_timeout=60)
         self._auth = f"Bearer {secret}"
 
-    def _headers(self, **extra: str) -> dict[str, str]:
-        return {"Authorization": self._auth, "X-Coffer-Request-Id": request_id.get(), **extra}
-
     async def close(self) -> None:
-        await self._http.aclose()
+        await self._pool.close()
+
+    async def _request(self, method: str, target: str, body: bytes | AsyncIterator[bytes] | None = None,
+                       length: int | None = None, range_header: str | None = None) -> Response:
+        headers = [("Authorization", self._auth), ("X-Coffer-Request-Id", request_id.get())]
+        if range_header is not None:
+            headers.append(("Range", range_header))
+        try:
+            return await self._pool.request(method, target, headers, body, length)
+        except TransportError as exc:
+            raise ServiceUnavailable(f"the data daemon is not reachable: {exc}") from exc
+
+    async def _text(self, resp: Response) -> str:
+        try:
+            return (await resp.read(self._pool.read_timeout)).decode(errors="replace")
+        except TransportError as exc:
+            raise ServiceUnavailable(f"the data daemon went away mid-answer: {exc}") from exc
 
     async def put(self, body: AsyncIterator[bytes] | bytes, length: int | None) -> str:
         """Store `length` bytes (None: unknown, sent chunked); returns the new data key once they are durable."""
-        extra = {} if length is None else {"Content-Length": str(length)}
-        try:
-            resp = await self._http.put("/DataFile", content=body, headers=self._headers(**extra))
-        except httpx.TransportError as exc:
-            raise ServiceUnavailable(f"the data daemon is not reachable: {exc}") from exc
-        if resp.status_code != 201:
-            _raise_for(resp.status_code, resp.text)
+        resp = await self._request("PUT", "/DataFile", body, length)
+        text = await self._text(resp)
+        if resp.status != 201:
+            _raise_for(resp.status, text)
         return resp.headers["location"].removeprefix("/DataFile/")
 
-    async def get(self, key: str, start: int | None = None, end: int | None = None) -> AsyncIterator[bytes]:
+    async def get(self, key: str, start: int | None = None, end: int | None = None) -> DataStream:
         """Open a data file (optionally a byte range of it); the first chunk proves it is there."""
-        headers = self._headers()
-        if start is not None:
-            headers["Range"] = f"bytes={start}-{'' if end is None else end}"
-        try:
-            req = self._http.build_request("GET", f"/DataFile/{key}", headers=headers)
-            resp = await self._http.send(req, stream=True)
-        except httpx.TransportError as exc:
-            raise ServiceUnavailable(f"the data daemon is not reachable: {exc}") from exc
-        if resp.status_code not in (200, 206):
-            text = (await resp.aread()).decode(errors="replace")
-            await resp.aclose()
-            if resp.status_code == 404:
+        rng = None if start is None else f"bytes={start}-{'' if end is None else end}"
+        resp = await self._request("GET", f"/DataFile/{key}", range_header=rng)
+        if resp.status not in (200, 206):
+            text = await self._text(resp)
+            if resp.status == 404:
                 log.error("data file missing for referenced metadata", extra={"dataKey": key})
                 raise InternalError(f"data file {key} is missing")
-            _raise_for(resp.status_code, text)
-        return _relay(resp)
+            _raise_for(resp.status, text)
+        return DataStream(resp, self._pool.read_timeout)
 
     async def delete(self, key: str) -> None:
         """Delete a data file; a missing one counts as deleted."""
-        try:
-            resp = await self._http.delete(f"/DataFile/{key}", headers=self._headers())
-        except httpx.TransportError as exc:
-            raise ServiceUnavailable(f"the data daemon is not reachable: {exc}") from exc
-        if resp.status_code not in (204, 404):
-            _raise_for(resp.status_code, resp.text)
+        resp = await self._request("DELETE", f"/DataFile/{key}")
+        text = await self._text(resp)
+        if resp.status not in (204, 404):
+            _raise_for(resp.status, text)
 
     async def size(self, key: str) -> int | None:
         """The size of a data file, or None when it does not exist."""
-        try:
-            resp = await self._http.head(f"/DataFile/{key}", headers=self._headers())
-        except httpx.TransportError as exc:
-            raise ServiceUnavailable(f"the data daemon is not reachable: {exc}") from exc
-        if resp.status_code == 404:
+        resp = await self._request("HEAD", f"/DataFile/{key}")
+        resp.release()
+        if resp.status == 404:
             return None
-        if resp.status_code != 200:
-            _raise_for(resp.status_code, "")
+        if resp.status != 200:
+            _raise_for(resp.status, "")
         return int(resp.headers["content-length"])
 
     async def list_files(self, limit: int = 1000) -> AsyncIterator[dict]:
@@ -94,20 +95,33 @@ class DataClient:
                 return
 
     async def admin(self, query: str) -> dict:
-        resp = await self._http.get(f"/DataFile?{query}", headers=self._headers())
-        if resp.status_code != 200:
-            _raise_for(resp.status_code, resp.text)
-        return resp.json()
+        resp = await self._request("GET", f"/DataFile?{query}")
+        text = await self._text(resp)
+        if resp.status != 200:
+            _raise_for(resp.status, text)
+        return orjson.loads(text)
 
 
-async def _relay(resp: httpx.Response) -> AsyncIterator[bytes]:
-    try:
-        async for chunk in resp.aiter_raw(C.DATA_CHUNK_BYTES):
-            yield chunk
-    except httpx.TransportError as exc:
-        raise ServiceUnavailable(f"the data daemon went away mid-body: {exc}") from exc
-    finally:
-        await resp.aclose()
+class DataStream:
+    """An open data file: iterate for its bytes; `aclose` gives its connection back whatever happened."""
+
+    def __init__(self, resp: Response, timeout: float) -> None:
+        self._resp = resp
+        self._timeout = timeout
+
+    def ready(self) -> bytes | None:
+        """All the bytes, if they came with the headers (small files do): no stream needed."""
+        return self._resp.complete_body()
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in self._resp.aiter(self._timeout):
+                yield chunk
+        except TransportError as exc:
+            raise ServiceUnavailable(f"the data daemon went away mid-body: {exc}") from exc
+
+    async def aclose(self) -> None:
+        self._resp.release()
 
 
 def _raise_for(status: int, text: str) -> None:

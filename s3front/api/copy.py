@@ -92,11 +92,14 @@ async def copy_bytes(req: S3Request, md: dict[str, Any], first: int, last: int,
         source = await open_pieces(req, md.get("location") or [], first, last)
 
         async def hashed():
-            async for chunk in source:
-                md5.update(chunk)
-                if checksum:
-                    checksum.update(chunk)
-                yield chunk
+            try:
+                async for chunk in source:
+                    md5.update(chunk)
+                    if checksum:
+                        checksum.update(chunk)
+                    yield chunk
+            finally:
+                await source.aclose()
 
         location = await write_stream(req, hashed(), length)
     summary = {"algorithm": checksum.algorithm, "value": checksum.b64(), "type": "FULL_OBJECT"} if checksum else None

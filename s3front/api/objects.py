@@ -11,6 +11,7 @@ from s3front.api.store import commit, write_data
 from s3front.body import BodyReader, body_length, stored_content_encoding
 from s3front.request import S3Request, S3Response
 from shared import constants as C
+from shared.data_client import DataStream
 from shared.errors import S3Error
 from shared.models import NULL_VERSION, decode_version_id, encode_version_id, external_version_id, iso_now
 from shared.ranges import Unsatisfiable, parse_range
@@ -166,7 +167,10 @@ async def get_object(req: S3Request) -> S3Response:
     if rng:
         headers["Content-Range"] = f"bytes {start}-{end}/{size}"
     headers["Content-Length"] = str(end - start + 1 if size else 0)
-    body = await open_pieces(req, md.get("location") or [], start, end) if size else b""
+    body: bytes | PieceStream = b""
+    if size:
+        body = await open_pieces(req, md.get("location") or [], start, end)
+        body = body.ready() or body     # a small object is sent in one piece, without a stream
     return S3Response(status, headers, body)
 
 
@@ -184,29 +188,43 @@ async def head_object(req: S3Request) -> S3Response:
     return S3Response(200, headers)
 
 
-async def open_pieces(req: S3Request, location: list[dict], start: int, end: int) -> AsyncIterator[bytes]:
+async def open_pieces(req: S3Request, location: list[dict], start: int, end: int) -> PieceStream:
     """Bytes [start, end] of an object stitched from its pieces; the first piece opens before headers go out."""
     wanted = [p for p in location if p["start"] <= end and p["start"] + p["size"] - 1 >= start]
     if not wanted:
         raise S3Error("InternalError")
     ranges = [(p["key"], max(start, p["start"]) - p["start"], min(end, p["start"] + p["size"] - 1) - p["start"],
                p["size"]) for p in wanted]
-    first = await _open(req, *ranges[0])
-    return _chain(req, first, ranges[1:])
+    return PieceStream(req, await _open(req, *ranges[0]), ranges[1:])
 
 
-async def _open(req: S3Request, key: str, a: int, b: int, size: int) -> AsyncIterator[bytes]:
+async def _open(req: S3Request, key: str, a: int, b: int, size: int) -> DataStream:
     if a == 0 and b == size - 1:
         return await req.frontend.data.get(key)
     return await req.frontend.data.get(key, a, b)
 
 
-async def _chain(req: S3Request, first: AsyncIterator[bytes], rest: list[tuple]) -> AsyncIterator[bytes]:
-    async for chunk in first:
-        yield chunk
-    for piece in rest:
-        async for chunk in await _open(req, *piece):
-            yield chunk
+class PieceStream:
+    """The pieces of an object read one after the other; `aclose` releases whichever is open."""
+
+    def __init__(self, req: S3Request, first: DataStream, rest: list[tuple]) -> None:
+        self._req, self._current, self._rest = req, first, rest
+
+    def ready(self) -> bytes | None:
+        """All the bytes at once when there is one piece and it has already arrived."""
+        return None if self._rest else self._current.ready()
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        while True:
+            async for chunk in self._current:
+                yield chunk
+            await self._current.aclose()
+            if not self._rest:
+                return
+            self._current = await _open(self._req, *self._rest.pop(0))
+
+    async def aclose(self) -> None:
+        await self._current.aclose()
 
 
 async def delete_object(req: S3Request) -> S3Response:
