@@ -136,11 +136,12 @@ class MetadataClient:
             except socketio.exceptions.SocketIOError as exc:
                 raise ServiceUnavailable(f"metadata daemon unreachable: {exc}",
                                          outcome_unknown=method in WRITE_METHODS) from exc
+            # A timer on the future, not asyncio.wait_for: that wraps every call in a task (measured).
+            timer = asyncio.get_running_loop().call_later(timeout, _time_out, fut, method)
             try:
-                reply = await asyncio.wait_for(fut, timeout)
-            except asyncio.TimeoutError:
-                raise ServiceUnavailable(f"the metadata call {method} timed out",
-                                         outcome_unknown=method in WRITE_METHODS) from None
+                reply = await fut
+            finally:
+                timer.cancel()
         finally:
             self._pending.pop(call_id, None)
         if reply.get("ok"):
@@ -244,3 +245,9 @@ class MetadataClient:
                     await self._sio.emit("stream-hangup", {"stream": stream_id}, namespace=C.RPC_NAMESPACE)
                 except socketio.exceptions.SocketIOError:
                     pass                            # a disconnect closes the daemon's side anyway
+
+
+def _time_out(fut: asyncio.Future, method: str) -> None:
+    if not fut.done():
+        fut.set_exception(ServiceUnavailable(f"the metadata call {method} timed out",
+                                             outcome_unknown=method in WRITE_METHODS))

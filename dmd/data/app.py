@@ -93,6 +93,9 @@ class DataApp:
         if not chunked and (length is None or not length.isdigit()):
             raise HttpError(411, "MissingContentLength", "PUT /DataFile needs a Content-Length or a chunked body")
         expected = None if chunked else int(length)
+        if expected is not None and expected <= C.DATA_INLINE_READ_BYTES:
+            key = await asyncio.to_thread(self.store.store_small, await _receive_small(receive, expected))
+            return await _respond(send, 201, b"", [(b"location", f"/DataFile/{key}".encode())])
         up = await asyncio.to_thread(self.store.begin)
         try:
             await self._receive_into(up, receive, expected)
@@ -168,6 +171,23 @@ class DataApp:
         ok = os.access(self.store.root, os.W_OK)
         body = {"status": "ok" if ok else "unwritable", **self.store.disk_usage()}
         await _respond(send, 200 if ok else 503, orjson.dumps(body), [(b"content-type", b"application/json")])
+
+
+async def _receive_small(receive: Receive, expected: int) -> bytes:
+    """A body of at most DATA_INLINE_READ_BYTES, whole; refused when it is not `expected` bytes long."""
+    body = bytearray()
+    more = True
+    while more:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise HttpError(400, "IncompleteBody", "the client went away before the body ended")
+        body += message.get("body", b"")
+        more = message.get("more_body", False)
+        if len(body) > expected:
+            raise HttpError(400, "InvalidArgument", "the body is longer than its Content-Length")
+    if len(body) != expected:
+        raise HttpError(400, "IncompleteBody", f"got {len(body)} of {expected} bytes")
+    return bytes(body)
 
 
 def _range_for(header: str | None, size: int) -> tuple[int, int, int, list]:

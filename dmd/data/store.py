@@ -85,6 +85,17 @@ class FileStore:
             finally:
                 os.close(dfd)
 
+    def store_small(self, data: bytes) -> str:
+        """begin + write + commit in one call (one thread hop) for a body already in memory."""
+        up = self.begin()
+        try:
+            self.write(up, data)
+            self.commit(up)
+        except BaseException:
+            self.abort(up)
+            raise
+        return up.key
+
     def abort(self, up: Upload) -> None:
         try:
             os.close(up.fd)
