@@ -37,8 +37,17 @@ _PAYLOAD_NAMES = frozenset([sigv4.UNSIGNED_PAYLOAD, "STREAMING-UNSIGNED-PAYLOAD-
 
 
 def parse_amz_date(value: str) -> float:
+    # Sliced by hand: time.strptime was ~2 % of a small PUT's front-end CPU (py-spy).
     try:
-        return calendar.timegm(time.strptime(value, "%Y%m%dT%H%M%SZ"))
+        if len(value) != 16 or value[8] != "T" or value[15] != "Z" or not value[:8].isdigit() \
+                or not value[9:15].isdigit():
+            raise ValueError(value)
+        fields = (int(value[0:4]), int(value[4:6]), int(value[6:8]),
+                  int(value[9:11]), int(value[11:13]), int(value[13:15]))
+        if not (1 <= fields[1] <= 12 and 1 <= fields[2] <= 31 and fields[3] < 24 and fields[4] < 60
+                and fields[5] <= 60):
+            raise ValueError(value)
+        return float(calendar.timegm(fields + (0, 0, 0)))
     except ValueError:
         raise S3Error("AccessDenied", "AWS authentication requires a valid Date or x-amz-date header") from None
 
