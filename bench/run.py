@@ -64,9 +64,12 @@ def small_phase(server: Server, s3, bucket: str, concs: list[int], seconds: int)
     get_paths = presign(s3, "GET", bucket, get_keys)
     rows = []
     for conc in concs:
-        put_paths = presign(s3, "PUT", bucket, [f"put/c{conc}/{i:05d}" for i in range(20000)])
+        # Fresh keys for the warm-up and for the measured run: an overwrite costs a data DELETE more.
+        warm_paths = presign(s3, "PUT", bucket, [f"warm/c{conc}/{i:05d}" for i in range(10000)])
+        put_paths = presign(s3, "PUT", bucket, [f"put/c{conc}/{i:05d}" for i in range(50000)])
         for method, paths in (("PUT", put_paths), ("GET", get_paths)):
-            wrk(server, paths, method, conc, 2, body if method == "PUT" else None)     # warm-up
+            wrk(server, warm_paths if method == "PUT" else paths, method, conc, 2,
+                body if method == "PUT" else None)                                     # warm-up
             stats_before = asyncio.run(_gather_stats(server)) if method == "PUT" else None
             res, cpu = measured(server, lambda: wrk(server, paths, method, conc, seconds,
                                                     body if method == "PUT" else None))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from collections import OrderedDict
 import logging
 import os
 import socket
@@ -14,6 +15,7 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
+import orjson
 import socketio
 
 from shared import constants as C
@@ -53,7 +55,13 @@ class MetadataClient:
         self._sio.on("stream-data", self._streams.on_data, namespace=C.RPC_NAMESPACE)
         self._sio.on("stream-end", self._streams.on_end, namespace=C.RPC_NAMESPACE)
         self._sio.on("stream-error", self._streams.on_error, namespace=C.RPC_NAMESPACE)
+        self._sio.on("invalidate", self._on_invalidate, namespace=C.RPC_NAMESPACE)
         self._handshake: asyncio.Task | None = None
+        self._closing = False
+        # Bucket attributes, kept until the daemon says they changed (architecture.md: a cache is
+        # allowed when it is invalidated before the write that changes it is acknowledged).
+        self._buckets: OrderedDict[str, bytes] = OrderedDict()
+        self._epoch = 0                     # bumped by every invalidation: a read that spans one is not kept
 
     def _auth(self) -> dict[str, Any]:
         return {"secret": self.secret, "client": f"{socket.gethostname()}:{os.getpid()}", "proto": C.RPC_PROTO}
@@ -64,6 +72,7 @@ class MetadataClient:
                                 namespaces=[C.RPC_NAMESPACE], wait=False, retry=True)
 
     async def close(self) -> None:
+        self._closing = True
         await self._sio.disconnect()
 
     async def wait_ready(self, timeout: float) -> bool:
@@ -95,8 +104,22 @@ class MetadataClient:
         self.boot_id, self.db_uuid = manifest["boot_id"], manifest["db_uuid"]
         self._ready.set()
 
-    async def _on_disconnect(self, *args: Any) -> None:
+    def _on_invalidate(self, msg: Any) -> bool:
+        """The daemon changed some buckets' attributes (["*"]: any); confirmed once forgotten."""
+        self._epoch += 1
+        names = msg.get("buckets", ["*"]) if isinstance(msg, dict) else ["*"]
+        if "*" in names:
+            self._buckets.clear()
+        for name in names:
+            self._buckets.pop(name, None)
+        return True
+
+    async def _on_disconnect(self, reason: Any = None, *args: Any) -> None:
         self._ready.clear()
+        self._on_invalidate({"buckets": ["*"]})     # invalidations may be missed while disconnected
+        if reason == self._sio.reason.SERVER_DISCONNECT and not self._closing:
+            # The daemon cut us off (an unconfirmed invalidation); socket.io would not come back by itself.
+            asyncio.get_running_loop().create_task(self._rejoin())
         pending, self._pending = self._pending, {}
         for fut in pending.values():
             if not fut.done():
@@ -104,6 +127,15 @@ class MetadataClient:
                                                      outcome_unknown=True))
         # Streams never survive a reconnect: their readers restart from their last key.
         self._streams.fail_all(ServiceUnavailable("lost the connection to the metadata daemon"))
+
+    async def _rejoin(self) -> None:
+        while not self._closing and not self._sio.connected:
+            await asyncio.sleep(0.2)
+            try:
+                await self.start()
+                return
+            except socketio.exceptions.SocketIOError as exc:
+                log.warning("reconnecting to the metadata daemon failed", extra={"error": str(exc)})
 
     async def call(self, method: str, timeout: float | None = None, **args: Any) -> Any:
         """One RPC; S3 errors come back as S3Error, lost connections as ServiceUnavailable."""
@@ -159,7 +191,17 @@ class MetadataClient:
         return await self.call("createBucket", bucket=bucket, attrs=attrs)
 
     async def get_bucket_attributes(self, bucket: str) -> dict:
-        return await self.call("getBucketAttributes", bucket=bucket)
+        cached = self._buckets.get(bucket)
+        if cached is not None:
+            self._buckets.move_to_end(bucket)
+            return orjson.loads(cached)     # a fresh copy: callers may change what they get
+        epoch = self._epoch
+        attrs = await self.call("getBucketAttributes", bucket=bucket)
+        if epoch == self._epoch and self._ready.is_set():
+            self._buckets[bucket] = orjson.dumps(attrs)
+            if len(self._buckets) > C.BUCKET_CACHE_SIZE:
+                self._buckets.popitem(last=False)
+        return attrs
 
     async def put_bucket_attributes(self, bucket: str, attrs: dict, if_rev: int | None = None) -> dict:
         return await self.call("putBucketAttributes", bucket=bucket, attrs=attrs, if_rev=if_rev)

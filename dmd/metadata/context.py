@@ -7,7 +7,7 @@ from typing import Any
 
 from dmd.metadata.gatherer import WriteGatherer
 from dmd.metadata.locks import LockTable
-from dmd.metadata.store import GC, SYS, MetadataStore, bucket_prefix, dumps, gc_key, loads, metastore_key
+from dmd.metadata.store import GC, METASTORE, SYS, MetadataStore, bucket_prefix, dumps, gc_key, loads, metastore_key
 from dmd.metadata.versionids import VersionIdGenerator
 from dmd.metadata.versioning import MD, Plan
 from shared.errors import S3Error
@@ -74,3 +74,10 @@ class MetadataContext:
 
     async def commit(self, ops: list[Op]) -> None:
         await self.gatherer.write(ops)
+        changed = [key[len(METASTORE):].decode() for key, _ in ops if key.startswith(METASTORE)]
+        if changed:
+            # Front-ends cache bucket attributes: they forget these before the write is acknowledged.
+            await self.announce_bucket_change(changed)
+
+    async def announce_bucket_change(self, buckets: list[str]) -> None:
+        """Replaced by the RPC server, which can reach every connected front-end."""

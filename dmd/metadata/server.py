@@ -1,6 +1,7 @@
 """The metadata daemon's socket.io server: authentication, the `call` event, streams."""
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 import time
@@ -27,6 +28,24 @@ def build_server(ctx: MetadataContext, secret: str) -> tuple[socketio.AsyncServe
     service = MetadataService(ctx)
     ns = C.RPC_NAMESPACE
     service.streams = StreamRegistry(sio, ns)
+    clients: set[str] = set()
+
+    async def invalidate(sid: str, buckets: list[str]) -> None:
+        try:
+            await sio.call("invalidate", {"buckets": buckets}, to=sid, namespace=ns,
+                           timeout=C.INVALIDATE_ACK_TIMEOUT_S)
+        except Exception as exc:  # noqa: BLE001 - no confirmation: cut it off, so that it forgets everything
+            log.warning("RPC client did not confirm an invalidation", extra={"sid": sid, "error": repr(exc)})
+            # Close its transport (not just the namespace): the client sees a lost connection,
+            # forgets its cache and reconnects by itself.
+            eio_sid = sio.manager.eio_sid_from_sid(sid, ns)
+            if eio_sid is not None:
+                await sio.eio.disconnect(eio_sid)
+
+    async def announce_bucket_change(buckets: list[str]) -> None:
+        await asyncio.gather(*(invalidate(sid, buckets) for sid in list(clients)))
+
+    ctx.announce_bucket_change = announce_bucket_change
 
     @sio.on("connect", namespace=ns)
     async def connect(sid: str, environ: dict, auth: Any = None) -> None:
@@ -35,6 +54,7 @@ def build_server(ctx: MetadataContext, secret: str) -> tuple[socketio.AsyncServe
         if not ok:
             log.warning("refused an unauthenticated RPC client", extra={"peer": environ.get("REMOTE_ADDR")})
             raise socketio.exceptions.ConnectionRefusedError("unauthorized")
+        clients.add(sid)
         log.info("RPC client connected", extra={"client": auth.get("client"), "sid": sid})
 
     @sio.on("call", namespace=ns)
@@ -63,6 +83,7 @@ def build_server(ctx: MetadataContext, secret: str) -> tuple[socketio.AsyncServe
 
     @sio.on("disconnect", namespace=ns)
     async def disconnect(sid: str, *args: Any) -> None:
+        clients.discard(sid)
         streams = getattr(service, "streams", None)
         if streams is not None:
             streams.close_sid(sid)
