@@ -57,8 +57,7 @@ def build_server(ctx: MetadataContext, secret: str) -> tuple[socketio.AsyncServe
         clients.add(sid)
         log.info("RPC client connected", extra={"client": auth.get("client"), "sid": sid})
 
-    @sio.on("call", namespace=ns)
-    async def call(sid: str, msg: dict) -> dict:
+    async def run_call(sid: str, msg: Any) -> dict:
         received = time.monotonic()
         call_id = msg.get("id", "") if isinstance(msg, dict) else ""
         request_id.set(msg.get("req", "") if isinstance(msg, dict) else "")
@@ -73,8 +72,32 @@ def build_server(ctx: MetadataContext, secret: str) -> tuple[socketio.AsyncServe
             log.error("RPC call failed", extra={"method": msg.get("method"), "error": exc.message})
             return error_reply(call_id, exc)
         except Exception as exc:  # noqa: BLE001 - a bug must still get a reply
-            log.exception("RPC call crashed", extra={"method": msg.get("method")})
+            log.exception("RPC call crashed", extra={"method": msg.get("method") if isinstance(msg, dict) else None})
             return error_reply(call_id, exc)
+
+    @sio.on("call", namespace=ns)
+    async def call(sid: str, msg: dict) -> dict:
+        return await run_call(sid, msg)
+
+    outboxes: dict[str, list[dict]] = {}
+
+    @sio.on("calls", namespace=ns)
+    async def calls(sid: str, msgs: Any) -> None:
+        loop = asyncio.get_running_loop()
+        for msg in msgs if isinstance(msgs, list) else []:
+            loop.create_task(answer(sid, msg))      # each on its own: a slow write must not hold up a read
+
+    async def answer(sid: str, msg: Any) -> None:
+        reply = await run_call(sid, msg)
+        outbox = outboxes.setdefault(sid, [])
+        outbox.append(reply)
+        if len(outbox) == 1:                        # replies ready in one loop turn share one event
+            asyncio.get_running_loop().call_soon(flush, sid)
+
+    def flush(sid: str) -> None:
+        replies = outboxes.pop(sid, None)
+        if replies and sid in clients:
+            asyncio.get_running_loop().create_task(sio.emit("replies", replies, to=sid, namespace=ns))
 
     @sio.on("stream-hangup", namespace=ns)
     async def stream_hangup(sid: str, msg: Any) -> None:
@@ -84,6 +107,7 @@ def build_server(ctx: MetadataContext, secret: str) -> tuple[socketio.AsyncServe
     @sio.on("disconnect", namespace=ns)
     async def disconnect(sid: str, *args: Any) -> None:
         clients.discard(sid)
+        outboxes.pop(sid, None)
         streams = getattr(service, "streams", None)
         if streams is not None:
             streams.close_sid(sid)
