@@ -47,6 +47,8 @@ class DataClient:
 
     async def put(self, body: AsyncIterator[bytes] | bytes, length: int | None) -> str:
         """Store `length` bytes (None: unknown, sent chunked); returns the new data key once they are durable."""
+        if length is not None and length <= C.DATA_INLINE_READ_BYTES and not isinstance(body, bytes):
+            body = b"".join([chunk async for chunk in body])    # one write with the headers, not three
         resp = await self._request("PUT", "/DataFile", body, length)
         text = await self._text(resp)
         if resp.status != 201:
