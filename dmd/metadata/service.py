@@ -46,9 +46,24 @@ async def list_parts(ctx: MetadataContext, bucket: str, uploadId: str, partNumbe
 
 
 @functools.cache
-def _signature(handler: Handler) -> inspect.Signature:
-    # inspect.signature costs ~6 % of the daemon's CPU per call when it is not cached (measured)
-    return inspect.signature(handler)
+def _parameters(handler: Handler) -> tuple[frozenset[str], frozenset[str], bool]:
+    """(all argument names, required ones, takes **kwargs) after the context argument.
+
+    Checking names against these sets is what Signature.bind did, at a fraction of its cost.
+    """
+    params = list(inspect.signature(handler).parameters.values())[1:]
+    names = frozenset(p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY))
+    required = frozenset(p.name for p in params if p.default is p.empty
+                         and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY))
+    return names, required, any(p.kind is p.VAR_KEYWORD for p in params)
+
+
+def _check_arguments(handler: Handler, args: dict[str, Any]) -> None:
+    names, required, open_ended = _parameters(handler)
+    missing = required - args.keys()
+    unknown = set() if open_ended else args.keys() - names
+    if missing or unknown:
+        raise TypeError(f"missing {sorted(missing)}, unexpected {sorted(unknown)}")
 
 
 class MetadataService:
@@ -103,7 +118,7 @@ class MetadataService:
         if handler is None:
             raise InternalError(f"unknown method {method!r}", "InvalidArgument")
         try:
-            _signature(handler).bind(self.ctx, **args)
+            _check_arguments(handler, args)
         except TypeError as exc:
             raise InternalError(f"bad arguments for {method}: {exc}", "InvalidArgument") from exc
         deadline = received + timeout_ms / 1000
