@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from dmd.data.group import SmallFileGroup
 from dmd.data.store import FileStore, Upload
 from shared import constants as C
 from shared.logging import request_id
@@ -37,6 +38,7 @@ class HttpError(Exception):
 class DataApp:
     def __init__(self, store: FileStore, secret: str) -> None:
         self.store = store
+        self.small_files = SmallFileGroup(store)
         self.secret = secret.encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -94,7 +96,7 @@ class DataApp:
             raise HttpError(411, "MissingContentLength", "PUT /DataFile needs a Content-Length or a chunked body")
         expected = None if chunked else int(length)
         if expected is not None and expected <= C.DATA_INLINE_READ_BYTES:
-            key = await asyncio.to_thread(self.store.store_small, await _receive_small(receive, expected))
+            key = await self.small_files.store_small(await _receive_small(receive, expected))
             return await _respond(send, 201, b"", [(b"location", f"/DataFile/{key}".encode())])
         up = await asyncio.to_thread(self.store.begin)
         try:
