@@ -20,9 +20,10 @@ from s3front.request import S3Request, S3Response
 from s3front.routing import resolve
 from shared.config import Config
 from shared.errors import InternalError, S3Error, ServiceUnavailable
-from shared.logging import request_id
+from shared.logging import AccessLog, request_id
 
 log = logging.getLogger("coffer.s3")
+access_log = AccessLog("coffer.s3")
 
 
 def _admin_app(frontend: Frontend) -> FastAPI:
@@ -81,9 +82,9 @@ class S3App:
         await add_cors_headers(req, resp)
         await self._send(send, req, resp)
         resp.run_after()
-        log.info("request", extra={"method": req.method, "op": req.operation.name if req.operation else None,
-                                   "bucket": req.bucket, "key": req.key, "status": resp.status,
-                                   "ms": round((time.perf_counter() - started) * 1000, 2)})
+        access_log.write("request", {"method": req.method, "op": req.operation.name if req.operation else None,
+                                     "bucket": req.bucket, "key": req.key, "status": resp.status,
+                                     "ms": round((time.perf_counter() - started) * 1000, 2)})
 
     async def _dispatch(self, req: S3Request) -> S3Response:
         req.bucket, req.key = split_target(req.headers.get("host", ""), req.raw_path, self.config.endpoints)
