@@ -55,12 +55,21 @@ def iso_now() -> str:
 
 
 def parse_iso(value: str) -> datetime:
+    # fromisoformat instead of strptime: strptime was 6 % of a 4 KiB GET's front-end CPU (py-spy)
+    if len(value) == 24 and value[10] == "T" and value[-1] == "Z":
+        return datetime.fromisoformat(value[:-1]).replace(tzinfo=timezone.utc)
     return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
 
 
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
 def http_date(iso: str) -> str:
-    """ISO 8601 (as stored) -> RFC 7231 date (as sent in Last-Modified)."""
-    return parse_iso(iso).strftime("%a, %d %b %Y %H:%M:%S GMT")
+    """ISO 8601 (as stored) -> RFC 7231 date (as sent in Last-Modified), in English whatever the locale."""
+    d = parse_iso(iso)
+    return (f"{_DAYS[d.weekday()]}, {d.day:02d} {_MONTHS[d.month - 1]} {d.year:04d} "
+            f"{d.hour:02d}:{d.minute:02d}:{d.second:02d} GMT")
 
 
 # The fields of object metadata that listings return (dmd-reference §6.6): never `location`.
