@@ -10,7 +10,7 @@ import hmac
 import logging
 import os
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -111,22 +111,22 @@ class DataApp:
         """Write the body to the upload; `expected` None (chunked) means up to MAX_PUT_BYTES."""
         limit = C.MAX_PUT_BYTES if expected is None else expected
         buf = bytearray()
-        more = True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                raise HttpError(400, "IncompleteBody", "the client went away before the body ended")
-            buf += message.get("body", b"")
-            more = message.get("more_body", False)
-            if len(buf) >= _WRITE_BUFFER or (not more and buf):
-                if up.written + len(buf) > limit:
-                    if expected is None:
-                        raise HttpError(413, "EntityTooLarge", f"a data file holds at most {limit} bytes")
-                    raise HttpError(400, "InvalidArgument", "the body is longer than its Content-Length")
-                chunk, buf = bytes(buf), bytearray()
-                await asyncio.to_thread(self.store.write, up, chunk)
+        async for part in _body_parts(receive):
+            buf += part
+            if len(buf) >= _WRITE_BUFFER:
+                await self._write(up, bytes(buf), limit, expected)
+                buf = bytearray()
+        if buf:
+            await self._write(up, bytes(buf), limit, expected)
         if expected is not None and up.written != expected:
             raise HttpError(400, "IncompleteBody", f"got {up.written} of {expected} bytes")
+
+    async def _write(self, up: Upload, chunk: bytes, limit: int, expected: int | None) -> None:
+        if up.written + len(chunk) > limit:
+            if expected is None:
+                raise HttpError(413, "EntityTooLarge", f"a data file holds at most {limit} bytes")
+            raise HttpError(400, "InvalidArgument", "the body is longer than its Content-Length")
+        await asyncio.to_thread(self.store.write, up, chunk)
 
     async def get(self, key: str, headers: dict[str, str], send: Send, head: bool) -> None:
         try:
@@ -175,16 +175,22 @@ class DataApp:
         await _respond(send, 200 if ok else 503, orjson.dumps(body), [(b"content-type", b"application/json")])
 
 
-async def _receive_small(receive: Receive, expected: int) -> bytes:
-    """A body of at most DATA_INLINE_READ_BYTES, whole; refused when it is not `expected` bytes long."""
-    body = bytearray()
+async def _body_parts(receive: Receive) -> AsyncIterator[bytes]:
+    """The request body as the server hands it over; a client that leaves early is an IncompleteBody."""
     more = True
     while more:
         message = await receive()
         if message["type"] == "http.disconnect":
             raise HttpError(400, "IncompleteBody", "the client went away before the body ended")
-        body += message.get("body", b"")
         more = message.get("more_body", False)
+        yield message.get("body", b"")
+
+
+async def _receive_small(receive: Receive, expected: int) -> bytes:
+    """A body of at most DATA_INLINE_READ_BYTES, whole; refused when it is not `expected` bytes long."""
+    body = bytearray()
+    async for part in _body_parts(receive):
+        body += part
         if len(body) > expected:
             raise HttpError(400, "InvalidArgument", "the body is longer than its Content-Length")
     if len(body) != expected:
