@@ -55,18 +55,24 @@ def test_readers_share_and_a_writer_waits_for_them():
     assert log.index("w") > max(log.index("r1-"), log.index("r2-"))
 
 
+async def held(table: LockTable, seconds: float) -> asyncio.Task:
+    """A task that holds lock "k" for `seconds`, once it has it."""
+    holding = asyncio.Event()
+
+    async def holder():
+        async with table.hold("k"):
+            holding.set()
+            await asyncio.sleep(seconds)
+
+    task = asyncio.create_task(holder())
+    await holding.wait()
+    return task
+
+
 def test_a_waiter_gives_up_at_the_call_deadline():
     async def main():
         table = LockTable()
-        holding = asyncio.Event()
-
-        async def holder():
-            async with table.hold("k"):
-                holding.set()
-                await asyncio.sleep(0.3)
-
-        task = asyncio.create_task(holder())
-        await holding.wait()
+        task = await held(table, 0.3)
         call_deadline.set(time.monotonic() + 0.05)
         with pytest.raises(InternalError) as info:
             async with table.hold("k"):
@@ -81,19 +87,12 @@ def test_a_waiter_gives_up_at_the_call_deadline():
 def test_a_cancelled_waiter_leaves_nothing_behind():
     async def main():
         table = LockTable()
-        holding = asyncio.Event()
-
-        async def holder():
-            async with table.hold("k"):
-                holding.set()
-                await asyncio.sleep(0.05)
 
         async def waiter():
             async with table.hold("k"):
                 pass
 
-        h = asyncio.create_task(holder())
-        await holding.wait()
+        h = await held(table, 0.05)
         w = asyncio.create_task(waiter())
         await asyncio.sleep(0.01)
         w.cancel()
