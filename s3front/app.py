@@ -147,13 +147,17 @@ def header_text(value: bytes) -> str:
 
 
 def _header_bytes(name: str, value: object) -> bytes:
-    """A response header value; non-ASCII user metadata is RFC 2047 encoded, as S3 returns it."""
+    """A response header value: latin-1 where it can be (SDKs read headers as latin-1, so metadata
+    such as "é" comes back as it went in); other user metadata RFC 2047 encoded."""
     text = str(value)
     if text.isascii():
         return text.encode()
-    if name.lower().startswith("x-amz-meta-"):
-        return b"=?UTF-8?B?" + base64.b64encode(text.encode()) + b"?="
-    return text.encode("latin-1", "replace")
+    try:
+        return text.encode("latin-1")
+    except UnicodeEncodeError:
+        if name.lower().startswith("x-amz-meta-"):
+            return b"=?UTF-8?B?" + base64.b64encode(text.encode()) + b"?="
+        return text.encode("latin-1", "replace")
 
 
 def _has_body(headers: dict[str, str]) -> bool:

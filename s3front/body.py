@@ -83,8 +83,10 @@ def _header_checksums(headers: dict[str, str], validate: bool = True) -> list[tu
         raise S3Error("InvalidRequest", "Expecting a single x-amz-checksum- header. Multiple checksum Types are "
                                         "not allowed.")
     for algorithm, value in found:
+        # A value that cannot be the algorithm's digest cannot match the body either: BadDigest,
+        # as s3-tests (checked against AWS) expect, refused before the body is read.
         if validate and not valid_value(algorithm, value):
-            raise S3Error("InvalidRequest", f"Value for {header_name(algorithm)} header is invalid.")
+            raise _bad_digest(algorithm)
     return found
 
 

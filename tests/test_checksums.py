@@ -92,10 +92,10 @@ def test_checksum_mismatch_keeps_the_previous_object(plain, bucket):
 
 
 @pytest.mark.parametrize("value", ["not base64!", "AAAA", base64.b64encode(b"12345").decode()])
-def test_malformed_checksum_value_is_invalid_request(cluster, plain, bucket, value):
+def test_malformed_checksum_value_is_bad_digest(cluster, plain, bucket, value):
     resp = send_v4("PUT", f"{cluster.endpoint}/{bucket}/m", BODY, headers={"x-amz-checksum-crc32": value})
-    assert resp.status_code == 400 and _code(resp) == "InvalidRequest"
-    assert _message(resp) == "Value for x-amz-checksum-crc32 header is invalid."
+    assert resp.status_code == 400 and _code(resp) == "BadDigest"
+    assert _message(resp) == "The CRC32 you specified did not match the calculated checksum."
     assert _missing(plain, bucket, "m")
 
 
