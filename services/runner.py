@@ -8,6 +8,7 @@ import socket
 from typing import Any
 
 import uvicorn
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from shared.config import Config
 from shared.logging import setup_logging, uvicorn_log_config
@@ -15,9 +16,26 @@ from shared.logging import setup_logging, uvicorn_log_config
 log = logging.getLogger("coffer")
 
 
+class HttpProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol, except when bytes follow a request's declared body.
+
+    A client whose Content-Length is shorter than its body sends bytes that cannot start a new
+    request. uvicorn would answer a bare 400 at once, before the request being served gets its
+    answer (S3 answers BadDigest or IncompleteBody there). Instead that answer goes out and the
+    connection closes after it; the extra bytes are dropped.
+    """
+
+    def send_400_response(self, msg: str) -> None:
+        cycle = self.cycle
+        if cycle is not None and not cycle.response_complete:
+            cycle.keep_alive = False
+            return
+        super().send_400_response(msg)
+
+
 def uvicorn_config(app: Any, host: str, port: int, level: str) -> uvicorn.Config:
     return uvicorn.Config(app, host=host, port=port, log_config=uvicorn_log_config(), log_level=level.lower(),
-                          access_log=False, loop="uvloop", http="httptools", lifespan="on",
+                          access_log=False, loop="uvloop", http=HttpProtocol, lifespan="on",
                           timeout_keep_alive=60, ws_max_size=100 * 2**20, proxy_headers=False, server_header=False)
 
 
