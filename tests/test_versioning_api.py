@@ -248,7 +248,7 @@ def test_deleting_the_last_version_removes_the_key(s3, bucket):
     with pytest.raises(ClientError) as exc:
         s3.get_object(Bucket=bucket, Key="k")
     status, code, headers = error_of(exc.value)
-    assert (status, code) == (404, "NoSuchKey") and "x-amz-delete-marker" not in headers
+    assert (status, code) == (404, "NoSuchKey") and headers["x-amz-delete-marker"] == "false"
     assert "Versions" not in s3.list_object_versions(Bucket=bucket)
 
 
@@ -259,3 +259,12 @@ def test_delete_of_a_missing_version_succeeds(s3, bucket):
     assert deleted["ResponseMetadata"]["HTTPStatusCode"] == 204
     assert headers_of(deleted)["x-amz-version-id"] == MISSING_VID
     assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"one"
+
+
+def test_missing_key_in_unversioned_bucket_says_it_is_no_delete_marker(s3, bucket):
+    s3.put_object(Bucket=bucket, Key="frodo.txt", Body=b"x")
+    s3.delete_object(Bucket=bucket, Key="frodo.txt")
+    with pytest.raises(ClientError) as info:
+        s3.head_object(Bucket=bucket, Key="frodo.txt")
+    assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+    assert info.value.response["ResponseMetadata"]["HTTPHeaders"]["x-amz-delete-marker"] == "false"
