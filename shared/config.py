@@ -51,6 +51,7 @@ class Config:
     region: str = "us-east-1"
     log_level: str = "INFO"
     unsafe_no_fsync: bool = False
+    torrents: bool = False          # GetObjectTorrent serves .torrent files (off: 404, like RGW unconfigured)
     accounts: tuple[Account, ...] = DEFAULT_ACCOUNTS
     default_credentials: bool = True
 
@@ -81,6 +82,7 @@ _SETTINGS: list[tuple[str, str, str, type]] = [
     ("COFFER_REGION", "region", "region", str),
     ("LOG_LEVEL", "logLevel", "log_level", str),
     ("COFFER_UNSAFE_NO_FSYNC", "unsafeNoFsync", "unsafe_no_fsync", bool),
+    ("COFFER_TORRENTS", "torrents", "torrents", bool),
 ]
 
 

@@ -8,13 +8,25 @@ import pytest
 from botocore.exceptions import ClientError
 
 from s3front.api.torrent import PIECE_BYTES, bencode
+from tests.cluster import Cluster
+
+
+@pytest.fixture(scope="module")
+def torrents(tmp_path_factory):
+    """A cluster started with COFFER_TORRENTS=1, and a bucket in it."""
+    c = Cluster(tmp_path_factory.mktemp("torrents"), env={"COFFER_TORRENTS": "1"}).start()
+    client = c.client()
+    client.create_bucket(Bucket="torrents")
+    yield client, "torrents"
+    c.stop()
 
 
 def test_bencode_follows_bep3():
     assert bencode({"b": [1, "x"], "a": b"yz"}) == b"d1:a2:yz1:bli1e1:xee"
 
 
-def test_torrent_of_an_object_hashes_every_piece(cluster, s3, bucket):
+def test_torrent_of_an_object_hashes_every_piece(torrents):
+    s3, bucket = torrents
     body = os.urandom(2 * PIECE_BYTES + 1234)
     s3.put_object(Bucket=bucket, Key="dir/movie.mpg", Body=body)
     torrent = s3.get_object_torrent(Bucket=bucket, Key="dir/movie.mpg")
@@ -28,13 +40,23 @@ def test_torrent_of_an_object_hashes_every_piece(cluster, s3, bucket):
     assert torrent["ResponseMetadata"]["HTTPHeaders"]["content-type"] == "application/x-bittorrent"
 
 
-def test_torrent_of_a_missing_object_is_no_such_key(s3, bucket):
+def test_torrent_of_a_missing_object_is_no_such_key(torrents):
+    s3, bucket = torrents
     with pytest.raises(ClientError) as info:
         s3.get_object_torrent(Bucket=bucket, Key="missing")
     assert info.value.response["Error"]["Code"] == "NoSuchKey"
 
 
-def test_torrent_of_an_empty_object(s3, bucket):
+def test_torrent_of_an_empty_object(torrents):
+    s3, bucket = torrents
     s3.put_object(Bucket=bucket, Key="empty", Body=b"")
     data = s3.get_object_torrent(Bucket=bucket, Key="empty")["Body"].read()
     assert b"6:lengthi0e" in data and b"6:pieces0:" in data
+
+
+def test_torrents_are_off_by_default(s3, bucket):
+    s3.put_object(Bucket=bucket, Key="movie", Body=b"x" * 1000)
+    with pytest.raises(ClientError) as info:
+        s3.get_object_torrent(Bucket=bucket, Key="movie")
+    assert info.value.response["Error"]["Code"] == "NoSuchKey"
+    assert "COFFER_TORRENTS" in info.value.response["Error"]["Message"]

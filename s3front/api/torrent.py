@@ -1,5 +1,9 @@
 """GetObjectTorrent: a BitTorrent metainfo file (BEP 3) for an object, with the object's own URL as
-its web seed (BEP 19), so that a BitTorrent client can fetch the bytes from Coffer itself."""
+its web seed (BEP 19), so that a BitTorrent client can fetch the bytes from Coffer itself.
+
+Off unless COFFER_TORRENTS is set: then the answer is 404 NoSuchKey, as Ceph RGW answers when its
+torrent support is not configured (and what s3-tests' test_get_object_torrent accepts).
+"""
 from __future__ import annotations
 
 import hashlib
@@ -55,6 +59,8 @@ async def _piece_hashes(req: S3Request, md: dict, size: int) -> bytes:
 
 async def get_object_torrent(req: S3Request) -> S3Response:
     _, md = await read_target(req)
+    if not req.frontend.config.torrents:
+        raise S3Error("NoSuchKey", "Torrents are not enabled on this server (COFFER_TORRENTS).", Key=req.key)
     size = md["content-length"]
     if size >= C.MAX_PUT_BYTES:
         raise S3Error("InvalidRequest", "Torrent files are only available for objects smaller than 5 GB.")
