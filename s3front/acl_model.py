@@ -20,6 +20,9 @@ ACL = list[Grant]
 READ, WRITE, READ_ACP, WRITE_ACP, FULL_CONTROL = "READ", "WRITE", "READ_ACP", "WRITE_ACP", "FULL_CONTROL"
 PERMISSIONS = (READ, WRITE, READ_ACP, WRITE_ACP, FULL_CONTROL)
 OWNER = "OWNER"          # what only the owner may do (delete a bucket, change its configuration)
+# Deleting a specific version (s3:DeleteObjectVersion): AWS's ACL mapping gives it only to the
+# bucket owner, through its WRITE grant; any other WRITE grantee can only add a delete marker.
+DELETE_VERSION = "DELETE_VERSION"
 # The owner S3 records for what an anonymous request creates.
 ANONYMOUS_ID, ANONYMOUS_NAME = "65a011a29cdf8ec533ec3d1ccaae921c", "anonymous"
 
@@ -182,6 +185,8 @@ def allowed(acl: ACL | None, owner: str | None, requester: str | None, permissio
         return True
     if permission == OWNER:
         return False
+    if permission == DELETE_VERSION:
+        return is_owner and allowed(acl, owner, requester, WRITE)
     return any(g["permission"] in (permission, FULL_CONTROL) and _matches(g, requester)
                for g in grants_of(acl, owner or ""))
 
