@@ -77,3 +77,6 @@ GC_MAX_PARALLEL_DELETES = 16
 CORS_MAX_BODY = 64 * 1024
 CORS_MAX_RULES = 100
 CORS_METHODS = ("GET", "PUT", "HEAD", "POST", "DELETE")
+
+# Access control lists, as AWS limits them.
+ACL_MAX_GRANTS = 100                  # "An ACL can have up to 100 grants" (maxOccurs of Grant in AWS's schema)

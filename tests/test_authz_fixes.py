@@ -12,8 +12,10 @@ from s3front.routing import DELETE_VERSION, OWNER, READ, READ_ACP, WRITE, WRITE_
 from shared.config import DEFAULT_ACCOUNTS
 from tests.cluster import ALT_ACCESS_KEY, ALT_SECRET_KEY
 from tests.expect import s3_error
+from tests.signing import send_v4
 
 BART, LISA = DEFAULT_ACCOUNTS
+ALL_USERS_READ = {"Grantee": {"Type": "Group", "URI": A.ALL_USERS}, "Permission": "READ"}
 
 
 @pytest.fixture(scope="module")
@@ -181,3 +183,43 @@ def test_get_bucket_location_is_the_owners_not_a_readers(s3, lisa, anon, bucket)
     assert s3_error(lisa.get_bucket_location, Bucket=bucket) == (403, "AccessDenied")
     assert s3_error(anon.get_bucket_location, Bucket=bucket) == (403, "AccessDenied")
     assert s3.get_bucket_location(Bucket=bucket)["LocationConstraint"] is None
+
+
+# -- finding 8: at most 100 grants ---------------------------------------------------------------------
+
+def _policy(grants: int) -> dict:
+    return {"Owner": {"ID": BART.canonical_id}, "Grants": [ALL_USERS_READ] * grants}
+
+
+def _grant_header(grantees: int) -> str:
+    return ", ".join([f'uri="{A.ALL_USERS}"'] * grantees)
+
+
+def test_a_bucket_acl_of_5000_grants_is_malformed(s3, bucket):
+    assert s3_error(s3.put_bucket_acl, Bucket=bucket, AccessControlPolicy=_policy(5000)) == (400, "MalformedACLError")
+    assert s3_error(s3.put_bucket_acl, Bucket=bucket, AccessControlPolicy=_policy(101)) == (400, "MalformedACLError")
+    assert s3_error(s3.put_bucket_acl, Bucket=bucket, GrantRead=_grant_header(101)) == (400, "MalformedACLError")
+    assert [g["Permission"] for g in s3.get_bucket_acl(Bucket=bucket)["Grants"]] == ["FULL_CONTROL"]
+    s3.put_bucket_acl(Bucket=bucket, AccessControlPolicy=_policy(100))          # the limit itself is fine
+    assert len(s3.get_bucket_acl(Bucket=bucket)["Grants"]) == 100
+
+
+def test_object_acls_and_grant_headers_past_100_grants_are_malformed(s3, bucket):
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    assert s3_error(s3.put_object_acl, Bucket=bucket, Key="k", AccessControlPolicy=_policy(5000)) == \
+        (400, "MalformedACLError")
+    assert s3_error(s3.put_object_acl, Bucket=bucket, Key="k", GrantRead=_grant_header(101)) == \
+        (400, "MalformedACLError")
+    assert [g["Permission"] for g in s3.get_object_acl(Bucket=bucket, Key="k")["Grants"]] == ["FULL_CONTROL"]
+    assert s3_error(s3.put_object, Bucket=bucket, Key="new", Body=b"x", GrantRead=_grant_header(101)) == \
+        (400, "MalformedACLError")
+    assert s3_error(s3.head_object, Bucket=bucket, Key="new") == (404, "404")
+    assert s3_error(s3.create_bucket, Bucket=f"{bucket}-many", GrantRead=_grant_header(101)) == \
+        (400, "MalformedACLError")
+    assert s3_error(s3.head_bucket, Bucket=f"{bucket}-many") == (404, "404")
+
+
+def test_the_grant_limit_error_says_what_was_wrong(cluster, bucket):
+    resp = send_v4("PUT", f"{cluster.endpoint}/{bucket}?acl", headers={"x-amz-grant-read": _grant_header(150)})
+    assert resp.status_code == 400
+    assert b"at most 100 grants" in resp.content and b"has 150" in resp.content
