@@ -63,9 +63,16 @@ def _bucket_permission(req: S3Request) -> str:
     return _BUCKET_PERMISSION[op.permission]
 
 
+def _remember(req: S3Request, attrs: dict[str, Any]) -> None:
+    """Keep the attributes of the bucket the request addresses, for its CORS headers; never another's
+    (a copy source's), whose CORS rules must not answer for this bucket."""
+    if attrs.get("name") == req.bucket:
+        req.bucket_attrs = attrs
+
+
 def check_access(req: S3Request, attrs: dict[str, Any]) -> None:
     """Authorize the request's operation on its bucket: the bucket's ACL and x-amz-expected-bucket-owner."""
-    req.bucket_attrs = attrs
+    _remember(req, attrs)
     _check_expected_owner(req, attrs, EXPECTED_OWNER)
     if not A.allowed(attrs.get("acl"), attrs.get("owner"), requester_id(req), _bucket_permission(req)):
         raise S3Error("AccessDenied")
@@ -78,7 +85,7 @@ def check_object(req: S3Request, attrs: dict[str, Any], md: dict[str, Any] | Non
     When there is no such object (or it is a delete marker), saying so needs READ on the bucket, as
     on S3: anyone else learns nothing and gets AccessDenied.
     """
-    req.bucket_attrs = attrs
+    _remember(req, attrs)
     _check_expected_owner(req, attrs, header)
     requester = requester_id(req)
     need = permission or _OBJECT_PERMISSION.get(req.operation.permission if req.operation else "", A.READ)
