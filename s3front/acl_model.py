@@ -12,6 +12,7 @@ from xml.etree.ElementTree import Element
 
 from s3front.xml import Node, document, escape, parse, raw
 from shared.config import Account
+from shared.constants import ACL_MAX_GRANTS
 from shared.errors import S3Error
 
 Grant = dict[str, str]
@@ -20,6 +21,9 @@ ACL = list[Grant]
 READ, WRITE, READ_ACP, WRITE_ACP, FULL_CONTROL = "READ", "WRITE", "READ_ACP", "WRITE_ACP", "FULL_CONTROL"
 PERMISSIONS = (READ, WRITE, READ_ACP, WRITE_ACP, FULL_CONTROL)
 OWNER = "OWNER"          # what only the owner may do (delete a bucket, change its configuration)
+# Deleting a specific version (s3:DeleteObjectVersion): AWS's ACL mapping gives it only to the
+# bucket owner, through its WRITE grant; any other WRITE grantee can only add a delete marker.
+DELETE_VERSION = "DELETE_VERSION"
 # The owner S3 records for what an anonymous request creates.
 ANONYMOUS_ID, ANONYMOUS_NAME = "65a011a29cdf8ec533ec3d1ccaae921c", "anonymous"
 
@@ -93,11 +97,17 @@ def header_acl(headers: dict[str, str], owner: str, accounts: Sequence[Account],
         return canned_acl(headers["x-amz-acl"].strip(), owner, bucket_owner)
     if not granted:
         return None
-    grants: ACL = []
-    for name in granted:
-        grants += [_grant(kind, value, GRANT_HEADERS[name], accounts)
-                   for kind, value in _grantees(headers[name], name)]
-    return grants
+    wanted = [(kind, value, GRANT_HEADERS[name])
+              for name in granted for kind, value in _grantees(headers[name], name)]
+    check_grant_count(len(wanted))
+    return [_grant(kind, value, permission, accounts) for kind, value, permission in wanted]
+
+
+def check_grant_count(count: int) -> None:
+    """MalformedACLError past the 100 grants an ACL may hold (AWS's schema allows no more)."""
+    if count > ACL_MAX_GRANTS:
+        raise S3Error("MalformedACLError", f"An access control list can have at most {ACL_MAX_GRANTS} grants; "
+                                           f"this one has {count}.")
 
 
 def _grantees(value: str, header: str) -> list[tuple[str, str]]:
@@ -124,7 +134,9 @@ def parse_policy(body: bytes, accounts: Sequence[Account]) -> ACL:
     acl_list = root.find("AccessControlList")
     if root.tag != "AccessControlPolicy" or acl_list is None:
         raise S3Error("MalformedACLError")
-    return [_parse_grant(el, accounts) for el in acl_list if el.tag == "Grant"]
+    elements = [el for el in acl_list if el.tag == "Grant"]
+    check_grant_count(len(elements))
+    return [_parse_grant(el, accounts) for el in elements]
 
 
 def _parse_grant(el: Element, accounts: Sequence[Account]) -> Grant:
@@ -182,6 +194,8 @@ def allowed(acl: ACL | None, owner: str | None, requester: str | None, permissio
         return True
     if permission == OWNER:
         return False
+    if permission == DELETE_VERSION:
+        return is_owner and allowed(acl, owner, requester, WRITE)
     return any(g["permission"] in (permission, FULL_CONTROL) and _matches(g, requester)
                for g in grants_of(acl, owner or ""))
 

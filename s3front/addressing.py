@@ -7,8 +7,8 @@ from urllib.parse import unquote_to_bytes
 from shared import constants as C
 from shared.errors import S3Error
 
-_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
-_IP = re.compile(r"^\d+\.\d+\.\d+\.\d+$")
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")     # matched whole: "$" would let "abc\n" in
+_IP = re.compile(r"\d+\.\d+\.\d+\.\d+")
 _C1_CONTROL = re.compile("[\x80-\x9f]")
 
 
@@ -55,7 +55,9 @@ def check_key(key: str) -> None:
 
 
 def valid_bucket_name(name: str) -> bool:
-    """The AWS rules for new bucket names."""
-    return (bool(_BUCKET.match(name)) and ".." not in name and not _IP.match(name)
-            and ".-" not in name and "-." not in name and not name.startswith("xn--")
-            and not name.endswith("-s3alias") and not name.endswith("--ol-s3"))
+    """AWS's rules for new general purpose bucket names: 3 to 63 lowercase letters, digits, dots and
+    hyphens, a letter or digit at each end, no two adjacent periods, not an IP address, none of the
+    reserved prefixes and suffixes (and, as S3 has long refused them, no ".-" or "-.")."""
+    return (_BUCKET.fullmatch(name) is not None and ".." not in name and _IP.fullmatch(name) is None
+            and ".-" not in name and "-." not in name and not name.startswith(C.BUCKET_RESERVED_PREFIXES)
+            and not name.endswith(C.BUCKET_RESERVED_SUFFIXES))

@@ -4,6 +4,13 @@ A row is (method, target, selector, operation, permission). The selector is the 
 sub-resources (and, for copies, the header) that tell operations on one path apart. More
 specific rows come first. Handlers are attached by name in `s3front.api.HANDLERS`; a row with
 no handler answers 501 NotImplemented naming the operation.
+
+Permissions follow AWS's "Mapping of ACL permissions and access policy permissions": READ on a
+bucket lists it (ListBucket, ListBucketVersions, ListBucketMultipartUploads), WRITE on a bucket
+creates objects (PutObject), READ on an object reads it or one of its versions, READ_ACP and
+WRITE_ACP read and change an ACL (an object's: of the version named). Anything no ACL grants is
+OWNER: the bucket's owner, or for an object operation the object's owner. Deleting a specific
+version is DELETE_VERSION: the bucket owner alone, through its WRITE grant.
 """
 from __future__ import annotations
 
@@ -15,6 +22,7 @@ from shared.errors import S3Error
 SERVICE, BUCKET, OBJECT = "service", "bucket", "object"
 READ, WRITE, OWNER = "read", "write", "owner"
 READ_ACP, WRITE_ACP = "read_acp", "write_acp"     # reading and changing an ACL
+DELETE_VERSION = "delete_version"                 # deleting one version for good
 
 
 class Row(NamedTuple):
@@ -49,29 +57,32 @@ OPERATIONS: list[Row] = [
     Row("PUT", OBJECT, ("partNumber", "uploadId"), "UploadPart", WRITE),
     Row("POST", OBJECT, ("uploads",), "CreateMultipartUpload", WRITE),
     Row("POST", OBJECT, ("uploadId",), "CompleteMultipartUpload", WRITE),
+    # Aborting an upload or listing its parts is also its initiator's or the bucket owner's alone
+    # (multipart.py checks the upload's initiator).
     Row("DELETE", OBJECT, ("uploadId",), "AbortMultipartUpload", WRITE),
     Row("GET", OBJECT, ("uploadId",), "ListParts", READ),
     # -- object sub-resources --------------------------------------------------------
     Row("GET", OBJECT, ("acl",), "GetObjectAcl", READ_ACP),
     Row("PUT", OBJECT, ("acl",), "PutObjectAcl", WRITE_ACP),
-    Row("GET", OBJECT, ("tagging",), "GetObjectTagging", READ),
-    Row("PUT", OBJECT, ("tagging",), "PutObjectTagging", WRITE),
-    Row("DELETE", OBJECT, ("tagging",), "DeleteObjectTagging", WRITE),
+    Row("GET", OBJECT, ("tagging",), "GetObjectTagging", OWNER),
+    Row("PUT", OBJECT, ("tagging",), "PutObjectTagging", OWNER),
+    Row("DELETE", OBJECT, ("tagging",), "DeleteObjectTagging", OWNER),
     Row("GET", OBJECT, ("attributes",), "GetObjectAttributes", READ),
-    Row("GET", OBJECT, ("legal-hold",), "GetObjectLegalHold", READ),
-    Row("PUT", OBJECT, ("legal-hold",), "PutObjectLegalHold", WRITE),
-    Row("GET", OBJECT, ("retention",), "GetObjectRetention", READ),
-    Row("PUT", OBJECT, ("retention",), "PutObjectRetention", WRITE),
+    Row("GET", OBJECT, ("legal-hold",), "GetObjectLegalHold", OWNER),
+    Row("PUT", OBJECT, ("legal-hold",), "PutObjectLegalHold", OWNER),
+    Row("GET", OBJECT, ("retention",), "GetObjectRetention", OWNER),
+    Row("PUT", OBJECT, ("retention",), "PutObjectRetention", OWNER),
     Row("GET", OBJECT, ("torrent",), "GetObjectTorrent", READ),
-    Row("POST", OBJECT, ("restore",), "RestoreObject", WRITE),
+    Row("POST", OBJECT, ("restore",), "RestoreObject", OWNER),
     Row("POST", OBJECT, ("select",), "SelectObjectContent", READ),
-    Row("PUT", OBJECT, ("renameObject",), "RenameObject", WRITE),
+    Row("PUT", OBJECT, ("renameObject",), "RenameObject", OWNER),
     # -- objects -------------------------------------------------------------------
     Row("PUT", OBJECT, (), "CopyObject", WRITE, "x-amz-copy-source"),
     Row("PUT", OBJECT, (), "PutObject", WRITE),
     Row("GET", OBJECT, (), "GetObject", READ),
     Row("HEAD", OBJECT, (), "HeadObject", READ),
-    Row("DELETE", OBJECT, (), "DeleteObject", WRITE),
+    Row("DELETE", OBJECT, ("versionId",), "DeleteObject", DELETE_VERSION),
+    Row("DELETE", OBJECT, (), "DeleteObject", WRITE),          # a delete marker, or the null version
     Row("POST", OBJECT, (), "PostObject", WRITE),
     Row("OPTIONS", OBJECT, (), "OptionsObject", READ),      # CORS preflight, never signed
     # -- bucket sub-resources -------------------------------------------------------
@@ -86,7 +97,7 @@ OPERATIONS: list[Row] = [
     Row("GET", BUCKET, ("lifecycle",), "GetBucketLifecycleConfiguration", OWNER),
     Row("PUT", BUCKET, ("lifecycle",), "PutBucketLifecycleConfiguration", OWNER),
     Row("DELETE", BUCKET, ("lifecycle",), "DeleteBucketLifecycle", OWNER),
-    Row("GET", BUCKET, ("location",), "GetBucketLocation", READ),
+    Row("GET", BUCKET, ("location",), "GetBucketLocation", OWNER),
     *_bucket_config("logging", "Logging", delete=False),
     *_bucket_ids("metrics", "Metrics"),
     Row("GET", BUCKET, ("notification",), "GetBucketNotificationConfiguration", OWNER),
@@ -107,7 +118,7 @@ OPERATIONS: list[Row] = [
     Row("GET", BUCKET, ("metadataTable",), "GetBucketMetadataTableConfiguration", OWNER),
     Row("POST", BUCKET, ("metadataTable",), "CreateBucketMetadataTableConfiguration", OWNER),
     Row("DELETE", BUCKET, ("metadataTable",), "DeleteBucketMetadataTableConfiguration", OWNER),
-    Row("GET", BUCKET, ("session",), "CreateSession", READ),
+    Row("GET", BUCKET, ("session",), "CreateSession", OWNER),
     Row("GET", BUCKET, ("uploads",), "ListMultipartUploads", READ),
     Row("GET", BUCKET, ("versions",), "ListObjectVersions", READ),
     Row("GET", BUCKET, ("list-type",), "ListObjectsV2", READ),

@@ -77,3 +77,10 @@ GC_MAX_PARALLEL_DELETES = 16
 CORS_MAX_BODY = 64 * 1024
 CORS_MAX_RULES = 100
 CORS_METHODS = ("GET", "PUT", "HEAD", "POST", "DELETE")
+
+# Access control lists, as AWS limits them.
+ACL_MAX_GRANTS = 100                  # "An ACL can have up to 100 grants" (maxOccurs of Grant in AWS's schema)
+
+# The prefixes and suffixes AWS reserves in general purpose bucket names ("Bucket naming rules").
+BUCKET_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")      # sthree- covers sthree-configurator
+BUCKET_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")

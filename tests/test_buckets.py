@@ -1,13 +1,18 @@
 """Bucket operations with boto3: create, list, head, delete, and their S3 errors."""
 from __future__ import annotations
 
+import hashlib
 import itertools
 import os
 
+import httpx
 import pytest
+from botocore.auth import S3SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 
-from tests.cluster import ALT_ACCESS_KEY, ALT_SECRET_KEY
-from tests.expect import s3_error
+from tests.cluster import ACCESS_KEY, ALT_ACCESS_KEY, ALT_SECRET_KEY, SECRET_KEY
+from tests.expect import s3_error, xml_error
 
 _names = itertools.count()
 CANONICAL_ID = "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be"
@@ -138,3 +143,65 @@ def test_missing_bucket_is_no_such_bucket(s3):
     assert s3_error(s3.put_object, Bucket=name, Key="k", Body=b"x") == (404, "NoSuchBucket")
     assert s3_error(s3.get_object, Bucket=name, Key="k") == (404, "NoSuchBucket")
     assert s3_error(s3.head_bucket, Bucket=name) == (404, "404")
+
+
+# -- AWS's general purpose bucket naming rules, one row each ("General purpose bucket naming rules") --
+BAD_NAMES = [
+    ("ab", "shorter than 3 characters"),
+    ("a" * 64, "longer than 63 characters"),
+    ("Bucket", "an upper-case letter"),
+    ("under_score", "an underscore"),
+    ("-bucket", "starts with a hyphen"),
+    (".bucket", "starts with a period"),
+    ("bucket-", "ends with a hyphen"),
+    ("bucket.", "ends with a period"),
+    ("buck..et", "two adjacent periods"),
+    ("10.1.2.3", "formatted as an IP address"),
+    ("xn--bucket", "reserved prefix xn--"),
+    ("sthree-bucket", "reserved prefix sthree-"),
+    ("sthree-configurator", "reserved prefix sthree-configurator"),
+    ("amzn-s3-demo-bucket", "reserved prefix amzn-s3-demo-"),
+    ("bucket-s3alias", "reserved suffix -s3alias"),
+    ("bucket--ol-s3", "reserved suffix --ol-s3"),
+    ("bucket.mrap", "reserved suffix .mrap"),
+    ("bucket--table-s3", "reserved suffix --table-s3"),
+]
+# Names boto3 will not send as given (it refuses them, or takes --x-s3 for a directory bucket):
+# raw signed HTTP, the path as it goes on the wire.
+RAW_BAD_PATHS = [
+    ("bucket--x-s3", "bucket--x-s3", "reserved suffix --x-s3"),
+    ("buck%20et", "buck et", "a space"),
+    ("bucket%0A", "bucket\n", "a newline after valid characters"),
+    ("b%C3%A9cket", "b\u00e9cket", "a non-ASCII letter"),
+]
+GOOD_NAMES = ["sthree", "xn-bucket", "amzn-s3-demo", "s3alias-bucket", "bucket-ol-s3", "mrap.bucket",
+              "bucket-x-s3", "table-s3-bucket", "10.1.2.3.4x", "a-b.c-d"]
+
+
+def _signed_put(endpoint: str, path: str) -> httpx.Response:
+    """PUT path, signed as S3 signs (the path as sent, not encoded again)."""
+    url = f"{endpoint}/{path}"
+    req = AWSRequest(method="PUT", url=url, headers={"X-Amz-Content-SHA256": hashlib.sha256(b"").hexdigest()})
+    S3SigV4Auth(Credentials(ACCESS_KEY, SECRET_KEY), "s3", "us-east-1").add_auth(req)
+    return httpx.put(url, headers=dict(req.headers.items()))
+
+
+@pytest.mark.parametrize("name, rule", BAD_NAMES)
+def test_bucket_names_breaking_a_naming_rule(s3, name, rule):
+    assert s3_error(s3.create_bucket, Bucket=name) == (400, "InvalidBucketName"), rule
+    assert name not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+
+
+@pytest.mark.parametrize("path, name, rule", RAW_BAD_PATHS)
+def test_bucket_names_breaking_a_naming_rule_over_raw_http(cluster, s3, path, name, rule):
+    assert xml_error(_signed_put(cluster.endpoint, path)) == (400, "InvalidBucketName"), rule
+    assert name not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+
+
+@pytest.mark.parametrize("name", GOOD_NAMES)
+def test_names_next_to_the_reserved_ones_are_fine(s3, name):
+    s3.create_bucket(Bucket=name)
+    try:
+        assert name in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+    finally:
+        s3.delete_bucket(Bucket=name)

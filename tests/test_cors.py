@@ -164,3 +164,57 @@ def test_error_answer_carries_cors_headers(cluster, cors_bucket):
     assert resp.status_code == 403
     assert resp.headers["access-control-allow-origin"] == "*"
     assert resp.headers["access-control-allow-methods"] == "PUT"
+
+
+# -- a copy answers with the CORS rules of the bucket it addresses, not of its source ---------------
+SOURCE_RULES = [{"AllowedOrigins": ["*"], "AllowedMethods": ["PUT"], "ExposeHeaders": ["x-source"]}]
+DESTINATION_RULES = [{"AllowedOrigins": ["https://dst.example"], "AllowedMethods": ["PUT"],
+                      "ExposeHeaders": ["x-destination"]}]
+
+
+@pytest.fixture
+def copy_pair(s3, bucket):
+    """(source, destination): two buckets with different CORS rules, the source holding "k"."""
+    destination = f"{bucket}-dst"
+    s3.create_bucket(Bucket=destination)
+    s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": SOURCE_RULES})
+    s3.put_bucket_cors(Bucket=destination, CORSConfiguration={"CORSRules": DESTINATION_RULES})
+    s3.put_object(Bucket=bucket, Key="k", Body=b"copied")
+    yield bucket, destination
+    for obj in s3.list_objects_v2(Bucket=destination).get("Contents", []):
+        s3.delete_object(Bucket=destination, Key=obj["Key"])
+    for upload in s3.list_multipart_uploads(Bucket=destination).get("Uploads", []):
+        s3.abort_multipart_upload(Bucket=destination, Key=upload["Key"], UploadId=upload["UploadId"])
+    s3.delete_bucket(Bucket=destination)
+
+
+def _cors_headers(resp: httpx.Response) -> dict[str, str]:
+    return {k: v for k, v in resp.headers.items() if k.startswith("access-control-")}
+
+
+def test_copy_object_answers_with_the_destination_buckets_cors(cluster, s3, copy_pair):
+    source, destination = copy_pair
+    url, copy = f"{cluster.endpoint}/{destination}/copy", {"x-amz-copy-source": f"/{source}/k"}
+    resp = send_v4("PUT", url, headers={**copy, "Origin": "https://dst.example"})
+    assert resp.status_code == 200
+    assert _cors_headers(resp) == {"access-control-allow-origin": "https://dst.example",
+                                   "access-control-allow-methods": "PUT",
+                                   "access-control-allow-credentials": "true",
+                                   "access-control-expose-headers": "x-destination"}
+    # an origin only the source's rules allow gets nothing from the destination
+    resp = send_v4("PUT", url, headers={**copy, "Origin": "https://elsewhere.example"})
+    assert resp.status_code == 200 and _cors_headers(resp) == {}
+    assert s3.get_object(Bucket=destination, Key="copy")["Body"].read() == b"copied"
+
+
+def test_upload_part_copy_answers_with_the_destination_buckets_cors(cluster, s3, copy_pair):
+    source, destination = copy_pair
+    upload = s3.create_multipart_upload(Bucket=destination, Key="mpu")["UploadId"]
+    url = f"{cluster.endpoint}/{destination}/mpu?partNumber=1&uploadId={upload}"
+    copy = {"x-amz-copy-source": f"/{source}/k"}
+    resp = send_v4("PUT", url, headers={**copy, "Origin": "https://dst.example"})
+    assert resp.status_code == 200
+    assert resp.headers["access-control-allow-origin"] == "https://dst.example"
+    assert resp.headers["access-control-expose-headers"] == "x-destination"
+    resp = send_v4("PUT", url, headers={**copy, "Origin": "https://elsewhere.example"})
+    assert resp.status_code == 200 and _cors_headers(resp) == {}

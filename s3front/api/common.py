@@ -5,7 +5,7 @@ from typing import Any
 
 from s3front import acl_model as A
 from s3front.request import S3Request
-from s3front.routing import OBJECT, READ_ACP, WRITE, WRITE_ACP
+from s3front.routing import DELETE_VERSION, OBJECT, OWNER, READ_ACP, WRITE, WRITE_ACP
 from shared.errors import S3Error
 from shared.models import external_version_id, http_date
 
@@ -20,9 +20,12 @@ RESPONSE_OVERRIDES = {"response-content-type": "Content-Type", "response-content
 
 EXPECTED_OWNER, SOURCE_EXPECTED_OWNER = "x-amz-expected-bucket-owner", "x-amz-source-expected-bucket-owner"
 # The ACL permission each permission of the routing table asks of a bucket.
-_BUCKET_PERMISSION = {"read": A.READ, "write": A.WRITE, "owner": A.OWNER, READ_ACP: A.READ_ACP,
-                      WRITE_ACP: A.WRITE_ACP}
-_OBJECT_PERMISSION = {"read": A.READ, READ_ACP: A.READ_ACP, WRITE_ACP: A.WRITE_ACP}
+_BUCKET_PERMISSION = {"read": A.READ, "write": A.WRITE, OWNER: A.OWNER, READ_ACP: A.READ_ACP,
+                      WRITE_ACP: A.WRITE_ACP, DELETE_VERSION: A.DELETE_VERSION}
+# ... and of an object: OWNER there is the object's owner (what no object ACL grants, e.g. tagging).
+_OBJECT_PERMISSION = {"read": A.READ, READ_ACP: A.READ_ACP, WRITE_ACP: A.WRITE_ACP, OWNER: A.OWNER}
+# Object permissions the bucket's ACL decides: writing, and deleting a version.
+_BUCKET_LEVEL = (WRITE, DELETE_VERSION)
 # Object operations decided by the bucket's ACL although they read (the uploader lists its parts).
 _BUCKET_DECIDES = {"ListParts": A.WRITE}
 
@@ -55,14 +58,21 @@ def _bucket_permission(req: S3Request) -> str:
     op = req.operation
     if op is None:
         return A.OWNER
-    if op.target == OBJECT and op.permission != WRITE:
+    if op.target == OBJECT and op.permission not in _BUCKET_LEVEL:
         return _BUCKET_DECIDES.get(op.name, A.OWNER)
     return _BUCKET_PERMISSION[op.permission]
 
 
+def _remember(req: S3Request, attrs: dict[str, Any]) -> None:
+    """Keep the attributes of the bucket the request addresses, for its CORS headers; never another's
+    (a copy source's), whose CORS rules must not answer for this bucket."""
+    if attrs.get("name") == req.bucket:
+        req.bucket_attrs = attrs
+
+
 def check_access(req: S3Request, attrs: dict[str, Any]) -> None:
     """Authorize the request's operation on its bucket: the bucket's ACL and x-amz-expected-bucket-owner."""
-    req.bucket_attrs = attrs
+    _remember(req, attrs)
     _check_expected_owner(req, attrs, EXPECTED_OWNER)
     if not A.allowed(attrs.get("acl"), attrs.get("owner"), requester_id(req), _bucket_permission(req)):
         raise S3Error("AccessDenied")
@@ -75,7 +85,7 @@ def check_object(req: S3Request, attrs: dict[str, Any], md: dict[str, Any] | Non
     When there is no such object (or it is a delete marker), saying so needs READ on the bucket, as
     on S3: anyone else learns nothing and gets AccessDenied.
     """
-    req.bucket_attrs = attrs
+    _remember(req, attrs)
     _check_expected_owner(req, attrs, header)
     requester = requester_id(req)
     need = permission or _OBJECT_PERMISSION.get(req.operation.permission if req.operation else "", A.READ)
@@ -84,6 +94,18 @@ def check_object(req: S3Request, attrs: dict[str, Any], md: dict[str, Any] | Non
             raise S3Error("AccessDenied")
         return
     if not A.allowed(md.get("acl"), md.get("owner-id"), requester, need):
+        raise S3Error("AccessDenied")
+
+
+def may_delete_versions(req: S3Request, attrs: dict[str, Any]) -> bool:
+    """Whether the requester may delete specific versions in this bucket (the bucket owner, with WRITE)."""
+    return A.allowed(attrs.get("acl"), attrs.get("owner"), requester_id(req), A.DELETE_VERSION)
+
+
+def check_initiator(req: S3Request, attrs: dict[str, Any], upload: dict[str, Any]) -> None:
+    """Aborting an upload or listing its parts: only its initiator and the bucket owner may (as on AWS)."""
+    requester = requester_party(req)[0]
+    if requester != attrs.get("owner") and requester != (upload.get("initiator") or {}).get("ID"):
         raise S3Error("AccessDenied")
 
 

@@ -178,8 +178,9 @@ async def add_cors_headers(req: S3Request, resp: S3Response) -> None:
     if not origin or req.bucket is None or req.method == "OPTIONS":
         return
     attrs = req.bucket_attrs
-    if attrs is None:
-        # The handler failed before reading the bucket: read it once, only because Origin was sent.
+    if attrs is None or attrs.get("name") != req.bucket:
+        # The handler failed before reading the bucket (or read another one, as a copy reads its
+        # source): read the addressed bucket once, only because Origin was sent.
         try:
             attrs = await req.frontend.metadata.get_bucket_attributes(req.bucket)
         except (S3Error, InternalError):

@@ -5,7 +5,7 @@ import asyncio
 from typing import Any
 
 from s3front.addressing import check_key
-from s3front.api.common import bucket_attrs, requester_party
+from s3front.api.common import bucket_attrs, may_delete_versions, requester_party
 from s3front.body import read_small_body
 from s3front.checksums import ALGORITHMS
 from s3front.request import S3Request, S3Response, xml_response
@@ -61,11 +61,14 @@ def _error(key: str, version: str | None, err: S3Error) -> Node:
     return ("Error", [("Key", key), ("VersionId", version), ("Code", err.code), ("Message", err.message)])
 
 
-async def _delete_one(req: S3Request, target: Target, marker: dict[str, Any],
+async def _delete_one(req: S3Request, target: Target, marker: dict[str, Any], versions_allowed: bool,
                       gate: asyncio.Semaphore, gc: list[dict]) -> Node:
     key, version = target
     try:
         check_key(key)
+        if version is not None and not versions_allowed:
+            # Only the bucket owner deletes a version for good; WRITE alone adds delete markers.
+            raise S3Error("AccessDenied")
         try:
             version_id = None if version is None else decode_version_id(version)
         except S3Error:
@@ -81,14 +84,15 @@ async def _delete_one(req: S3Request, target: Target, marker: dict[str, Any],
 
 
 async def delete_objects(req: S3Request) -> S3Response:
-    await bucket_attrs(req)
+    attrs = await bucket_attrs(req)
     if not _has_integrity_header(req.headers):
         raise S3Error("InvalidRequest", "Missing required header for this request: Content-MD5")
     quiet, targets = parse_delete(await read_small_body(req, C.MULTI_DELETE_MAX_BODY))
     owner_id, owner_name = requester_party(req)
     marker = {"last-modified": iso_now(), "owner-id": owner_id, "owner-display-name": owner_name}
     gate, gc = asyncio.Semaphore(C.MULTI_DELETE_PARALLEL), []
-    nodes = await asyncio.gather(*(_delete_one(req, t, marker, gate, gc) for t in targets))
+    versions_allowed = may_delete_versions(req, attrs)
+    nodes = await asyncio.gather(*(_delete_one(req, t, marker, versions_allowed, gate, gc) for t in targets))
     if quiet:
         nodes = [n for n in nodes if n[0] == "Error"]
     resp = xml_response(document("DeleteResult", nodes))

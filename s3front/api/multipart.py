@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import quote
 from xml.etree.ElementTree import Element
 
-from s3front.api.common import bucket_attrs, request_acl, requester_party
+from s3front.api.common import bucket_attrs, check_initiator, request_acl, requester_id, requester_party
 from s3front.api.copy import copy_bytes, copy_source
 from s3front.api.listing import encoder, max_keys, prefixes_nodes
 from s3front.api.objects import _put_version_header, _with_gc, new_object_md, user_metadata
@@ -194,7 +194,10 @@ async def complete_multipart_upload(req: S3Request) -> S3Response:
 
 async def abort_multipart_upload(req: S3Request) -> S3Response:
     uid = upload_id(req)
-    await bucket_attrs(req)
+    attrs = await bucket_attrs(req)
+    if requester_id(req) != attrs["owner"]:        # anyone else must be the upload's initiator
+        page = await req.frontend.metadata.list_parts(req.bucket, uid, 0, 0, key=req.key)
+        check_initiator(req, attrs, page["Upload"])
     result = await req.frontend.metadata.abort_multipart_upload(req.bucket, req.key, uid)
     return _with_gc(req, S3Response(204), result)
 
@@ -224,11 +227,12 @@ def _part_node(part: dict[str, Any]) -> Node:
 
 async def list_parts(req: S3Request) -> S3Response:
     uid = upload_id(req)
-    await bucket_attrs(req)
+    attrs = await bucket_attrs(req)
     marker = _marker(req, "part-number-marker")
     echo, wanted = max_keys(req, "max-parts")
     page = await req.frontend.metadata.list_parts(req.bucket, uid, marker, wanted, key=req.key)
     upload, parts = page["Upload"], page["Parts"]
+    check_initiator(req, attrs, upload)
     truncated = bool(page["IsTruncated"])
     children: list[Node] = [("Bucket", req.bucket), ("Key", req.key), ("UploadId", uid),
                             ("PartNumberMarker", marker),

@@ -229,8 +229,9 @@ class PieceStream:
 
 
 async def delete_object(req: S3Request) -> S3Response:
-    version_id = version_param(req)
+    # With a versionId the routing table asks DELETE_VERSION (the bucket owner), else WRITE.
     await bucket_attrs(req)
+    version_id = version_param(req)
     owner_id, owner_name = requester_party(req)
     marker = {"last-modified": iso_now(), "owner-id": owner_id, "owner-display-name": owner_name}
     result = await req.frontend.metadata.delete_object(req.bucket, req.key, version_id, marker)
