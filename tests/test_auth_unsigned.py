@@ -1,5 +1,5 @@
 """Headers a signature does not cover change nothing: every x-amz-* header and host must be signed (SigV4 header,
-presigned and aws-chunked); SigV2 signs them by construction.
+presigned and aws-chunked); SigV2 signs them by construction; the Authorization header is parsed strictly.
 
 Regressions of an outside security review: a presigned PUT turned into a public copy of a private object,
 grants added to a presigned upload, captured requests replayed with added headers.
@@ -27,6 +27,7 @@ from tests.test_auth_sigv2 import v2_headers, v2_query
 
 SECRET = b"the private object"
 NOT_SIGNED = "There were headers present in the request which were not signed"
+AUTH = "AWS4-HMAC-SHA256 Credential=AK/20250101/us-east-1/s3/aws4_request{0}SignedHeaders=host;x-amz-date{0}Signature=ab"
 _names = itertools.count()
 
 
@@ -121,6 +122,17 @@ def test_signed_request_sent_to_another_virtual_hosted_bucket(cluster, s3, priva
     assert good.content == SECRET
     s3.delete_object(Bucket=other, Key="secret.txt")
     s3.delete_bucket(Bucket=other)
+
+
+def test_authorization_without_commas_is_malformed(cluster, s3, private):
+    url, body = f"{cluster.endpoint}/{private}/inbox/commas", b"x"
+    headers = put_headers(url, body)
+    spaced = headers["Authorization"].replace(", ", " ")
+    resp = httpx.put(url, content=body, headers={**headers, "Authorization": spaced})
+    assert xml_error(resp) == (400, "AuthorizationHeaderMalformed")
+    assert_private_and_unchanged(cluster, s3, private, "inbox/commas", None)
+    tight = headers["Authorization"].replace(", ", ",")      # as s3cmd writes it: accepted
+    assert httpx.put(url, content=body, headers={**headers, "Authorization": tight}).status_code == 200
 
 
 # -- host --------------------------------------------------------------------------------------
@@ -246,6 +258,31 @@ def test_every_operation_refuses_an_unsigned_header(cluster, s3, row, form):
 
 
 # -- the pure functions ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("separator", [", ", ",", ",   ", " , "])
+def test_parse_authorization_accepts_commas(separator):
+    signed = sigv4.parse_authorization(AUTH.format(separator), "20250101T000000Z")
+    assert signed.credential.access_key == "AK" and signed.signed_headers == ["host", "x-amz-date"]
+    assert signed.signature == "ab"
+
+
+MALFORMED = {
+    "spaces-only": AUTH.format(" "),                                         # the finding
+    "field-missing": AUTH.format(", ").replace(", Signature=ab", ""),
+    "field-twice": AUTH.format(", ") + ", Signature=cd",
+    "unknown-field": AUTH.format(", ") + ", Extra=1",
+    "empty-field": AUTH.format(", ") + ",",
+    "space-in-value": AUTH.format(", ").replace("Signature=ab", "Signature=a b"),
+    "no-fields": "AWS4-HMAC-SHA256 ",
+}
+
+
+@pytest.mark.parametrize("header", MALFORMED.values(), ids=MALFORMED.keys())
+def test_parse_authorization_refuses_malformed_headers(header):
+    with pytest.raises(S3Error) as err:
+        sigv4.parse_authorization(header, "20250101T000000Z")
+    assert (err.value.status, err.value.code) == (400, "AuthorizationHeaderMalformed")
+
 
 def test_unsigned_headers_names_amz_headers_and_host():
     headers = {"host": "h", "x-amz-date": "d", "x-amz-acl": "private", "x-amz-content-sha256": "UNSIGNED-PAYLOAD",

@@ -21,7 +21,8 @@ EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 UNSIGNED_AMZ_HEADERS = frozenset(["x-amz-content-sha256"])
 NOT_SIGNED_MESSAGE = "There were headers present in the request which were not signed"
 _SPACES = re.compile(r"\s+")
-_AUTH_FIELD = re.compile(r"(\w+)=([^,\s]*)")
+_AUTH_FIELDS = ("Credential", "SignedHeaders", "Signature")
+_AUTH_FIELD = re.compile(rf"({'|'.join(_AUTH_FIELDS)})=(\S*)")
 
 
 @dataclass(frozen=True)
@@ -54,13 +55,23 @@ def parse_credential(value: str) -> Credential:
 
 
 def parse_authorization(header: str, amz_date: str) -> SignedRequest:
-    """`AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=...`."""
-    fields = dict(_AUTH_FIELD.findall(header[len(ALGORITHM):]))
-    missing = [f for f in ("Credential", "SignedHeaders", "Signature") if f not in fields]
-    if missing:
-        raise S3Error("AuthorizationHeaderMalformed", f"the authorization header lacks {', '.join(missing)}")
+    """`AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=...`: three fields, comma-separated."""
+    fields: dict[str, str] = {}
+    for part in header[len(ALGORITHM):].split(","):
+        # Whitespace may follow a comma (botocore writes ", ", s3cmd ","), but never separates fields.
+        match = _AUTH_FIELD.fullmatch(part.strip())
+        if match is None or match[1] in fields:
+            raise _malformed_authorization()
+        fields[match[1]] = match[2]
+    if len(fields) != len(_AUTH_FIELDS):
+        raise _malformed_authorization()
     return SignedRequest(parse_credential(fields["Credential"]), fields["SignedHeaders"].split(";"),
                          fields["Signature"], amz_date)
+
+
+def _malformed_authorization() -> S3Error:
+    return S3Error("AuthorizationHeaderMalformed", "The authorization header is malformed; the authorization "
+                   "header requires three components: Credential, SignedHeaders, and Signature.")
 
 
 def unsigned_headers(headers: dict[str, str], signed: list[str]) -> list[str]:
