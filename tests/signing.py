@@ -8,7 +8,7 @@ import os
 
 import httpx
 import pytest
-from botocore.auth import SigV4Auth
+from botocore.auth import S3SigV4QueryAuth, SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
@@ -19,11 +19,33 @@ EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 _names = itertools.count()
 
 
-def sign_v4(method: str, url: str, headers: dict[str, str], payload_hash: str) -> dict[str, str]:
-    """The headers of a request signed with SigV4 in the Authorization header, as botocore does it."""
+def _leaving_out(signer: type, names: frozenset[str]) -> type:
+    """botocore's signer `signer`, made to leave the headers `names` out of SignedHeaders."""
+    class Partial(signer):
+        def headers_to_sign(self, request):
+            chosen = super().headers_to_sign(request)
+            for name in names:
+                del chosen[name]
+            return chosen
+    return Partial
+
+
+def sign_v4(method: str, url: str, headers: dict[str, str], payload_hash: str,
+            left_out: frozenset[str] = frozenset()) -> dict[str, str]:
+    """The headers of a request signed with SigV4 in the Authorization header, as botocore does it
+    (`left_out`: headers sent but kept out of SignedHeaders)."""
     req = AWSRequest(method=method, url=url, headers={**headers, "X-Amz-Content-SHA256": payload_hash})
-    SigV4Auth(Credentials(ACCESS_KEY, SECRET_KEY), "s3", REGION).add_auth(req)
+    _leaving_out(SigV4Auth, left_out)(Credentials(ACCESS_KEY, SECRET_KEY), "s3", REGION).add_auth(req)
     return dict(req.headers.items())
+
+
+def presign_v4(method: str, url: str, headers: dict[str, str] | None = None, expires: int = 300,
+               left_out: frozenset[str] = frozenset()) -> str:
+    """A presigned SigV4 URL, as botocore makes it; `headers` are signed and must be sent with it."""
+    req = AWSRequest(method=method, url=url, headers=dict(headers or {}))
+    signer = _leaving_out(S3SigV4QueryAuth, left_out)
+    signer(Credentials(ACCESS_KEY, SECRET_KEY), "s3", REGION, expires=expires).add_auth(req)
+    return req.url
 
 
 def send_v4(method: str, url: str, body: bytes = b"", headers: dict[str, str] | None = None,
@@ -84,8 +106,10 @@ def unsigned_chunked_body(chunks: list[bytes], trailers: dict[str, str]) -> byte
 
 
 def send_chunked(url: str, chunks: list[bytes], mode: str, trailers: dict[str, str] | None = None,
-                 tamper: int | None = None, headers: dict[str, str] | None = None) -> httpx.Response:
-    """PUT an aws-chunked body in `mode` (a STREAMING-* x-amz-content-sha256), framed and signed here."""
+                 tamper: int | None = None, headers: dict[str, str] | None = None,
+                 unsigned: dict[str, str] | None = None) -> httpx.Response:
+    """PUT an aws-chunked body in `mode` (a STREAMING-* x-amz-content-sha256), framed and signed here;
+    `unsigned` headers are added after signing."""
     decoded = sum(map(len, chunks))
     base = {"Content-Encoding": "aws-chunked", "X-Amz-Decoded-Content-Length": str(decoded), **(headers or {})}
     if trailers:
@@ -93,14 +117,14 @@ def send_chunked(url: str, chunks: list[bytes], mode: str, trailers: dict[str, s
     if mode == "STREAMING-UNSIGNED-PAYLOAD-TRAILER":
         body = unsigned_chunked_body(chunks, trailers or {})
         signed = sign_v4("PUT", url, {**base, "Content-Length": str(len(body))}, mode)
-        return httpx.put(url, headers=signed, content=body)
+        return httpx.put(url, headers={**signed, **(unsigned or {})}, content=body)
     # Signatures have a fixed width, so framing with dummy ones gives the Content-Length to sign.
     dummy = ChunkSigner({"Authorization": "Signature=" + "0" * 64, "X-Amz-Date": "20250101T000000Z"})
     probe = signed_chunked_body(dummy, chunks, trailers)
     signed = sign_v4("PUT", url, {**base, "Content-Length": str(len(probe))}, mode)
     body = signed_chunked_body(ChunkSigner(signed), chunks, trailers, tamper)
     assert len(body) == len(probe)
-    return httpx.put(url, headers=signed, content=body)
+    return httpx.put(url, headers={**signed, **(unsigned or {})}, content=body)
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 `authenticate` checks the signature over everything but the body; what the body must hash to
 (or how its aws-chunked framing is signed) is returned in the AuthResult for the body reader.
+A SigV4 signature must cover host and every x-amz-* header the request carries, as on AWS.
 """
 from __future__ import annotations
 
@@ -85,6 +86,17 @@ def check_payload_hash(value: str) -> None:
                   "STREAMING-UNSIGNED-PAYLOAD-TRAILER, STREAMING-AWS4-HMAC-SHA256-PAYLOAD, "
                   "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER or a valid sha256 value.",
                   ArgumentName="x-amz-content-sha256", ArgumentValue=value)
+
+
+def _presigned_payload(query: dict[str, str], headers: dict[str, str]) -> str:
+    """The payload line of a presigned request's canonical request."""
+    # An x-amz-content-sha256 header may go unsigned, but S3 then signs its value in place of
+    # UNSIGNED-PAYLOAD (or of the X-Amz-Content-Sha256 parameter): whatever decides the body is signed.
+    payload = headers.get("x-amz-content-sha256")
+    if payload is None:
+        return query.get("X-Amz-Content-Sha256", sigv4.UNSIGNED_PAYLOAD)
+    check_payload_hash(payload)
+    return payload
 
 
 def _unsigned_mode(headers: dict[str, str]) -> AuthResult:
@@ -175,11 +187,13 @@ class Authenticator:
                           Expires=iso_time(when + expires), ServerTime=iso_time(now))
         if when - now > C.MAX_CLOCK_SKEW_S:
             raise S3Error("AccessDenied", "Request is not valid yet")
-        payload = query.get("X-Amz-Content-Sha256", sigv4.UNSIGNED_PAYLOAD)
-        return self._verify(method, raw_path, raw_query, headers, signed, payload, amz_date, "X-Amz-Signature")
+        return self._verify(method, raw_path, raw_query, headers, signed, _presigned_payload(query, headers),
+                            amz_date, "X-Amz-Signature")
 
     def _verify(self, method: str, raw_path: str, raw_query: str, headers: dict[str, str],
                 signed: sigv4.SignedRequest, payload: str, amz_date: str, exclude: str | None) -> AuthResult:
+        # Before any key lookup or handler: a header the signer never saw must change nothing.
+        sigv4.check_signed_headers(headers, signed.signed_headers)
         account = self.lookup_account(signed.credential.access_key)
         canonical = sigv4.canonical_request(method, raw_path, raw_query, headers, signed.signed_headers,
                                             payload, exclude)

@@ -29,6 +29,7 @@ _SPACES = re.compile(r"\s+")
 
 def canonical_amz_headers(headers: dict[str, str]) -> str:
     """`name:value\\n` for every x-amz-* header, sorted, whitespace folded."""
+    # Every one of them, so no x-amz-* header can be added to a signed request (SigV4 checks it apart).
     amz = sorted((k.lower(), _SPACES.sub(" ", v.strip())) for k, v in headers.items()
                  if k.lower().startswith("x-amz-"))
     return "".join(f"{k}:{v}\n" for k, v in amz)

@@ -16,8 +16,13 @@ from shared.errors import S3Error
 ALGORITHM = "AWS4-HMAC-SHA256"
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+# The one x-amz-* header S3 takes outside SignedHeaders: its value is the payload line of the
+# canonical request, so the signature covers it anyway (a changed value is SignatureDoesNotMatch).
+UNSIGNED_AMZ_HEADERS = frozenset(["x-amz-content-sha256"])
+NOT_SIGNED_MESSAGE = "There were headers present in the request which were not signed"
 _SPACES = re.compile(r"\s+")
-_AUTH_FIELD = re.compile(r"(\w+)=([^,\s]*)")
+_AUTH_FIELDS = ("Credential", "SignedHeaders", "Signature")
+_AUTH_FIELD = re.compile(rf"({'|'.join(_AUTH_FIELDS)})=(\S*)")
 
 
 @dataclass(frozen=True)
@@ -50,13 +55,39 @@ def parse_credential(value: str) -> Credential:
 
 
 def parse_authorization(header: str, amz_date: str) -> SignedRequest:
-    """`AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=...`."""
-    fields = dict(_AUTH_FIELD.findall(header[len(ALGORITHM):]))
-    missing = [f for f in ("Credential", "SignedHeaders", "Signature") if f not in fields]
-    if missing:
-        raise S3Error("AuthorizationHeaderMalformed", f"the authorization header lacks {', '.join(missing)}")
+    """`AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=...`: three fields, comma-separated."""
+    fields: dict[str, str] = {}
+    for part in header[len(ALGORITHM):].split(","):
+        # Whitespace may follow a comma (botocore writes ", ", s3cmd ","), but never separates fields.
+        match = _AUTH_FIELD.fullmatch(part.strip())
+        if match is None or match[1] in fields:
+            raise _malformed_authorization()
+        fields[match[1]] = match[2]
+    if len(fields) != len(_AUTH_FIELDS):
+        raise _malformed_authorization()
     return SignedRequest(parse_credential(fields["Credential"]), fields["SignedHeaders"].split(";"),
                          fields["Signature"], amz_date)
+
+
+def _malformed_authorization() -> S3Error:
+    return S3Error("AuthorizationHeaderMalformed", "The authorization header is malformed; the authorization "
+                   "header requires three components: Credential, SignedHeaders, and Signature.")
+
+
+def unsigned_headers(headers: dict[str, str], signed: list[str]) -> list[str]:
+    """The headers S3 wants signed that the signature leaves out: host, and every x-amz-* but the payload hash."""
+    covered = set(signed)
+    names = [] if "host" in covered or "host" in headers else ["host"]
+    names += [name for name in headers if name not in covered and (
+        name == "host" or (name.startswith("x-amz-") and name not in UNSIGNED_AMZ_HEADERS))]
+    return names
+
+
+def check_signed_headers(headers: dict[str, str], signed: list[str]) -> None:
+    """AccessDenied naming the headers a signature should cover and does not (`unsigned_headers`)."""
+    names = unsigned_headers(headers, signed)
+    if names:
+        raise S3Error("AccessDenied", NOT_SIGNED_MESSAGE, HeadersNotSigned=", ".join(names))
 
 
 def canonical_uri(raw_path: str) -> str:
