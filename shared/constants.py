@@ -37,6 +37,10 @@ LISTING_MAX_KEYS = 1000
 LISTING_SKIP_STREAK = 4              # measured: a local seek beats reading on past 4 keys (reference: 100)
 LIST_BUCKETS_MAX = 10_000             # ListBuckets: the largest max-buckets, and the page size once paging is asked for
 
+# Integers in requests (shared/params.py)
+MAX_INT32 = 2**31 - 1                 # AWS's bound for max-keys, max-parts, part-number-marker and the like
+INT_MAX_DIGITS = 19                   # past this many significant digits a number is out of every range we accept
+
 # Versioning
 VERSION_SEPARATOR = b"\x00"
 REPLICATION_GROUP_ID = "RG001"
