@@ -13,6 +13,7 @@ RPC_API_VERSION = "1.0"
 RPC_CALL_TIMEOUT_S = 30.0
 RPC_RECONNECT_WAIT_S = 5.0          # a call made while disconnected waits at most this long
 RPC_MAX_MESSAGE_BYTES = 100 * 2**20
+JSON_MAX_DEPTH = 254                 # the deepest nesting orjson encodes (it decodes up to 1024)
 BUCKET_CACHE_SIZE = 10_000           # bucket attributes a front-end keeps (invalidated by the daemon)
 INVALIDATE_ACK_TIMEOUT_S = 2.0       # a client that does not confirm an invalidation is disconnected
 
