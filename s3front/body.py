@@ -16,6 +16,7 @@ from s3front.checksums import ALGORITHMS, Checksum, header_name, valid_value
 from s3front.request import S3Request
 from shared import constants as C
 from shared.errors import S3Error
+from shared.params import parse_int
 
 # x-amz-checksum-* headers that name no checksum value.
 _NOT_VALUES = frozenset(["x-amz-checksum-mode", "x-amz-checksum-type", "x-amz-checksum-algorithm"])
@@ -46,12 +47,12 @@ def body_length(req: S3Request, limit: int = C.MAX_PUT_BYTES) -> int | None:
         return None
     if value is None:
         raise S3Error("MissingContentLength")
-    if not value.isdigit():
+    length = parse_int(value)
+    if length is None:
         raise S3Error("InvalidArgument", "Content-Length is not a number", ArgumentName="Content-Length",
                       ArgumentValue=value)
-    length = int(value)
     if length > limit:
-        raise S3Error("EntityTooLarge", ProposedSize=length, MaxSizeAllowed=limit)
+        raise S3Error("EntityTooLarge", ProposedSize=value, MaxSizeAllowed=limit)
     return length
 
 

@@ -13,6 +13,7 @@ RPC_API_VERSION = "1.0"
 RPC_CALL_TIMEOUT_S = 30.0
 RPC_RECONNECT_WAIT_S = 5.0          # a call made while disconnected waits at most this long
 RPC_MAX_MESSAGE_BYTES = 100 * 2**20
+JSON_MAX_DEPTH = 254                 # the deepest nesting orjson encodes (it decodes up to 1024)
 BUCKET_CACHE_SIZE = 10_000           # bucket attributes a front-end keeps (invalidated by the daemon)
 INVALIDATE_ACK_TIMEOUT_S = 2.0       # a client that does not confirm an invalidation is disconnected
 
@@ -36,6 +37,10 @@ STREAM_CLIENT_QUEUE_PACKETS = 4      # packets a consumer holds unread before it
 LISTING_MAX_KEYS = 1000
 LISTING_SKIP_STREAK = 4              # measured: a local seek beats reading on past 4 keys (reference: 100)
 LIST_BUCKETS_MAX = 10_000             # ListBuckets: the largest max-buckets, and the page size once paging is asked for
+
+# Integers in requests (shared/params.py)
+MAX_INT32 = 2**31 - 1                 # AWS's bound for max-keys, max-parts, part-number-marker and the like
+INT_MAX_DIGITS = 19                   # past this many significant digits a number is out of every range we accept
 
 # Versioning
 VERSION_SEPARATOR = b"\x00"

@@ -12,17 +12,17 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import orjson
 import socketio
 
 from shared import constants as C
-from shared.errors import ServiceUnavailable, error_from_wire
+from shared.errors import InternalError, ServiceUnavailable, error_from_wire
 from shared.logging import request_id
 from shared.read_stream import StreamTable
-from shared.rpc import JsonPacket, OrjsonShim, call_message
+from shared.rpc import JsonPacket, OrjsonShim, call_message, encoding_error
 
 log = logging.getLogger("coffer.rpc")
 
@@ -179,15 +179,43 @@ class MetadataClient:
         batch, self._outbox = self._outbox, []
         asyncio.get_running_loop().create_task(self._emit_calls(batch))
 
-    async def _emit_calls(self, batch: list[tuple[dict, str]]) -> None:
+    async def _emit_calls(self, batch: list[tuple[dict, str]], split: bool = True) -> None:
+        """Send a batch of calls; whatever goes wrong fails its calls at once, never by their timeouts."""
+        if not batch:
+            return
         try:
             await self._sio.emit("calls", [msg for msg, _ in batch], namespace=C.RPC_NAMESPACE)
+        except orjson.JSONEncodeError as exc:
+            if split:
+                # Some call's arguments cannot be encoded: it fails alone, and the rest still go.
+                await self._emit_calls(self._drop_unencodable(batch), split=False)
+            else:
+                self._fail(batch, lambda method: InternalError(f"the metadata call {method} failed to encode: {exc}"))
         except socketio.exceptions.SocketIOError as exc:
-            for msg, method in batch:
-                fut = self._pending.get(msg["id"])
-                if fut is not None and not fut.done():
-                    fut.set_exception(ServiceUnavailable(f"metadata daemon unreachable: {exc}",
-                                                         outcome_unknown=method in WRITE_METHODS))
+            self._fail(batch, lambda method: ServiceUnavailable(f"metadata daemon unreachable: {exc}",
+                                                                outcome_unknown=method in WRITE_METHODS))
+        except Exception as exc:  # noqa: BLE001 - a batch nobody answers would wait for its timeouts
+            log.exception("sending metadata calls failed")
+            self._fail(batch, lambda method: InternalError(f"the metadata call {method} could not be sent: {exc!r}"))
+
+    def _drop_unencodable(self, batch: list[tuple[dict, str]]) -> list[tuple[dict, str]]:
+        """The calls of a batch that encode on their own; the others fail now, naming their method."""
+        kept = []
+        for msg, method in batch:
+            why = encoding_error(["calls", [msg]])
+            if why is None:
+                kept.append((msg, method))
+            else:
+                log.error("a metadata call cannot be encoded", extra={"method": method, "error": why})
+                self._fail([(msg, method)], lambda m, why=why: InternalError(
+                    f"the arguments of the metadata call {m} cannot be encoded: {why}"))
+        return kept
+
+    def _fail(self, batch: list[tuple[dict, str]], error: Callable[[str], Exception]) -> None:
+        for msg, method in batch:
+            fut = self._pending.get(msg["id"])
+            if fut is not None and not fut.done():
+                fut.set_exception(error(method))
 
     def _on_replies(self, replies: Any) -> None:
         for reply in replies if isinstance(replies, list) else []:

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import re
 
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+from shared.params import parse_int
+
+_RANGE = re.compile(r"^bytes=([0-9]*)-([0-9]*)$")       # ASCII digits: \d takes any script's
 
 
 class Unsatisfiable(Exception):
@@ -11,7 +13,10 @@ class Unsatisfiable(Exception):
 
 
 def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
-    """`bytes=a-b`, `bytes=a-`, `bytes=-n` -> inclusive (start, end); None when the header is malformed."""
+    """`bytes=a-b`, `bytes=a-`, `bytes=-n` -> inclusive (start, end); None when the header is malformed.
+
+    Positions past any object's size (even of thousands of digits) are valid, as HTTP has them.
+    """
     if not header:
         return None
     m = _RANGE.match(header.strip())
@@ -19,14 +24,14 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
         return None
     first, last = m.group(1), m.group(2)
     if not first:
-        n = int(last)
+        n = parse_int(last)
         if n == 0:
             if size == 0:
                 return None
             raise Unsatisfiable()
         return (max(0, size - n), size - 1) if size else None
-    start = int(first)
-    end = int(last) if last else size - 1
+    start = parse_int(first)
+    end = parse_int(last) if last else size - 1
     if last and end < start:
         return None
     if start >= size:

@@ -31,6 +31,19 @@ class JsonPacket(Packet):
     uses_binary_events = False
 
 
+def encoding_error(packet: Any) -> str | None:
+    """Why orjson cannot encode `packet` (an integer past 64 bits, nesting past 254 levels...), or None.
+
+    For the rare batch that failed to encode: its items are checked one by one, each wrapped as the
+    packet carries it, so that one bad item fails alone and the others still go (no cost otherwise).
+    """
+    try:
+        orjson.dumps(packet)
+    except orjson.JSONEncodeError as exc:
+        return str(exc)
+    return None
+
+
 def call_message(call_id: str, method: str, args: dict[str, Any], timeout_ms: int, req: str) -> dict[str, Any]:
     return {"v": 1, "id": call_id, "method": method, "args": args, "timeout_ms": timeout_ms, "req": req}
 

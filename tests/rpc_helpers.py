@@ -33,9 +33,12 @@ async def connect(c: Cluster, secret: str = SECRET) -> MetadataClient:
     return client
 
 
-async def raw_client(c: Cluster, secret: str = SECRET) -> socketio.AsyncClient:
-    """A bare python-socketio client: it acks only what its handlers return."""
-    sio = socketio.AsyncClient(reconnection=False, json=OrjsonShim)
+async def raw_client(c: Cluster, secret: str = SECRET, json: Any = OrjsonShim) -> socketio.AsyncClient:
+    """A bare python-socketio client: it acks only what its handlers return.
+
+    `json=json` (the standard module) encodes what orjson refuses to, such as nesting past 254 levels.
+    """
+    sio = socketio.AsyncClient(reconnection=False, json=json)
     await sio.connect(f"http://127.0.0.1:{c.md_port}", auth={"secret": secret, "client": "raw", "proto": C.RPC_PROTO},
                       transports=["websocket"], namespaces=[C.RPC_NAMESPACE], wait_timeout=10)
     return sio

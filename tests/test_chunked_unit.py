@@ -156,6 +156,9 @@ def test_small_signed_chunk_before_the_last():
 
 @pytest.mark.parametrize("body", [
     b"zz\r\nabc\r\n0\r\n\r\n",          # size is not hex
+    b"+3\r\nabc\r\n0\r\n\r\n",          # int(_, 16) would take a sign, an underscore or a 0x
+    b"0_3\r\nabc\r\n0\r\n\r\n",
+    b"0x3\r\nabc\r\n0\r\n\r\n",
     b"3\nabc\r\n0\r\n\r\n",             # LF alone ends the size line
     b"3\r\nabcd\r\n0\r\n\r\n",          # chunk longer than its size
     b"3\r\nab",                         # body ends inside a chunk

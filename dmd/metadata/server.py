@@ -5,8 +5,10 @@ import asyncio
 import hmac
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
+import orjson
 import socketio
 
 from dmd.metadata.context import MetadataContext
@@ -15,7 +17,7 @@ from dmd.metadata.streams import Caller, StreamRegistry, current_caller
 from shared import constants as C
 from shared.errors import InternalError, S3Error
 from shared.logging import request_id
-from shared.rpc import JsonPacket, OrjsonShim, error_reply, ok_reply
+from shared.rpc import JsonPacket, OrjsonShim, encoding_error, error_reply, ok_reply
 
 log = logging.getLogger("coffer.metadata")
 
@@ -76,10 +78,14 @@ def build_server(ctx: MetadataContext, secret: str) -> tuple[socketio.AsyncServe
             return error_reply(call_id, exc)
 
     @sio.on("call", namespace=ns)
-    async def call(sid: str, msg: dict) -> dict:
-        return await run_call(sid, msg)
+    async def call(sid: str, msg: Any) -> dict | None:
+        # The lone-call event (tools, dmd-reference): its reply is checked before socket.io sends it,
+        # since an ack that fails to encode is lost without a word.
+        method = _method(msg)
+        reply = await run_call(sid, msg)
+        return _sendable(reply, method, _as_ack) or error_reply("", _unencodable(method, "its id"))
 
-    outboxes: dict[str, list[dict]] = {}
+    outboxes: dict[str, list[tuple[dict, str]]] = {}
 
     @sio.on("calls", namespace=ns)
     async def calls(sid: str, msgs: Any) -> None:
@@ -90,14 +96,23 @@ def build_server(ctx: MetadataContext, secret: str) -> tuple[socketio.AsyncServe
     async def answer(sid: str, msg: Any) -> None:
         reply = await run_call(sid, msg)
         outbox = outboxes.setdefault(sid, [])
-        outbox.append(reply)
+        outbox.append((reply, _method(msg)))
         if len(outbox) == 1:                        # replies ready in one loop turn share one event
             asyncio.get_running_loop().call_soon(flush, sid)
 
     def flush(sid: str) -> None:
         replies = outboxes.pop(sid, None)
         if replies and sid in clients:
-            asyncio.get_running_loop().create_task(sio.emit("replies", replies, to=sid, namespace=ns))
+            asyncio.get_running_loop().create_task(send_replies(sid, replies))
+
+    async def send_replies(sid: str, replies: list[tuple[dict, str]]) -> None:
+        try:
+            await sio.emit("replies", [reply for reply, _ in replies], to=sid, namespace=ns)
+        except orjson.JSONEncodeError:
+            # Some reply cannot be encoded: it becomes an error reply, and the others still go.
+            kept = [r for r in (_sendable(reply, method, _in_replies) for reply, method in replies) if r is not None]
+            if kept:
+                await sio.emit("replies", kept, to=sid, namespace=ns)
 
     @sio.on("stream-hangup", namespace=ns)
     async def stream_hangup(sid: str, msg: Any) -> None:
@@ -113,3 +128,30 @@ def build_server(ctx: MetadataContext, secret: str) -> tuple[socketio.AsyncServe
             streams.close_sid(sid)
 
     return sio, service
+
+
+def _method(msg: Any) -> str:
+    return str(msg.get("method")) if isinstance(msg, dict) else "?"
+
+
+def _as_ack(reply: dict) -> list:
+    return [reply]                      # how socket.io carries a handler's return value
+
+
+def _in_replies(reply: dict) -> list:
+    return ["replies", [reply]]         # how a `replies` event carries each reply
+
+
+def _unencodable(method: str, why: str) -> InternalError:
+    return InternalError(f"the reply of the metadata call {method} cannot be encoded: {why}")
+
+
+def _sendable(reply: dict, method: str, wrap: Callable[[dict], Any]) -> dict | None:
+    """The reply if it encodes as `wrap` carries it, else an error reply in its place; None when even
+    that fails (its call id cannot be encoded: no answer could be matched to the call)."""
+    why = encoding_error(wrap(reply))
+    if why is None:
+        return reply
+    log.error("an RPC reply cannot be encoded", extra={"method": method, "error": why})
+    reply = error_reply(reply.get("id", ""), _unencodable(method, why))
+    return reply if encoding_error(wrap(reply)) is None else None

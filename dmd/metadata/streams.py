@@ -20,6 +20,7 @@ from dmd.metadata.context import MetadataContext
 from dmd.metadata.store import sublevel_prefix
 from shared import constants as C
 from shared.errors import InternalError
+from shared.rpc import encoding_error
 
 log = logging.getLogger("coffer.streams")
 
@@ -93,24 +94,49 @@ def _decode_value(raw: bytes) -> Any:
         return raw.decode("utf-8", "replace")     # the few scalars of `__sys` are not JSON
 
 
-def _read_packet(it: Any, keys: bool, values: bool, max_items: int) -> tuple[list, bool]:
-    """Up to max_items entries or about STREAM_PACKET_BYTES; runs in a worker thread."""
+# A `stream-data` packet wraps a value in 4 levels (["stream-data", {"items": [[key, value]]}]).
+_PACKET_DEPTH = 4
+
+
+def _may_nest_too_deep(raw: bytes) -> bool:
+    """Whether a stored value might nest deeper than a stream packet can carry: each level takes a bracket.
+
+    Values are stored by orjson, so up to JSON_MAX_DEPTH deep; two byte counts cost far less than a
+    second encoding of every packet.
+    """
+    return raw.count(b"[") + raw.count(b"{") > C.JSON_MAX_DEPTH - _PACKET_DEPTH
+
+
+def _read_packet(it: Any, keys: bool, values: bool, max_items: int) -> tuple[list, bool, bool]:
+    """(up to max_items entries or about STREAM_PACKET_BYTES, the end reached, a value may be too deep);
+    runs in a worker thread."""
     items: list = []
     size = 0
+    deep = False
     while len(items) < max_items and size < C.STREAM_PACKET_BYTES:
         entry = next(it, None)
         if entry is None:
-            return items, True
+            return items, True, deep
         if keys and values:
             items.append([entry[0].decode(), _decode_value(entry[1])])
             size += len(entry[0]) + len(entry[1])
+            deep = deep or _may_nest_too_deep(entry[1])
         elif keys:
             items.append(entry.decode())
             size += len(entry)
         else:
             items.append(_decode_value(entry))
             size += len(entry)
-    return items, False
+            deep = deep or _may_nest_too_deep(entry)
+    return items, False, deep
+
+
+def _check_packet(packet: dict) -> None:
+    """A packet socket.io could not encode would be lost in its send task, and the stream would wait
+    for an ack that never comes: it fails now instead."""
+    why = encoding_error(["stream-data", packet])
+    if why is not None:
+        raise StreamFailed("InternalError", f"a value of the stream cannot be encoded: {why}")
 
 
 class ReadStream:
@@ -168,7 +194,7 @@ class ReadStream:
             while not done and not self.closed:
                 reading = loop.run_in_executor(None, _read_packet, self.it, self.keys, self.values,
                                                self._next_size())
-                items, done = await asyncio.shield(reading)
+                items, done, deep = await asyncio.shield(reading)
                 reading = None
                 if self.remaining is not None:
                     self.remaining -= len(items)
@@ -178,9 +204,11 @@ class ReadStream:
                     raise StreamFailed("StreamTooOld", "the stream was open for too long")
                 if not items or self.closed:
                     continue
+                packet = {"stream": self.id, "seq": seq, "items": items}
+                if deep:
+                    _check_packet(packet)
                 self.window.sent(seq, time.monotonic())
-                await emit("stream-data", {"stream": self.id, "seq": seq, "items": items}, self.sid,
-                           functools.partial(self._on_ack, seq))
+                await emit("stream-data", packet, self.sid, functools.partial(self._on_ack, seq))
                 seq += 1
                 count += len(items)
             # Every packet must be acknowledged before the end: a silent consumer is caught here too.

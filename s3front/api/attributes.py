@@ -10,6 +10,7 @@ from s3front.xml import Node, document
 from shared import constants as C
 from shared.errors import S3Error
 from shared.models import http_date
+from shared.params import ascii_int
 
 ATTRIBUTES = ("ETag", "Checksum", "ObjectParts", "StorageClass", "ObjectSize")
 
@@ -30,10 +31,7 @@ def _int_header(headers: dict[str, str], name: str, default: int) -> int:
     raw = headers.get(name)
     if raw is None:
         return default
-    if not raw.strip().isdigit():
-        raise S3Error("InvalidArgument", f"Provided {name} not an integer or within integer range",
-                      ArgumentName=name, ArgumentValue=raw)
-    return int(raw)
+    return ascii_int(raw.strip(), name, 0, C.MAX_INT32)
 
 
 def object_parts(md: dict[str, Any]) -> list[dict[str, Any]]:
@@ -52,9 +50,13 @@ def object_parts(md: dict[str, Any]) -> list[dict[str, Any]]:
     return [{"partNumber": n, "size": size} for n, size in sorted(sizes.items())]
 
 
-def _parts_node(req: S3Request, md: dict[str, Any], parts: list[dict[str, Any]]) -> Node:
-    marker = _int_header(req.headers, "x-amz-part-number-marker", 0)
-    wanted = min(_int_header(req.headers, "x-amz-max-parts", C.LISTING_MAX_KEYS), C.LISTING_MAX_KEYS)
+def _parts_page(headers: dict[str, str]) -> tuple[int, int]:
+    """(x-amz-part-number-marker, x-amz-max-parts capped at 1000), checked whatever the object is."""
+    marker = _int_header(headers, "x-amz-part-number-marker", 0)
+    return marker, min(_int_header(headers, "x-amz-max-parts", C.LISTING_MAX_KEYS), C.LISTING_MAX_KEYS)
+
+
+def _parts_node(md: dict[str, Any], parts: list[dict[str, Any]], marker: int, wanted: int) -> Node:
     after = [p for p in parts if p["partNumber"] > marker]
     page = after[:wanted]
     truncated = len(after) > len(page)
@@ -80,6 +82,7 @@ def _checksum_node(md: dict[str, Any]) -> Node | None:
 
 async def get_object_attributes(req: S3Request) -> S3Response:
     names = requested_attributes(req.headers)
+    marker, wanted = _parts_page(req.headers)
     attrs, md = await read_target(req)
     children: list[Node | None] = []
     if "ETag" in names:
@@ -88,7 +91,7 @@ async def get_object_attributes(req: S3Request) -> S3Response:
         children.append(_checksum_node(md))
     parts = object_parts(md)
     if "ObjectParts" in names and parts:
-        children.append(_parts_node(req, md, parts))
+        children.append(_parts_node(md, parts, marker, wanted))
     if "StorageClass" in names:
         children.append(("StorageClass", md.get("x-amz-storage-class") or "STANDARD"))
     if "ObjectSize" in names:

@@ -11,6 +11,7 @@ from s3front.xml import Node, child_text, document, parse, text_document
 from shared import constants as C
 from shared.errors import S3Error
 from shared.models import iso_now
+from shared.params import ascii_int
 
 _LIST_BUCKETS_PARAMS = ("max-buckets", "continuation-token", "prefix", "bucket-region")
 
@@ -38,10 +39,8 @@ async def list_buckets(req: S3Request) -> S3Response:
 def _max_buckets(raw: str | None) -> int:
     if raw is None:
         return C.LIST_BUCKETS_MAX
-    if not raw.isdigit() or not 1 <= int(raw) <= C.LIST_BUCKETS_MAX:
-        raise S3Error("InvalidArgument", f"Argument max-buckets must be an integer between 1 and {C.LIST_BUCKETS_MAX}",
-                      ArgumentName="max-buckets", ArgumentValue=raw)
-    return int(raw)
+    return ascii_int(raw, "max-buckets", 1, C.LIST_BUCKETS_MAX,
+                     f"Argument max-buckets must be an integer between 1 and {C.LIST_BUCKETS_MAX}")
 
 
 def _bucket_node(bucket: dict, region: str | None) -> Node:

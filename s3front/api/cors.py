@@ -13,8 +13,9 @@ from s3front.api.common import bucket_attrs
 from s3front.body import read_small_body
 from s3front.request import S3Request, S3Response, xml_response
 from s3front.xml import Node, document, parse
-from shared.constants import CORS_MAX_BODY, CORS_MAX_RULES, CORS_METHODS
+from shared.constants import CORS_MAX_BODY, CORS_MAX_RULES, CORS_METHODS, MAX_INT32
 from shared.errors import InternalError, S3Error
+from shared.params import parse_int
 
 _REFUSED = ("CORSResponse: This CORS request is not allowed. This is usually because the evalution of Origin, "
             "request method / Access-Control-Request-Method or Access-Control-Request-Headers are not "
@@ -66,9 +67,11 @@ def _parse_rule(el: Element) -> dict[str, Any]:
 
 
 def _max_age(text: str) -> int:
-    if not text.lstrip("-").isdigit():
+    """MaxAgeSeconds, an xs:int: anything else does not validate against AWS's schema."""
+    value = parse_int(text, signed=True)
+    if value is None or not -MAX_INT32 - 1 <= value <= MAX_INT32:
         raise S3Error("MalformedXML")
-    return int(text)
+    return value
 
 
 def _check_rule(rule: dict[str, Any]) -> None:

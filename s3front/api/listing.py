@@ -12,8 +12,8 @@ from s3front.xml import Node, document, escape_all, raw, render
 from shared import constants as C
 from shared.errors import S3Error
 from shared.models import NULL_VERSION, encode_version_id
+from shared.params import ascii_int
 
-_MAX_INT = 2**31 - 1
 _TOKEN_TAG = b"c1:"          # marks tokens Coffer made, so a made-up token is refused, not misread
 
 
@@ -22,10 +22,7 @@ def max_keys(req: S3Request, name: str = "max-keys") -> tuple[int, int]:
     raw = req.query.get(name)
     if raw is None:
         return C.LISTING_MAX_KEYS, C.LISTING_MAX_KEYS
-    value = int(raw) if raw.isdigit() else -1
-    if not 0 <= value <= _MAX_INT:
-        raise S3Error("InvalidArgument", f"Provided {name} not an integer or within integer range",
-                      ArgumentName=name, ArgumentValue=raw)
+    value = ascii_int(raw, name, 0, C.MAX_INT32)
     return value, min(value, C.LISTING_MAX_KEYS)
 
 

@@ -23,11 +23,12 @@ from s3front.xml import MAX_XML_BODY, Node, child_text, document, parse
 from shared import constants as C
 from shared.errors import S3Error
 from shared.models import iso_now
+from shared.params import ascii_int, ascii_part_number, parse_int
 
 # Fields of an object's metadata that only completion sets.
 _COMPLETION_FIELDS = ("content-length", "content-md5", "last-modified", "location")
 _XML_CHECKSUMS = {f"Checksum{name.upper()}": name for name in ALGORITHMS}
-_COPY_RANGE = re.compile(r"^bytes=(\d+)-(\d+)$")
+_COPY_RANGE = re.compile(r"^bytes=([0-9]+)-([0-9]+)$")      # ASCII digits: \d takes any script's
 
 
 def upload_id(req: S3Request) -> str:
@@ -39,11 +40,7 @@ def upload_id(req: S3Request) -> str:
 
 def part_number(req: S3Request) -> int:
     """The partNumber query parameter, an integer in 1..10000."""
-    raw = req.query.get("partNumber", "")
-    if not raw.isdigit() or not 1 <= int(raw) <= C.MPU_MAX_PART_NUMBER:
-        raise S3Error("InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive",
-                      ArgumentName="partNumber", ArgumentValue=raw)
-    return int(raw)
+    return ascii_part_number(req.query.get("partNumber", ""))
 
 
 def _checksum_algorithm(req: S3Request) -> str | None:
@@ -123,12 +120,12 @@ def _copy_range(req: S3Request, size: int) -> tuple[int, int]:
                                             f"for a copy source: {C.MAX_PUT_BYTES}")
         return 0, size - 1
     m = _COPY_RANGE.match(header.strip())
-    if not m or int(m.group(2)) < int(m.group(1)):
+    first, last = (parse_int(m.group(1)), parse_int(m.group(2))) if m else (None, None)
+    if first is None or last is None or last < first:
         raise S3Error("InvalidArgument", "The x-amz-copy-source-range value must be of the form bytes=first-last "
                                          "where first and last are the zero-based offsets of the first and last "
                                          "bytes to copy",
                       ArgumentName="x-amz-copy-source-range", ArgumentValue=header)
-    first, last = int(m.group(1)), int(m.group(2))
     if last >= size:
         raise S3Error("InvalidRange", f"Range specified is not valid for source object of size: {size}",
                       status=416, RangeRequested=header, ActualObjectSize=size)
@@ -159,9 +156,10 @@ def parse_complete(body: bytes) -> list[dict[str, Any]]:
 
 def _parse_part(el: Element) -> dict[str, Any]:
     number, etag = child_text(el, "PartNumber"), child_text(el, "ETag")
-    if number is None or etag is None or not number.strip().isdigit():
+    # Not an integer does not validate against AWS's schema; an integer out of 1..10000 is refused as such.
+    if number is None or etag is None or parse_int(number.strip(), signed=True) is None:
         raise S3Error("MalformedXML")
-    part: dict[str, Any] = {"partNumber": int(number), "etag": etag.strip()}
+    part: dict[str, Any] = {"partNumber": ascii_part_number(number.strip(), "PartNumber"), "etag": etag.strip()}
     for tag, algorithm in _XML_CHECKSUMS.items():
         value = child_text(el, tag)
         if value is not None:
@@ -203,11 +201,8 @@ async def abort_multipart_upload(req: S3Request) -> S3Response:
 
 
 def _marker(req: S3Request, name: str) -> int:
-    raw = req.query.get(name, "0") or "0"
-    if not raw.isdigit():
-        raise S3Error("InvalidArgument", f"Provided {name} not an integer or within integer range",
-                      ArgumentName=name, ArgumentValue=raw)
-    return int(raw)
+    raw = req.query.get(name)
+    return 0 if raw is None else ascii_int(raw, name, 0, C.MAX_INT32)
 
 
 def _parties(value: dict[str, Any]) -> list[Node]:

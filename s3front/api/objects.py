@@ -14,6 +14,7 @@ from shared import constants as C
 from shared.data_client import DataStream
 from shared.errors import S3Error
 from shared.models import NULL_VERSION, decode_version_id, encode_version_id, external_version_id, iso_now
+from shared.params import ascii_part_number
 from shared.ranges import Unsatisfiable, parse_range
 
 
@@ -127,12 +128,10 @@ def _part_or_byte_range(req: S3Request, md: dict, headers: dict[str, str]) -> tu
     raw = req.query.get("partNumber")
     if raw is None:
         return _byte_range(req, md["content-length"])
-    if not raw.isdigit() or not 1 <= int(raw) <= C.MPU_MAX_PART_NUMBER:
-        raise S3Error("InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive",
-                      ArgumentName="partNumber", ArgumentValue=raw)
+    n = ascii_part_number(raw)
     if "range" in req.headers:
         raise S3Error("InvalidRequest", "Cannot specify both Range header and partNumber query parameter")
-    n, etag_text, size = int(raw), md.get("content-md5", ""), md["content-length"]
+    etag_text, size = md.get("content-md5", ""), md["content-length"]
     if "-" not in etag_text:        # not multipart: the whole object is its only part
         if n != 1:
             raise S3Error("InvalidPart", PartNumberRequested=n, ActualPartCount=1)

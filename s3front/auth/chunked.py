@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from shared import constants as C
 from shared.errors import S3Error
+from shared.params import parse_hex, parse_int
 
 if TYPE_CHECKING:
     from s3front.request import S3Request
@@ -155,11 +156,8 @@ class ChunkedDecoder:
 
     def _on_size(self, line: bytes, events: list[Event]) -> None:
         text, _, params = line.decode("latin-1").partition(";")
-        try:
-            size = int(text.strip(), 16)
-        except ValueError:
-            raise _incomplete(f"Invalid chunk size {text[:20]!r}.") from None
-        if size < 0:
+        size = parse_hex(text.strip())         # ASCII hex only: int(_, 16) takes "+a", "1_0", " a "
+        if size is None:
             raise _incomplete(f"Invalid chunk size {text[:20]!r}.")
         self._chunks += 1
         self._signature = self._chunk_signature(params)
@@ -268,7 +266,7 @@ async def decode_chunked(req: "S3Request", trailers: dict[str, str]) -> AsyncIte
     """The payload of an aws-chunked body, every signature checked; fills `trailers` at the end."""
     mode = req.auth.payload_hash if req.auth else ""
     length = req.headers.get("x-amz-decoded-content-length", "")
-    decoder, chain = decoder_for(req, mode, int(length) if length.isdigit() else None)
+    decoder, chain = decoder_for(req, mode, parse_int(length))
     async for piece in req.raw_body():
         for event in decoder.feed(piece):
             data = _apply(event, chain, trailers)

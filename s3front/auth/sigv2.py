@@ -13,6 +13,7 @@ import time
 from s3front.auth import Authenticator, check_skew, iso_time, parse_any_date
 from shared.config import Account
 from shared.errors import S3Error
+from shared.params import parse_int
 
 # The query parameters that are part of the canonicalized resource (the others are not signed).
 SUB_RESOURCES = frozenset([
@@ -114,14 +115,15 @@ def verify_query(auth: Authenticator, method: str, raw_path: str, query: dict[st
     if not expires or not query.get("Signature") or not query.get("AWSAccessKeyId"):
         raise S3Error("AccessDenied", "Query-string authentication requires the Signature, Expires and "
                                       "AWSAccessKeyId parameters")
-    try:
-        deadline = int(expires)
-    except ValueError:
+    deadline = parse_int(expires, signed=True)
+    if deadline is None:
         raise S3Error("AccessDenied", "Query-string authentication requires the Signature, Expires and "
-                                      "AWSAccessKeyId parameters") from None
+                                      "AWSAccessKeyId parameters")
     now = time.time()
     if now > deadline:
-        raise S3Error("AccessDenied", "Request has expired", Expires=iso_time(deadline), ServerTime=iso_time(now))
+        # Shown from the epoch on: gmtime() cannot render times long before it.
+        raise S3Error("AccessDenied", "Request has expired", Expires=iso_time(max(deadline, 0)),
+                      ServerTime=iso_time(now))
     account = auth.lookup_account(query["AWSAccessKeyId"])
     return _check(auth, account, method, raw_path, query, headers, expires,
                   query["Signature"])
