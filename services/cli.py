@@ -52,6 +52,9 @@ def main(argv: list[str] | None = None) -> int:
     maintenance = {k: vars(args).pop(k) for k in ("sweep", "dry_run", "grace") if k in vars(args)}
     overrides = {k: v for k, v in vars(args).items() if k != "role"}
     config = load_config(**overrides)
+    if args.role != "serve":        # `serve` makes one and hands it to its children
+        from services.runner import require_cluster_secret
+        require_cluster_secret(config, args.role)
     if args.role == "gc":
         from services.maintenance import run_gc
         return run_gc(config, maintenance["sweep"], maintenance["dry_run"], maintenance["grace"])

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 import time
 from typing import Any
@@ -16,6 +15,7 @@ from shared import constants as C
 from shared.errors import InternalError, S3Error
 from shared.logging import request_id
 from shared.rpc import JsonPacket, OrjsonShim, error_reply, ok_reply
+from shared.security import secret_matches
 
 log = logging.getLogger("coffer.metadata")
 
@@ -50,7 +50,7 @@ def build_server(ctx: MetadataContext, secret: str) -> tuple[socketio.AsyncServe
     @sio.on("connect", namespace=ns)
     async def connect(sid: str, environ: dict, auth: Any = None) -> None:
         ok = (isinstance(auth, dict) and auth.get("proto") == C.RPC_PROTO
-              and hmac.compare_digest(str(auth.get("secret", "")).encode(), secret.encode()))
+              and secret_matches(auth.get("secret"), secret))
         if not ok:
             log.warning("refused an unauthenticated RPC client", extra={"peer": environ.get("REMOTE_ADDR")})
             raise socketio.exceptions.ConnectionRefusedError("unauthorized")

@@ -1,0 +1,128 @@
+"""The daemons' outside security review: no empty secret."""
+from __future__ import annotations
+
+import asyncio
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import orjson
+import pytest
+import socketio
+
+from dmd.data.app import DataApp
+from dmd.data.store import FileStore
+from shared import constants as C
+from shared.rpc import OrjsonShim
+from shared.security import secret_matches
+from tests.cluster import REPO_ROOT, SECRET, Cluster
+
+# -- refusing to start without a secret ----------------------------------------------------
+
+
+def _start(role: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "services.cli", role], env=env, cwd=REPO_ROOT,
+                          capture_output=True, text=True, timeout=60)
+
+
+def _env_without_secret(tmp_path: Path) -> dict[str, str]:
+    env = Cluster(tmp_path / "c").env
+    env.pop("COFFER_CLUSTER_SECRET", None)
+    env.pop("COFFER_CLUSTER_SECRET_FILE", None)
+    return env
+
+
+@pytest.mark.parametrize("role", ["mdserver", "dataserver", "dmd", "s3server", "gc"])
+@pytest.mark.parametrize("secret", [None, "", "   "], ids=["unset", "empty", "blank"])
+def test_refuses_to_start_without_a_secret(tmp_path, role, secret):
+    env = _env_without_secret(tmp_path)
+    if secret is not None:
+        env["COFFER_CLUSTER_SECRET"] = secret
+    out = _start(role, env)
+    assert out.returncode != 0
+    assert "COFFER_CLUSTER_SECRET" in out.stderr and "COFFER_CLUSTER_SECRET_FILE" in out.stderr, out.stderr
+    assert "refusing to start without a cluster secret" in out.stderr
+    for port in (env["METADATA_PORT"], env["DATA_PORT"]):
+        with pytest.raises(OSError):            # it never listened
+            socket.create_connection(("127.0.0.1", int(port)), timeout=0.5).close()
+    assert not (tmp_path / "c" / "metadata").exists() and not (tmp_path / "c" / "data").exists()
+
+
+def test_refuses_an_empty_secret_file(tmp_path):
+    env = _env_without_secret(tmp_path)
+    (tmp_path / "secret").write_text("\n")
+    env["COFFER_CLUSTER_SECRET_FILE"] = str(tmp_path / "secret")
+    out = _start("dmd", env)
+    assert out.returncode != 0 and "COFFER_CLUSTER_SECRET_FILE" in out.stderr
+
+
+# -- a daemon with a secret refuses the empty one ------------------------------------------
+
+
+@pytest.mark.parametrize("auth", [{"secret": ""}, {}, {"secret": None}, {"secret": 0}, {"secret": [SECRET]}],
+                         ids=["empty", "missing", "null", "number", "list"])
+def test_metadata_daemon_refuses_an_empty_or_odd_secret(cluster, auth):
+    async def run() -> None:
+        sio = socketio.AsyncClient(reconnection=False, json=OrjsonShim)
+        with pytest.raises(socketio.exceptions.ConnectionError):
+            await sio.connect(f"http://127.0.0.1:{cluster.md_port}", transports=["websocket"],
+                              auth={**auth, "client": "test", "proto": C.RPC_PROTO},
+                              namespaces=[C.RPC_NAMESPACE], wait_timeout=5)
+        await sio.disconnect()
+
+    asyncio.run(run())
+    assert "refused an unauthenticated RPC client" in cluster.logs("metadata")
+
+
+def _raw(port: int, line: bytes, auth: bytes, body: bytes = b"") -> tuple[int, bytes]:
+    """One request sent byte for byte (httpx refuses a header ending in a space): status and body."""
+    request = (line + b"\r\nHost: data\r\nAuthorization: " + auth + b"\r\nContent-Length: "
+               + str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n" + body)
+    answer = b""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(request)
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head, _, payload = answer.partition(b"\r\n\r\n")
+    return int(head.split(b" ", 2)[1]), payload
+
+
+@pytest.mark.parametrize("header", [b"Bearer ", b"Bearer  ", b"Bearer", b"Bearer " + SECRET[:-1].encode()])
+def test_data_daemon_refuses_an_empty_or_malformed_bearer(cluster, header):
+    for line in (b"PUT /DataFile HTTP/1.1", b"GET /DataFile?diskUsage HTTP/1.1", b"GET /DataFile?list HTTP/1.1"):
+        body = b"data" if line.startswith(b"PUT") else b""
+        assert _raw(cluster.data_port, line, header, body)[0] == 403, (line, header)
+
+
+def test_data_app_without_an_expected_secret_refuses_everyone(tmp_path):
+    """Defence in depth: even a DataApp built with no secret (the service refuses to) accepts no one."""
+    app = DataApp(FileStore(str(tmp_path / "data")), "")
+
+    async def run() -> list[int]:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://data") as client:
+            return [(await client.put("/DataFile", content=b"x", headers={"Authorization": h})).status_code
+                    for h in ("Bearer ", "Bearer x", "Bearer  ")]
+
+    assert asyncio.run(run()) == [403, 403, 403]
+
+
+@pytest.mark.parametrize("given,expected,ok", [
+    ("", "", False), (b"", "", False), ("x", "", False), ("", "  ", False), ("  ", "  ", False),
+    ("", "s3cret", False), (None, "s3cret", False), (0, "s3cret", False), ("s3cre", "s3cret", False),
+    ("s3cret", "s3cret", True), (b"s3cret", "s3cret", True), ("s3cret ", "s3cret", False),
+])
+def test_secret_matches_refuses_an_empty_expected_secret(given, expected, ok):
+    assert secret_matches(given, expected) is ok
+
+
+def test_data_healthcheck_shows_sizes_only_to_the_cluster(cluster):
+    for auth in (b"", b"Bearer ", b"Bearer", b"Bearer wrong"):
+        status, body = _raw(cluster.data_port, b"GET /_/healthcheck HTTP/1.1", auth)
+        assert status == 200 and orjson.loads(body) == {"status": "ok"}, auth
+    assert httpx.get(f"http://127.0.0.1:{cluster.data_port}/_/healthcheck").json() == {"status": "ok"}
+    status, body = _raw(cluster.data_port, b"GET /_/healthcheck HTTP/1.1", f"Bearer {SECRET}".encode())
+    full = orjson.loads(body)
+    assert status == 200 and full["status"] == "ok" and {"total", "free", "available"} <= set(full)
+    assert full["total"] > 0
