@@ -5,6 +5,7 @@ import argparse
 import sys
 
 from shared.config import Config, load_config
+from shared.security import private_umask
 
 ROLES = {
     "serve": "all-in-one: the metadata daemon, the data daemon and one S3 front-end (the embedded default)",
@@ -52,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     maintenance = {k: vars(args).pop(k) for k in ("sweep", "dry_run", "grace") if k in vars(args)}
     overrides = {k: v for k, v in vars(args).items() if k != "role"}
     config = load_config(**overrides)
+    private_umask()                 # the store's files (data, LevelDB, the secret) are this user's alone
     if args.role != "serve":        # `serve` makes one and hands it to its children
         from services.runner import require_cluster_secret
         require_cluster_secret(config, args.role)

@@ -77,3 +77,8 @@ GC_MAX_PARALLEL_DELETES = 16
 CORS_MAX_BODY = 64 * 1024
 CORS_MAX_RULES = 100
 CORS_METHODS = ("GET", "PUT", "HEAD", "POST", "DELETE")
+
+# Files a daemon creates (data files, LevelDB, the cluster secret) are its user's alone.
+PRIVATE_UMASK = 0o077
+PRIVATE_DIR_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600

@@ -1,8 +1,10 @@
-"""The daemons' outside security review: no empty secret."""
+"""The daemons' outside security review: no empty secret, private files."""
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +20,7 @@ from shared import constants as C
 from shared.rpc import OrjsonShim
 from shared.security import secret_matches
 from tests.cluster import REPO_ROOT, SECRET, Cluster
+from tests.serve import Serve
 
 # -- refusing to start without a secret ----------------------------------------------------
 
@@ -126,3 +129,62 @@ def test_data_healthcheck_shows_sizes_only_to_the_cluster(cluster):
     full = orjson.loads(body)
     assert status == 200 and full["status"] == "ok" and {"total", "free", "available"} <= set(full)
     assert full["total"] > 0
+
+
+# -- files and directories are the daemon user's alone -------------------------------------
+
+
+def _modes(root: Path) -> dict[str, list[str]]:
+    """Paths under `root` (itself included) whose modes are not 0700 (directories) or 0600 (files)."""
+    wrong: dict[str, list[str]] = {"dirs": [], "files": []}
+    counted = {"dirs": 0, "files": 0}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name, kind, want in [(dirpath, "dirs", 0o700)] + [(os.path.join(dirpath, f), "files", 0o600)
+                                                            for f in filenames]:
+            counted[kind] += 1
+            mode = stat.S_IMODE(os.lstat(name).st_mode)
+            if mode != want:
+                wrong[kind].append(f"{name} {oct(mode)}")
+    assert counted["dirs"] > 0 and counted["files"] > 0, f"nothing to check under {root}"
+    return wrong
+
+
+def _fill(s3) -> None:
+    s3.create_bucket(Bucket="modes")
+    for i, size in enumerate([10, 4096, 64 * 1024, 200 * 1024]):     # the small-file batch and the large path
+        s3.put_object(Bucket="modes", Key=f"k{i}", Body=os.urandom(size))
+    up = s3.create_multipart_upload(Bucket="modes", Key="mpu")["UploadId"]
+    etag = s3.upload_part(Bucket="modes", Key="mpu", UploadId=up, PartNumber=1, Body=b"p" * 1000)["ETag"]
+    s3.complete_multipart_upload(Bucket="modes", Key="mpu", UploadId=up,
+                                 MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag}]})
+    s3.delete_object(Bucket="modes", Key="k0")
+
+
+def test_serve_creates_private_files(tmp_path):
+    serve = Serve(tmp_path / "serve")
+    try:
+        serve.wait_healthy()
+        _fill(serve.client())
+    finally:
+        assert serve.stop() == 0            # LevelDB writes its files on close too: check them after
+    secret_file = serve.metadata_path / "cluster-secret"
+    assert stat.S_IMODE(secret_file.stat().st_mode) == 0o600
+    assert len(secret_file.read_text().strip()) == 64
+    assert any((serve.metadata_path / "rootDB").glob("*.ldb")) or any((serve.metadata_path / "rootDB").glob("*.log"))
+    assert sum(1 for _ in serve.data_path.glob("*/*")) >= 4
+    assert _modes(serve.metadata_path) == {"dirs": [], "files": []}
+    assert _modes(serve.data_path) == {"dirs": [], "files": []}
+
+
+def test_standalone_daemons_create_private_files_and_tighten_open_directories(fresh_cluster):
+    c = fresh_cluster(start=False)
+    for name in ("data", "metadata"):           # as an older Coffer, or `mkdir`, left them
+        (c.root / name).mkdir(mode=0o755)
+        os.chmod(c.root / name, 0o755)
+    c.start()
+    _fill(c.client())
+    c.stop()
+    assert _modes(c.root / "metadata") == {"dirs": [], "files": []}
+    assert _modes(c.root / "data") == {"dirs": [], "files": []}
+    assert "tightened a directory other users could read" in c.logs("data")
+    assert "tightened a directory other users could read" in c.logs("metadata")
