@@ -1,4 +1,4 @@
-"""The daemons' outside security review: no empty secret, private files."""
+"""The daemons' outside security review: no empty secret, private files, 503s that name no internals."""
 from __future__ import annotations
 
 import asyncio
@@ -7,19 +7,23 @@ import socket
 import stat
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import orjson
 import pytest
 import socketio
+from botocore.exceptions import ClientError
 
 from dmd.data.app import DataApp
 from dmd.data.store import FileStore
 from shared import constants as C
+from shared.errors import UNAVAILABLE_MESSAGE
 from shared.rpc import OrjsonShim
 from shared.security import secret_matches
 from tests.cluster import REPO_ROOT, SECRET, Cluster
+from tests.rpc_helpers import connect
 from tests.serve import Serve
 
 # -- refusing to start without a secret ----------------------------------------------------
@@ -188,3 +192,72 @@ def test_standalone_daemons_create_private_files_and_tighten_open_directories(fr
     assert _modes(c.root / "data") == {"dirs": [], "files": []}
     assert "tightened a directory other users could read" in c.logs("data")
     assert "tightened a directory other users could read" in c.logs("metadata")
+
+
+# -- 503 answers say "retry", the log says why ---------------------------------------------
+
+
+def _log_lines(c: Cluster, name: str) -> list[dict]:
+    out = []
+    for line in c.logs(name).splitlines():
+        try:
+            out.append(orjson.loads(line))
+        except orjson.JSONDecodeError:
+            pass
+    return out
+
+
+def _unavailable(call) -> ClientError:
+    with pytest.raises(ClientError) as err:
+        call()
+    return err.value
+
+
+def _check_503(err: ClientError, forbidden: list[str]) -> str:
+    """A 503 SlowDown whose message names nothing internal; returns its request id."""
+    meta = err.response["ResponseMetadata"]
+    assert meta["HTTPStatusCode"] == 503
+    assert meta["HTTPHeaders"].get("retry-after") == "1"
+    if err.operation_name != "HeadObject":          # a HEAD answer has no body to read a code from
+        assert err.response["Error"]["Code"] == "SlowDown"
+        message = err.response["Error"]["Message"]
+        assert message == UNAVAILABLE_MESSAGE
+        assert not [word for word in forbidden if word.lower() in message.lower()], message
+    return meta["HTTPHeaders"]["x-amz-request-id"]
+
+
+def test_503_messages_name_no_internal_call(fresh_cluster):
+    c = fresh_cluster()
+    s3 = c.client()
+    s3.create_bucket(Bucket="down")
+    s3.put_object(Bucket="down", Key="k", Body=b"here")
+    upload = s3.create_multipart_upload(Bucket="down", Key="mpu")["UploadId"]
+
+    async def methods() -> list[str]:
+        client = await connect(c)
+        try:
+            return (await client.get_manifest())["methods"]
+        finally:
+            await client.close()
+    forbidden = asyncio.run(methods()) + ["metadata", "daemon", "timed out", "RPC", str(c.md_port),
+                                          str(c.data_port), "127.0.0.1"]
+    assert "listParts" in forbidden
+
+    c.kill("data")
+    data_rid = _check_503(_unavailable(lambda: s3.put_object(Bucket="down", Key="new", Body=b"x" * 100)), forbidden)
+    c.kill("metadata")
+    calls = [lambda: s3.get_object(Bucket="down", Key="k"), lambda: s3.head_object(Bucket="down", Key="k"),
+             lambda: s3.list_objects_v2(Bucket="down"),
+             lambda: s3.list_parts(Bucket="down", Key="mpu", UploadId=upload),
+             lambda: s3.put_object(Bucket="down", Key="k2", Body=b""),
+             lambda: s3.delete_objects(Bucket="down", Delete={"Objects": [{"Key": "k"}]})]
+    with ThreadPoolExecutor(len(calls)) as pool:        # each waits for the daemon a few seconds
+        errors = list(pool.map(_unavailable, calls))
+    metadata_rids = [_check_503(err, forbidden) for err in errors]
+
+    # The front-end's log keeps what the client is not told, under the same request id.
+    details = {line.get("req"): line.get("error", "") for line in _log_lines(c, "s3-0")
+               if line.get("msg") == "service unavailable"}
+    assert "data daemon" in details[data_rid]
+    for rid in metadata_rids:
+        assert "metadata" in details[rid], (rid, details)
