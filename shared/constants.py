@@ -82,3 +82,16 @@ CORS_METHODS = ("GET", "PUT", "HEAD", "POST", "DELETE")
 PRIVATE_UMASK = 0o077
 PRIVATE_DIR_MODE = 0o700
 PRIVATE_FILE_MODE = 0o600
+
+# The metadata client's reconnection: fast first attempts (a supervised daemon is back within about
+# a second), then a capped backoff. Attempts at a closed port cost nothing on either side.
+RPC_RECONNECT_FIRST_S = 0.1
+RPC_RECONNECT_MAX_S = 0.25
+RPC_RECONNECT_JITTER_S = 0.05
+
+# `coffer serve` supervising its children: restart at once, then 0.5, 1, 2, 4, 8, 10, 10 ... s
+SERVE_POLL_S = 0.05
+SERVE_RESTART_FIRST_DELAY_S = 0.5
+SERVE_RESTART_MAX_DELAY_S = 10.0
+SERVE_CHILD_STABLE_S = 30.0          # a child that ran this long starts its backoff afresh
+SERVE_STOP_TIMEOUT_S = 15.0          # after SIGTERM, a child still running then is killed
