@@ -2,7 +2,7 @@
 FROM python:3.11-slim
 
 RUN useradd --system --uid 10001 --create-home --home-dir /var/lib/coffer coffer \
- && mkdir -p /data /metadata && chown coffer:coffer /data /metadata
+ && install -d -m 0700 -o coffer -g coffer /data /metadata
 
 WORKDIR /opt/coffer
 COPY pyproject.toml README.md ./

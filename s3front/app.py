@@ -103,7 +103,10 @@ class S3App:
         if isinstance(exc, S3Error):
             err = exc
             if isinstance(exc, ServiceUnavailable):
-                log.warning("service unavailable", extra={"error": exc.message})
+                # The detail (which daemon, which call) stays here, with the request id; the
+                # client's message only says to retry.
+                log.warning("service unavailable", extra={"error": exc.detail, "outcomeUnknown": exc.outcome_unknown,
+                                                          "op": req.operation.name if req.operation else None})
         elif isinstance(exc, InternalError):
             log.error("internal error", extra={"error": exc.message, "code": exc.code})
             err = S3Error("InternalError")

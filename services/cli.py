@@ -5,6 +5,7 @@ import argparse
 import sys
 
 from shared.config import Config, load_config
+from shared.security import private_umask
 
 ROLES = {
     "serve": "all-in-one: the metadata daemon, the data daemon and one S3 front-end (the embedded default)",
@@ -37,14 +38,19 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _configs(role: str, config: Config) -> list:
-    from services import dataserver, mdserver, s3server
-    if role == "mdserver":
-        return mdserver.uvicorn_configs(config)
-    if role == "dataserver":
-        return dataserver.uvicorn_configs(config)
-    if role == "dmd":
-        return mdserver.uvicorn_configs(config) + dataserver.uvicorn_configs(config)
-    return s3server.uvicorn_configs(config)
+    # Import only what the role runs: the daemons need no FastAPI nor s3front, and a restarted
+    # dmd child of `coffer serve` is back sooner without them (0.5 s instead of 1.1 s of imports).
+    configs = []
+    if role in ("mdserver", "dmd"):
+        from services import mdserver
+        configs += mdserver.uvicorn_configs(config)
+    if role in ("dataserver", "dmd"):
+        from services import dataserver
+        configs += dataserver.uvicorn_configs(config)
+    if role == "s3server":
+        from services import s3server
+        configs += s3server.uvicorn_configs(config)
+    return configs
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,6 +58,10 @@ def main(argv: list[str] | None = None) -> int:
     maintenance = {k: vars(args).pop(k) for k in ("sweep", "dry_run", "grace") if k in vars(args)}
     overrides = {k: v for k, v in vars(args).items() if k != "role"}
     config = load_config(**overrides)
+    private_umask()                 # the store's files (data, LevelDB, the secret) are this user's alone
+    if args.role != "serve":        # `serve` makes one and hands it to its children
+        from services.runner import require_cluster_secret
+        require_cluster_secret(config, args.role)
     if args.role == "gc":
         from services.maintenance import run_gc
         return run_gc(config, maintenance["sweep"], maintenance["dry_run"], maintenance["grace"])

@@ -12,6 +12,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from shared.config import Config
 from shared.logging import setup_logging, uvicorn_log_config
+from shared.security import SECRET_SETTINGS, secret_is_set
 
 log = logging.getLogger("coffer")
 
@@ -61,11 +62,14 @@ def start_logging(service: str, config: Config) -> None:
     setup_logging(service, config.log_level)
 
 
+def require_cluster_secret(config: Config, role: str) -> None:
+    """Refuse to start without a cluster secret: a daemon would let anyone in, a front-end could not get in."""
+    if not secret_is_set(config.cluster_secret):
+        raise SystemExit(f"coffer {role}: refusing to start without a cluster secret: set {SECRET_SETTINGS} "
+                         "(the same non-empty value for the daemons and every front-end)")
+
+
 def check_daemon_bind(config: Config, bind: str) -> None:
     """Refuse the settings that are only safe on loopback."""
-    if is_loopback(bind):
-        return
-    if not config.cluster_secret:
-        raise SystemExit(f"refusing to bind {bind} without COFFER_CLUSTER_SECRET: the daemons would be open to anyone")
-    if config.unsafe_no_fsync:
+    if not is_loopback(bind) and config.unsafe_no_fsync:
         raise SystemExit("refusing COFFER_UNSAFE_NO_FSYNC on a non-loopback address")

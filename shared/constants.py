@@ -89,3 +89,21 @@ ACL_MAX_GRANTS = 100                  # "An ACL can have up to 100 grants" (maxO
 # The prefixes and suffixes AWS reserves in general purpose bucket names ("Bucket naming rules").
 BUCKET_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")      # sthree- covers sthree-configurator
 BUCKET_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
+
+# Files a daemon creates (data files, LevelDB, the cluster secret) are its user's alone.
+PRIVATE_UMASK = 0o077
+PRIVATE_DIR_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
+
+# The metadata client's reconnection: fast first attempts (a supervised daemon is back within about
+# a second), then a capped backoff. Attempts at a closed port cost nothing on either side.
+RPC_RECONNECT_FIRST_S = 0.1
+RPC_RECONNECT_MAX_S = 0.25
+RPC_RECONNECT_JITTER_S = 0.05
+
+# `coffer serve` supervising its children: restart at once, then 0.5, 1, 2, 4, 8, 10, 10 ... s
+SERVE_POLL_S = 0.05
+SERVE_RESTART_FIRST_DELAY_S = 0.5
+SERVE_RESTART_MAX_DELAY_S = 10.0
+SERVE_CHILD_STABLE_S = 30.0          # a child that ran this long starts its backoff afresh
+SERVE_STOP_TIMEOUT_S = 15.0          # after SIGTERM, a child still running then is killed

@@ -92,12 +92,20 @@ class InternalError(Exception):
         return {"code": self.code, "status": 500, "message": self.message, "internal": True}
 
 
-class ServiceUnavailable(S3Error):
-    """A daemon cannot be reached; `outcome_unknown` says a write may or may not have been applied."""
+UNAVAILABLE_MESSAGE = "The service is briefly unavailable. Please retry your request."
 
-    def __init__(self, message: str = "The service is temporarily unavailable; please retry.",
-                 outcome_unknown: bool = False) -> None:
-        super().__init__("ServiceUnavailable", message, headers={"Retry-After": "1"})
+
+class ServiceUnavailable(S3Error):
+    """A daemon cannot be reached: 503 SlowDown, which SDKs retry with backoff.
+
+    The client's message says only what the client needs (retry); `detail` (which daemon, which
+    call) is for the log line. `outcome_unknown` says a write may or may not have been applied.
+    """
+
+    def __init__(self, detail: str = "a daemon is not reachable", outcome_unknown: bool = False) -> None:
+        super().__init__("SlowDown", UNAVAILABLE_MESSAGE, headers={"Retry-After": "1"})
+        self.detail = detail
+        self.args = (f"SlowDown: {detail}",)       # what logs print: the detail, not the client's text
         self.outcome_unknown = outcome_unknown
 
 

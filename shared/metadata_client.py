@@ -46,8 +46,12 @@ class MetadataClient:
         self._seq = itertools.count()
         self._pending: dict[str, asyncio.Future] = {}
         self._ready = asyncio.Event()
-        self._sio = socketio.AsyncClient(reconnection=True, reconnection_attempts=0, reconnection_delay=0.5,
-                                         reconnection_delay_max=5, randomization_factor=0.5, json=OrjsonShim,
+        # python-socketio doubles the delay from the first to the cap; its randomization is added in
+        # seconds (not a fraction of the delay), hence a small jitter.
+        self._sio = socketio.AsyncClient(reconnection=True, reconnection_attempts=0,
+                                         reconnection_delay=C.RPC_RECONNECT_FIRST_S,
+                                         reconnection_delay_max=C.RPC_RECONNECT_MAX_S,
+                                         randomization_factor=C.RPC_RECONNECT_JITTER_S, json=OrjsonShim,
                                          serializer=JsonPacket)
         self._sio.on("connect", self._on_connect, namespace=C.RPC_NAMESPACE)
         self._sio.on("disconnect", self._on_disconnect, namespace=C.RPC_NAMESPACE)

@@ -88,7 +88,7 @@ def test_kill_metadata_during_put_burst_loses_no_acknowledged_write(fresh_cluste
             stop.set()
             for job in jobs:
                 job.result()
-    assert all(getattr(e, "response", {}).get("Error", {}).get("Code") == "ServiceUnavailable"
+    assert all(getattr(e, "response", {}).get("Error", {}).get("Code") == "SlowDown"
                for e in failed if isinstance(e, ClientError))
     c.start_metadata()
     c.wait_healthy(timeout=30)

@@ -1,12 +1,12 @@
 """The /DataFile REST API (dmd-reference §8.1), as a plain ASGI application.
 
 PUT streams the body into a new file and answers 201 with its Location; GET streams it back,
-with one Range; DELETE answers 204. Every request but the health check carries the cluster secret.
+with one Range; DELETE answers 204. Every request but the health check carries the cluster secret;
+the health check answers its status to anyone and the disk figures only to holders of the secret.
 """
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 import os
 import re
@@ -20,6 +20,7 @@ from dmd.data.store import FileStore, Upload
 from shared import constants as C
 from shared.logging import request_id
 from shared.ranges import Unsatisfiable, parse_range
+from shared.security import secret_matches
 
 log = logging.getLogger("coffer.data")
 
@@ -39,7 +40,7 @@ class DataApp:
     def __init__(self, store: FileStore, secret: str) -> None:
         self.store = store
         self.small_files = SmallFileGroup(store)
-        self.secret = secret.encode()
+        self.secret = secret
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -60,7 +61,7 @@ class DataApp:
     async def _route(self, scope: Scope, headers: dict[str, str], receive: Receive, send: Send) -> None:
         path, method = scope["path"], scope["method"]
         if path == "/_/healthcheck":
-            return await self.health(send)
+            return await self.health(headers, send)
         self._authenticate(headers)
         m = _PATH.match(path)
         if not m:
@@ -82,12 +83,15 @@ class DataApp:
         raise HttpError(405, "MethodNotAllowed", f"{method} is not allowed on {path}")
 
     def _authenticate(self, headers: dict[str, str]) -> None:
-        auth = headers.get("authorization")
-        if not auth:
+        if not headers.get("authorization"):
             raise HttpError(401, "Unauthorized", "the cluster secret is missing")
-        given = auth.removeprefix("Bearer ").encode()
-        if not auth.startswith("Bearer ") or not hmac.compare_digest(given, self.secret):
+        if not self._authorized(headers):
             raise HttpError(403, "Forbidden", "the cluster secret is wrong")
+
+    def _authorized(self, headers: dict[str, str]) -> bool:
+        """Whether the request carries `Authorization: Bearer <the cluster secret>`."""
+        auth = headers.get("authorization", "")
+        return auth.startswith("Bearer ") and secret_matches(auth[len("Bearer "):], self.secret)
 
     async def put(self, headers: dict[str, str], receive: Receive, send: Send) -> None:
         length = headers.get("content-length")
@@ -169,9 +173,12 @@ class DataApp:
             raise HttpError(400, "InvalidArgument", "GET /DataFile takes ?diskUsage or ?list")
         await _respond(send, 200, orjson.dumps(body), [(b"content-type", b"application/json")])
 
-    async def health(self, send: Send) -> None:
+    async def health(self, headers: dict[str, str], send: Send) -> None:
+        """Status for any prober (container healthchecks carry no secret); disk figures for the cluster."""
         ok = os.access(self.store.root, os.W_OK)
-        body = {"status": "ok" if ok else "unwritable", **self.store.disk_usage()}
+        body: dict[str, Any] = {"status": "ok" if ok else "unwritable"}
+        if self._authorized(headers):
+            body.update(self.store.disk_usage())
         await _respond(send, 200 if ok else 503, orjson.dumps(body), [(b"content-type", b"application/json")])
 
 

@@ -1,7 +1,8 @@
 """Object bytes on local disk (dmd-reference §8.2): one immutable file per data key.
 
 Every write goes to a temporary file that is fsynced, renamed into place and made durable by
-an fsync of its directory before anyone is told it exists.
+an fsync of its directory before anyone is told it exists. Directories are 0700 and files 0600:
+the store holds every object, and no other local user may read it.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from shared import constants as C
+from shared.security import private_dir
 
 KEY_RE = re.compile(r"^[0-9a-f]{40}$")
 
@@ -59,9 +61,11 @@ class FileStore:
         self.root = Path(root)
         self._root_text = str(self.root)
         self.sync = sync
-        self.root.mkdir(parents=True, exist_ok=True)
-        for i in range(C.DATA_HASH_DIRS):
-            (self.root / str(i)).mkdir(exist_ok=True)
+        private_dir(self.root)
+        existing = set(os.listdir(self.root))      # one listing, not 3511 failing mkdirs at each start
+        for name in (str(i) for i in range(C.DATA_HASH_DIRS)):
+            if name not in existing:
+                (self.root / name).mkdir(mode=C.PRIVATE_DIR_MODE, exist_ok=True)
 
     def path(self, key: str) -> Path:
         return self.root / str(hash_dir(key)) / key
@@ -74,7 +78,7 @@ class FileStore:
         key = secrets.token_hex(C.DATA_KEY_BYTES)
         final = self.path(key)
         tmp = final.with_name(key + ".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, C.PRIVATE_FILE_MODE)
         return Upload(key, tmp, final, fd)
 
     def write(self, up: Upload, data: bytes) -> None:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 import time
 from collections.abc import Callable
@@ -18,6 +17,7 @@ from shared import constants as C
 from shared.errors import InternalError, S3Error
 from shared.logging import request_id
 from shared.rpc import JsonPacket, OrjsonShim, encoding_error, error_reply, ok_reply
+from shared.security import secret_matches
 
 log = logging.getLogger("coffer.metadata")
 
@@ -52,7 +52,7 @@ def build_server(ctx: MetadataContext, secret: str) -> tuple[socketio.AsyncServe
     @sio.on("connect", namespace=ns)
     async def connect(sid: str, environ: dict, auth: Any = None) -> None:
         ok = (isinstance(auth, dict) and auth.get("proto") == C.RPC_PROTO
-              and hmac.compare_digest(str(auth.get("secret", "")).encode(), secret.encode()))
+              and secret_matches(auth.get("secret"), secret))
         if not ok:
             log.warning("refused an unauthenticated RPC client", extra={"peer": environ.get("REMOTE_ADDR")})
             raise socketio.exceptions.ConnectionRefusedError("unauthorized")

@@ -1,4 +1,7 @@
-"""The LevelDB store: one plyvel DB, split into sub-levels by key prefix (dmd-reference §2.1)."""
+"""The LevelDB store: one plyvel DB, split into sub-levels by key prefix (dmd-reference §2.1).
+
+The directory is 0700; LevelDB's own files are 0600 through the daemon's umask (services.cli).
+"""
 from __future__ import annotations
 
 import os
@@ -11,6 +14,7 @@ import plyvel
 
 from shared import constants as C
 from shared.errors import InternalError
+from shared.security import private_dir, write_private
 
 METASTORE = b"!__metastore!"
 USERS = b"!users..bucket!"
@@ -67,8 +71,7 @@ class MetadataStore:
     """Owns the plyvel DB. Writes go through the write gatherer only; reads are direct."""
 
     def __init__(self, path: str) -> None:
-        root = Path(path)
-        root.mkdir(parents=True, exist_ok=True)
+        root = private_dir(path)
         try:
             # A larger block cache than LevelDB's 8 MB default keeps listings of 10^5 keys in memory.
             self.db = plyvel.DB(str(root / "rootDB"), create_if_missing=True, lru_cache_size=C.LDB_CACHE_BYTES)
@@ -89,7 +92,7 @@ class MetadataStore:
                 wb.put(SYS + b"db_uuid", raw)
         uuid_file = root / "uuid"
         if not uuid_file.exists():
-            uuid_file.write_bytes(raw)
+            write_private(uuid_file, raw)
         return raw.decode()
 
     def get(self, key: bytes) -> bytes | None:
