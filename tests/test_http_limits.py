@@ -61,9 +61,11 @@ def _whole(answer: bytes) -> bool:
     head_part, sep, body = answer.partition(b"\r\n\r\n")
     if not sep:
         return False
-    for line in head_part.split(b"\r\n"):
-        if line.lower().startswith(b"content-length:"):
+    for line in head_part.lower().split(b"\r\n"):
+        if line.startswith(b"content-length:"):
             return len(body) >= int(line.split(b":")[1])
+        if line.startswith(b"transfer-encoding:") and b"chunked" in line:
+            return body.endswith(b"0\r\n\r\n")
     return True
 
 
