@@ -17,5 +17,5 @@ def uvicorn_configs(config: Config) -> list:
     removed = store.clean_temporaries()
     log.info("data daemon starting", extra={"bind": config.data_bind, "port": config.data_port,
                                             "path": config.data_path, "staleTemporariesRemoved": removed})
-    return [uvicorn_config(DataApp(store, config.cluster_secret), config.data_bind, config.data_port,
-                           config.log_level)]
+    return [uvicorn_config(DataApp(store, config.cluster_secret), config.data_bind, config.data_port, config,
+                           daemon=True)]

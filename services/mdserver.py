@@ -53,4 +53,4 @@ def uvicorn_configs(config: Config) -> list:
     app, _ = metadata_app(config)
     log.info("metadata daemon starting", extra={"bind": config.metadata_bind, "port": config.metadata_port,
                                                 "path": config.metadata_path})
-    return [uvicorn_config(app, config.metadata_bind, config.metadata_port, config.log_level)]
+    return [uvicorn_config(app, config.metadata_bind, config.metadata_port, config, daemon=True)]

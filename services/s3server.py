@@ -17,4 +17,4 @@ def uvicorn_configs(config: Config) -> list:
     log.info("S3 front-end starting", extra={"listen": config.listen_addr, "port": config.port,
                                              "metadata": f"{config.metadata_host}:{config.metadata_port}",
                                              "data": f"{config.data_host}:{config.data_port}"})
-    return [uvicorn_config(build_app(config), config.listen_addr, config.port, config.log_level)]
+    return [uvicorn_config(build_app(config), config.listen_addr, config.port, config)]

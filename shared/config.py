@@ -52,6 +52,9 @@ class Config:
     log_level: str = "INFO"
     unsafe_no_fsync: bool = False
     torrents: bool = False          # GetObjectTorrent serves .torrent files (off: 404, like RGW unconfigured)
+    http_header_timeout: float = C.HTTP_HEADER_TIMEOUT_S   # every port: see services/http_limits.py
+    http_body_timeout: float = C.HTTP_BODY_TIMEOUT_S
+    http_idle_timeout: float = C.HTTP_IDLE_TIMEOUT_S
     accounts: tuple[Account, ...] = DEFAULT_ACCOUNTS
     default_credentials: bool = True
 
@@ -83,6 +86,9 @@ _SETTINGS: list[tuple[str, str, str, type]] = [
     ("LOG_LEVEL", "logLevel", "log_level", str),
     ("COFFER_UNSAFE_NO_FSYNC", "unsafeNoFsync", "unsafe_no_fsync", bool),
     ("COFFER_TORRENTS", "torrents", "torrents", bool),
+    ("COFFER_HTTP_HEADER_TIMEOUT", "httpHeaderTimeout", "http_header_timeout", float),
+    ("COFFER_HTTP_BODY_TIMEOUT", "httpBodyTimeout", "http_body_timeout", float),
+    ("COFFER_HTTP_IDLE_TIMEOUT", "httpIdleTimeout", "http_idle_timeout", float),
 ]
 
 

@@ -6,6 +6,20 @@ METADATA_PORT = 9990
 DATA_PORT = 9991
 DEFAULT_BIND = "127.0.0.1"
 
+# HTTP limits of every port (S3, metadata, data), docs/deploy.md "Limits". AWS allows 8 KB of head;
+# these leave room for what real clients send: a 1024-byte key percent-encoded (~3 KB) in the URL or in
+# x-amz-copy-source, presigned queries with session tokens, 2 KB of metadata as many x-amz-meta-* fields.
+HTTP_MAX_URL_BYTES = 16 * 1024        # the request target (path and query) of the request line
+HTTP_MAX_FIELD_BYTES = 16 * 1024      # one header field, name and value
+HTTP_MAX_FIELDS = 2000                # header fields: 2 KB of metadata as 1024 two-byte pairs, and the rest
+HTTP_MAX_HEAD_BYTES = 64 * 1024       # the request line and all header fields together
+HTTP_HEADER_TIMEOUT_S = 20.0          # a request head is complete this long after its first byte (or the connect)
+HTTP_BODY_TIMEOUT_S = 20.0            # a body that sends nothing this long gets 400 RequestTimeout, as on S3
+HTTP_DAEMON_BODY_GRACE_S = 10.0       # the daemons wait this much longer, so a front-end times its client out first
+HTTP_IDLE_TIMEOUT_S = 60.0            # a keep-alive connection waiting for its next request is closed after this
+HTTP_LINGER_S = 2.0                   # a refused connection closes this long after the answer, so the client reads it
+HTTP_LINGER_BYTES = 2**20             # what it sends meanwhile is read and dropped up to this much, then left unread
+
 # RPC (front-end <-> metadata daemon)
 RPC_NAMESPACE = "/MDFile/metadata"
 RPC_PROTO = 1

@@ -52,6 +52,7 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "NotModified": (304, "Not Modified"),
     "OperationAborted": (409, "A conflicting conditional operation is currently in progress against this resource. Try again."),
     "PreconditionFailed": (412, "At least one of the pre-conditions you specified did not hold"),
+    "RequestHeaderSectionTooLarge": (400, "Your request header section exceeds the maximum allowed size."),
     "RequestTimeTooSkewed": (403, "The difference between the request time and the current time is too large."),
     "RequestTimeout": (400, "Your socket connection to the server was not read from or written to within the timeout period."),
     "ServiceUnavailable": (503, "Please reduce your request rate."),
