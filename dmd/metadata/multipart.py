@@ -17,9 +17,8 @@ from dmd.metadata.objects import check_write_condition, put_version_ops
 from dmd.metadata.store import dumps, loads, mpu_prefix
 from dmd.metadata.versioning import MD
 from shared import constants as C
+from shared.checksums import COMPOSITE, FULL_OBJECT, Checksum, combine_crcs
 from shared.errors import S3Error
-# the algorithms (awscrt CRCs) live with the body-reading code
-from s3front.checksums import COMPOSITE, FULL_OBJECT, Checksum, combine_crcs
 from shared.models import iso_now
 
 
