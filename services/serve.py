@@ -1,6 +1,7 @@
 """`coffer serve`: the all-in-one embedded default, the dmd and one front-end as two child processes.
 
-The cluster secret is generated once and kept in the metadata directory, so restarts keep it.
+The cluster secret is generated once and kept in the metadata directory, so restarts keep it;
+with S3BACKEND=mem nothing is written anywhere: it is generated per run, for the children only.
 Ctrl-C (or SIGTERM) stops both children and waits for them.
 """
 from __future__ import annotations
@@ -21,6 +22,8 @@ SECRET_FILE = "cluster-secret"
 def cluster_secret(config: Config) -> str:
     if config.cluster_secret:
         return config.cluster_secret
+    if config.backend == "mem":
+        return secrets.token_hex(32)       # the store dies with the run: so may its secret
     path = Path(config.metadata_path) / SECRET_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists():
@@ -32,7 +35,8 @@ def cluster_secret(config: Config) -> str:
 
 def child_env(config: Config) -> dict[str, str]:
     env = dict(os.environ)
-    env.update({"COFFER_CLUSTER_SECRET": cluster_secret(config), "S3DATAPATH": config.data_path,
+    env.update({"COFFER_CLUSTER_SECRET": cluster_secret(config), "S3BACKEND": config.backend,
+                "S3DATAPATH": config.data_path,
                 "S3METADATAPATH": config.metadata_path, "COFFER_PORT": str(config.port),
                 "METADATA_PORT": str(config.metadata_port), "DATA_PORT": str(config.data_port),
                 "LISTEN_ADDR": config.listen_addr, "LOG_LEVEL": config.log_level})
