@@ -4,7 +4,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test bench bench-haproxy bench-multipart soak clean
+.PHONY: run test test-mem bench bench-haproxy bench-multipart soak clean
+
+# The S3-level families that run a second time with every daemon in memory (S3BACKEND=mem);
+# tests marked needs_disk (kills, restarts, data files) are skipped there. About 1.5 min here.
+MEM_FAMILIES := $(addprefix tests/test_,objects_basic object_headers buckets attributes listing_api \
+	versioning_api versioning_listing versioning_race multipart multipart_data acl cors copy delete_objects \
+	checksums checksums_multipart conditional)
+MEM_FAMILIES := $(addsuffix .py,$(MEM_FAMILIES))
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { \
@@ -20,6 +27,10 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+	COFFER_TEST_BACKEND=mem $(BIN)/python -m pytest $(MEM_FAMILIES)
+
+test-mem: $(STAMP)
+	COFFER_TEST_BACKEND=mem $(BIN)/python -m pytest $(MEM_FAMILIES)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
