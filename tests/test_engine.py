@@ -17,7 +17,11 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from dmd.metadata import keys
 from dmd.metadata.engine import Cursor, Engine, View, has_keys, open_engine
 from dmd.metadata.engine.memory import MemoryEngine
+from dmd.metadata.listing import list_page, list_parts
 from shared import constants as C
+from tests.test_listing_props import buckets, delimiters, draw_marker, draw_prefix, max_keys, skip_streak, streaks
+from tests.test_listing_uploads import mpu_levels
+from tests.test_listing_versions import histories
 
 PREFIX = b"!p!"
 # Few bytes, so ranges, prefixes and seek targets often meet exactly; "!p!" keys make a sub-level.
@@ -190,3 +194,54 @@ def test_memory_cursor_pages_grow() -> None:
     with engine.cursor(b"k") as cursor:
         assert next(cursor)[0] == b"k00000" and len(cursor._page) == C.MEM_CURSOR_FIRST_PAGE
         assert sum(1 for _ in cursor) == 4999 and cursor._size == C.MEM_CURSOR_MAX_PAGE
+
+
+@st.composite
+def listings(draw: Any) -> tuple[dict[bytes, bytes], str, dict[str, Any]]:
+    """Sub-level contents, a listing kind that reads them, and its parameters (markers inside the names)."""
+    kind = draw(st.sampled_from(["Delimiter", "DelimiterMaster", "DelimiterVersions", "MultipartUploads"]))
+    if kind == "MultipartUploads":
+        items, uploads = draw(mpu_levels())
+        names = [name for name, _ in uploads]
+    elif kind == "DelimiterVersions":
+        items, masters, _ = draw(histories())
+        names = list(masters)
+    else:
+        items, _ = draw(buckets())
+        names = [k for k in items if b"\x00" not in k]
+    params: dict[str, Any] = {"prefix": draw_prefix(draw, names), "delimiter": draw(delimiters),
+                              "maxKeys": draw(max_keys)}
+    marker = draw_marker(draw, names)
+    if kind in ("Delimiter", "DelimiterMaster"):
+        params["marker"] = marker
+    else:
+        params["keyMarker"] = marker
+        params["versionIdMarker" if kind == "DelimiterVersions" else "uploadIdMarker"] = \
+            draw(st.sampled_from([None, "null", "0", "f"]))
+    return items, kind, {k: v for k, v in params.items() if v is not None}
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(listing=listings(), streak=streaks)
+def test_listing_pages_agree(engines: list[Engine], listing: tuple, streak: int) -> None:
+    """Every listing kind gives the same page on both engines (each is also checked against a model in
+    tests/test_listing_*.py); a neighbouring sub-level never leaks in."""
+    items, kind, params = listing
+    pages = []
+    for engine in engines:
+        reset(engine, {**{PREFIX + k: v for k, v in items.items()}, b"!p\"zz": b"{}", b"!q!": b"{}"})
+        with skip_streak(streak):
+            pages.append(list_page(engine.view(PREFIX), kind, params))
+    assert pages[0] == pages[1]
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(level=mpu_levels(), marker=st.integers(0, 3), n=st.integers(0, 3))
+def test_part_pages_agree(engines: list[Engine], level: tuple, marker: int, n: int) -> None:
+    items, uploads = level
+    upload_id = uploads[0][1]["uploadId"] if uploads else "u"
+    pages = []
+    for engine in engines:
+        reset(engine, {PREFIX + k: v for k, v in items.items()})
+        pages.append(list_parts(engine.view(PREFIX), upload_id, marker, n))
+    assert pages[0] == pages[1]
