@@ -5,6 +5,7 @@ engines and a plain sorted-list model; the memory engine's cursors must also sur
 """
 from __future__ import annotations
 
+import asyncio
 import tempfile
 import threading
 import time
@@ -14,7 +15,8 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from dmd.metadata import keys
+from dmd.metadata import buckets as bucket_ops, keys, multipart, objects
+from dmd.metadata.context import MetadataContext
 from dmd.metadata.engine import Cursor, Engine, View, has_keys, open_engine
 from dmd.metadata.engine.memory import MemoryEngine
 from dmd.metadata.listing import list_page, list_parts
@@ -245,3 +247,48 @@ def test_part_pages_agree(engines: list[Engine], level: tuple, marker: int, n: i
         reset(engine, {PREFIX + k: v for k, v in items.items()})
         pages.append(list_parts(engine.view(PREFIX), upload_id, marker, n))
     assert pages[0] == pages[1]
+
+
+class RecordingEngine(MemoryEngine):
+    """A memory engine that records which threads read it, and can say that it blocks."""
+
+    def __init__(self, blocking: bool) -> None:
+        self.readers: set[int] = set()
+        super().__init__()
+        self.blocking = blocking
+
+    def read(self, key: bytes) -> bytes | None:
+        self.readers.add(threading.get_ident())
+        return super().read(key)
+
+    def page(self, *args: Any) -> list:
+        self.readers.add(threading.get_ident())
+        return super().page(*args)
+
+
+@pytest.mark.parametrize("blocking", [False, True])
+def test_the_loop_reads_the_engine_only_when_it_does_not_block(blocking: bool) -> None:
+    """Bucket, object, version and multipart operations: a blocking engine is never called on the loop."""
+    engine = RecordingEngine(blocking)
+    ctx = MetadataContext(engine, C.REPLICATION_GROUP_ID, sync=False)
+
+    async def operations() -> int:
+        engine.readers.clear()
+        await bucket_ops.create_bucket(ctx, "bkt", {"owner": "o"})
+        await bucket_ops.update_bucket_attributes(ctx, "bkt", set={"versioning": "Enabled"})
+        first = await objects.put_object(ctx, "bkt", "k", {"content-length": 1, "location": None})
+        await objects.put_object(ctx, "bkt", "k", {"content-length": 2, "location": None})
+        upload = (await multipart.initiate_multipart_upload(ctx, "bkt", "mp", {}))["uploadId"]
+        piece = {"key": "d" * 40, "size": 3, "start": 0}
+        await multipart.put_part(ctx, "bkt", "mp", upload, 1, {"etag": "a" * 32, "size": 3, "location": [piece]})
+        await multipart.complete_multipart_upload(ctx, "bkt", "mp", upload, [{"partNumber": 1, "etag": "a" * 32}], {})
+        latest = await objects.get_object(ctx, "bkt", "k")
+        await objects.delete_object(ctx, "bkt", "k", versionId=latest["versionId"])   # the master moves back
+        assert (await objects.get_object(ctx, "bkt", "k"))["versionId"] == first["versionId"]
+        return threading.get_ident()
+
+    try:
+        loop_thread = asyncio.run(operations())
+    finally:
+        ctx.gatherer.close()
+    assert engine.readers and (loop_thread in engine.readers) is not blocking

@@ -81,7 +81,7 @@ class MemoryCursor:
 
     def close(self) -> None:
         self._closed = True
-        self._page = []
+        self._page, self._i = [], 0
 
     def __enter__(self) -> "MemoryCursor":
         return self
