@@ -292,3 +292,17 @@ def test_the_loop_reads_the_engine_only_when_it_does_not_block(blocking: bool) -
     finally:
         ctx.gatherer.close()
     assert engine.readers and (loop_thread in engine.readers) is not blocking
+
+
+def test_the_key_layout_is_the_reference_one() -> None:
+    """Pinned bytes: existing LevelDB directories must keep reading (dmd-reference §2.1)."""
+    assert keys.metastore_key("bkt") == b"!__metastore!bkt"
+    assert keys.users_key("owner", "bkt") == b"!users..bucket!owner\x00bkt"
+    assert keys.object_key("bkt", "k") == b"!bkt!k"
+    assert keys.object_key("bkt", keys.version_key("k", "v1")) == b"!bkt!k\x00v1"
+    assert keys.versions_range("bkt", "k") == (b"!bkt!k\x00", b"!bkt!k\x01")
+    assert keys.overview_key("bkt", "k", "u1") == b"!mpuShadowBucketbkt!overview\x00k\x00u1"
+    assert keys.part_key("bkt", "u1", 7) == b"!mpuShadowBucketbkt!part\x00u1\x0000007"
+    assert keys.gc_entry(keys.gc_key(5, "d" * 40)) == b"!__gc!0000000000005\x00" + b"d" * 40
+    assert keys.sys_key("vid_hwm") == b"!__sys!vid_hwm"
+    assert keys.raw_key("users..bucket", "x") == b"!users..bucket!x"
