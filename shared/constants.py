@@ -23,7 +23,7 @@ LDB_CACHE_BYTES = 64 * 2**20
 BACKENDS = ("file", "mem")
 
 # In-memory engine (S3BACKEND=mem): a cursor reads its range in pages, growing from the first to the last size
-MEM_CURSOR_FIRST_PAGE = 16           # a point scan (has_keys, next_version) reads a few keys, not a thousand
+MEM_CURSOR_FIRST_PAGE = 16           # a point scan (has_keys, next_version) or a seek reads a few keys, not 512
 MEM_CURSOR_MAX_PAGE = 512            # bounds how long one page holds the engine's lock
 
 # Write gathering

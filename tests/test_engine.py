@@ -306,3 +306,13 @@ def test_the_key_layout_is_the_reference_one() -> None:
     assert keys.gc_entry(keys.gc_key(5, "d" * 40)) == b"!__gc!0000000000005\x00" + b"d" * 40
     assert keys.sys_key("vid_hwm") == b"!__sys!vid_hwm"
     assert keys.raw_key("users..bucket", "x") == b"!users..bucket!x"
+
+
+def test_memory_cursor_reads_a_small_page_after_a_seek() -> None:
+    """A listing seeks after every few skipped keys: each seek starts again with a small page."""
+    engine = MemoryEngine()
+    engine.apply([(b"k%05d" % i, b"") for i in range(5000)], sync=False)
+    with engine.cursor(b"k") as cursor:
+        assert sum(1 for _ in zip(cursor, range(2000))) == 2000 and cursor._size == C.MEM_CURSOR_MAX_PAGE
+        cursor.seek(b"k04000")
+        assert next(cursor)[0] == b"k04000" and len(cursor._page) == C.MEM_CURSOR_FIRST_PAGE

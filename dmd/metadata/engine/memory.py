@@ -78,6 +78,7 @@ class MemoryCursor:
             floor = self._floor
             self._lo = floor if floor[0] is not None and target <= floor[0] else (target, True)
         self._page, self._i, self._last = [], 0, None
+        self._size = C.MEM_CURSOR_FIRST_PAGE    # a listing seeks past a skip: it may soon seek again
 
     def close(self) -> None:
         self._closed = True
