@@ -12,9 +12,9 @@ from collections.abc import AsyncIterator
 
 from s3front.auth import sigv4
 from s3front.auth.chunked import decode_chunked, declared_trailers
-from s3front.checksums import ALGORITHMS, Checksum, header_name, valid_value
 from s3front.request import S3Request
 from shared import constants as C
+from shared.checksums import ALGORITHMS, Checksum, header_name, valid_value
 from shared.errors import S3Error
 from shared.params import parse_int
 

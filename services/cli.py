@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from shared import constants as C
 from shared.config import Config, load_config
 from shared.security import private_umask
 
@@ -25,6 +26,8 @@ def _parser() -> argparse.ArgumentParser:
         p = sub.add_parser(role, help=help_text, description=help_text)
         p.add_argument("--port", type=int, help="S3 port (COFFER_PORT, default 8000)")
         p.add_argument("--listen", dest="listen_addr", help="S3 bind address (LISTEN_ADDR)")
+        p.add_argument("--backend", choices=C.BACKENDS,
+                       help="S3BACKEND: file (default: LevelDB and data files) or mem (in RAM, nothing on disk)")
         p.add_argument("--data-path", help="object bytes directory (S3DATAPATH, default ./localData)")
         p.add_argument("--metadata-path", help="metadata directory (S3METADATAPATH, default ./localMetadata)")
         p.add_argument("--metadata-port", type=int, help="metadata daemon port (METADATA_PORT, default 9990)")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 
 from dmd.data.app import DataApp
+from dmd.data.memory import MemoryStore
 from dmd.data.store import FileStore
 from services.runner import check_daemon_bind, uvicorn_config
 from shared.config import Config
@@ -13,9 +14,14 @@ log = logging.getLogger("coffer.data")
 
 def uvicorn_configs(config: Config) -> list:
     check_daemon_bind(config, config.data_bind)
-    store = FileStore(config.data_path, sync=not config.unsafe_no_fsync)
+    if config.backend == "mem":
+        store: FileStore | MemoryStore = MemoryStore()     # object bytes in this process's RAM only
+    else:
+        store = FileStore(config.data_path, sync=not config.unsafe_no_fsync)
     removed = store.clean_temporaries()
     log.info("data daemon starting", extra={"bind": config.data_bind, "port": config.data_port,
-                                            "path": config.data_path, "staleTemporariesRemoved": removed})
+                                            "backend": config.backend,
+                                            "path": config.data_path if config.backend == "file" else None,
+                                            "staleTemporariesRemoved": removed})
     return [uvicorn_config(DataApp(store, config.cluster_secret), config.data_bind, config.data_port, config,
                            daemon=True)]

@@ -7,8 +7,8 @@ from typing import Any
 import socketio
 
 from dmd.metadata.context import MetadataContext
+from dmd.metadata.engine import StoreLocked, open_engine
 from dmd.metadata.server import build_server
-from dmd.metadata.store import MetadataStore, StoreLocked
 from services.runner import check_daemon_bind, uvicorn_config
 from shared.config import Config
 
@@ -31,7 +31,7 @@ class _Lifespan:
             elif message["type"] == "lifespan.shutdown":
                 await self.ctx.gatherer.drain()
                 self.ctx.gatherer.close()
-                self.ctx.store.close()
+                self.ctx.engine.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
@@ -39,12 +39,12 @@ class _Lifespan:
 def metadata_app(config: Config) -> tuple[Any, MetadataContext]:
     check_daemon_bind(config, config.metadata_bind)
     try:
-        store = MetadataStore(config.metadata_path)
+        engine = open_engine(config.backend, config.metadata_path)
     except StoreLocked as exc:
         raise SystemExit(f"coffer mdserver: {exc}") from None
     if config.unsafe_no_fsync:
         log.warning("COFFER_UNSAFE_NO_FSYNC is set: metadata batches are NOT synced; acknowledged writes can be lost")
-    ctx = MetadataContext(store, config.replication_group_id, sync=not config.unsafe_no_fsync)
+    ctx = MetadataContext(engine, config.replication_group_id, sync=not config.unsafe_no_fsync)
     sio, _ = build_server(ctx, config.cluster_secret)
     return _Lifespan(socketio.ASGIApp(sio), ctx), ctx
 
@@ -52,5 +52,6 @@ def metadata_app(config: Config) -> tuple[Any, MetadataContext]:
 def uvicorn_configs(config: Config) -> list:
     app, _ = metadata_app(config)
     log.info("metadata daemon starting", extra={"bind": config.metadata_bind, "port": config.metadata_port,
-                                                "path": config.metadata_path})
+                                                "backend": config.backend,
+                                                "path": config.metadata_path if config.backend == "file" else None})
     return [uvicorn_config(app, config.metadata_bind, config.metadata_port, config, daemon=True)]

@@ -1,6 +1,7 @@
 """`coffer serve`: the all-in-one embedded default, the dmd and one front-end as two supervised children.
 
-The cluster secret is generated once and kept in the metadata directory, so restarts keep it.
+The cluster secret is generated once and kept in the metadata directory, so restarts keep it;
+with S3BACKEND=mem nothing is written anywhere: it is generated per run, for the children only.
 A child that exits without being asked to is restarted at once, then after 0.5, 1, 2, 4 ... s
 (capped at 10 s) if it keeps dying; a child that ran for 30 s starts afresh. The other child
 keeps running meanwhile: the front-end answers 503 SlowDown until the dmd is back, and
@@ -37,6 +38,8 @@ def cluster_secret(config: Config) -> str:
     """The configured secret, else the one kept in the metadata directory (made on first start)."""
     if secret_is_set(config.cluster_secret):
         return config.cluster_secret
+    if config.backend == "mem":
+        return secrets.token_hex(32)       # the store dies with the run: so may its secret
     path = private_dir(config.metadata_path) / SECRET_FILE
     if not path.exists():
         write_private(path, secrets.token_hex(32).encode())
@@ -49,7 +52,8 @@ def cluster_secret(config: Config) -> str:
 def child_env(config: Config) -> dict[str, str]:
     env = dict(os.environ)
     env.pop("COFFER_CLUSTER_SECRET_FILE", None)
-    env.update({"COFFER_CLUSTER_SECRET": cluster_secret(config), "S3DATAPATH": config.data_path,
+    env.update({"COFFER_CLUSTER_SECRET": cluster_secret(config), "S3BACKEND": config.backend,
+                "S3DATAPATH": config.data_path,
                 "S3METADATAPATH": config.metadata_path, "COFFER_PORT": str(config.port),
                 "METADATA_PORT": str(config.metadata_port), "DATA_PORT": str(config.data_port),
                 "LISTEN_ADDR": config.listen_addr, "LOG_LEVEL": config.log_level})

@@ -37,6 +37,7 @@ DEFAULT_ACCOUNTS = (
 class Config:
     listen_addr: str = "0.0.0.0"
     port: int = C.S3_PORT
+    backend: str = "file"           # S3BACKEND: `file` (LevelDB and data files) or `mem` (RAM only, nothing on disk)
     data_path: str = "./localData"
     metadata_path: str = "./localMetadata"
     data_host: str = "127.0.0.1"
@@ -72,6 +73,7 @@ class Config:
 _SETTINGS: list[tuple[str, str, str, type]] = [
     ("LISTEN_ADDR", "listenOn", "listen_addr", str),
     ("COFFER_PORT", "port", "port", int),
+    ("S3BACKEND", "backend", "backend", str),
     ("S3DATAPATH", "dataPath", "data_path", str),
     ("S3METADATAPATH", "metadataPath", "metadata_path", str),
     ("DATA_HOST", "dataHost", "data_host", str),
@@ -118,6 +120,8 @@ def load_config(**overrides: Any) -> Config:
     if accounts is not None:
         values["accounts"], values["default_credentials"] = accounts, False
     values.update({k: v for k, v in overrides.items() if v is not None})
+    if values.get("backend", "file") not in C.BACKENDS:
+        raise SystemExit(f"coffer: S3BACKEND must be one of {', '.join(C.BACKENDS)}, not {values['backend']!r}")
     return Config(**values)
 
 

@@ -34,6 +34,13 @@ INVALIDATE_ACK_TIMEOUT_S = 2.0       # a client that does not confirm an invalid
 # LevelDB
 LDB_CACHE_BYTES = 64 * 2**20
 
+# Backends (S3BACKEND): LevelDB and data files on disk, or everything in the daemons' memory
+BACKENDS = ("file", "mem")
+
+# In-memory engine (S3BACKEND=mem): a cursor reads its range in pages, growing from the first to the last size
+MEM_CURSOR_FIRST_PAGE = 16           # a point scan (has_keys, next_version) or a seek reads a few keys, not 512
+MEM_CURSOR_MAX_PAGE = 512            # bounds how long one page holds the engine's lock
+
 # Write gathering
 WG_WINDOW_S = 0.005
 WG_MAX_BATCH_BYTES = 4 * 2**20

@@ -17,6 +17,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 ACCESS_KEY, SECRET_KEY = "accessKey1", "verySecretKey1"
 ALT_ACCESS_KEY, ALT_SECRET_KEY = "accessKey2", "verySecretKey2"
 SECRET = "test-cluster-secret"
+# COFFER_TEST_BACKEND=mem runs every cluster's daemons in memory mode (S3BACKEND=mem): see conftest.py.
+BACKEND = os.environ.get("COFFER_TEST_BACKEND", "file")
 
 
 def free_port() -> int:
@@ -64,7 +66,7 @@ class Cluster:
         root.mkdir(parents=True, exist_ok=True)
         self.md_port, self.data_port = free_port(), free_port()
         self.s3_ports = [free_port() for _ in range(frontends)]
-        self.env = {**os.environ, "COFFER_CLUSTER_SECRET": SECRET, "S3DATAPATH": str(root / "data"),
+        self.env = {**os.environ, "COFFER_CLUSTER_SECRET": SECRET, "S3BACKEND": BACKEND, "S3DATAPATH": str(root / "data"),
                     "S3METADATAPATH": str(root / "metadata"), "METADATA_PORT": str(self.md_port),
                     "DATA_PORT": str(self.data_port), "LISTEN_ADDR": "127.0.0.1", "LOG_LEVEL": "INFO",
                     **(env or {})}

@@ -6,9 +6,31 @@ import os
 
 import pytest
 
-from tests.cluster import Cluster
+from shared import constants as C
+from tests.cluster import BACKEND, Cluster
 
 _names = itertools.count()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if BACKEND not in C.BACKENDS:
+        raise pytest.UsageError(f"COFFER_TEST_BACKEND must be one of {', '.join(C.BACKENDS)}, not {BACKEND!r}")
+    config.addinivalue_line("markers", "needs_disk: kills or restarts daemons, or looks at their files "
+                                       "(skipped when COFFER_TEST_BACKEND=mem)")
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"coffer test backend: {BACKEND} (COFFER_TEST_BACKEND)"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """In memory mode, what needs the disk cannot run: a restart forgets everything, and there are no files."""
+    if BACKEND != "mem":
+        return
+    skip = pytest.mark.skip(reason="needs_disk: the daemons run in memory (COFFER_TEST_BACKEND=mem)")
+    for item in items:
+        if "needs_disk" in item.keywords:
+            item.add_marker(skip)
 
 
 @pytest.fixture(scope="session")

@@ -86,6 +86,7 @@ def test_chunked_transfer_without_content_length_is_streamed(s3, bucket):
     assert s3.get_object(Bucket=bucket, Key="te-chunked")["Body"].read() == b"hello"
 
 
+@pytest.mark.needs_disk
 @pytest.mark.parametrize("sent", [0, 100, 99_999])
 def test_short_body_then_close_stores_nothing(cluster, s3, bucket, sent):
     url = f"{s3.meta.endpoint_url}/{bucket}/short"
@@ -99,6 +100,7 @@ def test_short_body_then_close_stores_nothing(cluster, s3, bucket, sent):
     assert s3.get_object(Bucket=bucket, Key="after")["Body"].read() == b"still serving"
 
 
+@pytest.mark.needs_disk
 def test_short_body_with_half_close_gets_an_answer_or_a_close(cluster, s3, bucket):
     url = f"{s3.meta.endpoint_url}/{bucket}/half"
     with open_socket(url) as sock:
@@ -113,6 +115,7 @@ def test_short_body_with_half_close_gets_an_answer_or_a_close(cluster, s3, bucke
     assert s3_error(s3.get_object, Bucket=bucket, Key="half") == (404, "NoSuchKey")
 
 
+@pytest.mark.needs_disk
 def test_overwrite_with_a_short_body_keeps_the_old_object(cluster, s3, bucket):
     s3.put_object(Bucket=bucket, Key="keep", Body=b"original")
     url = f"{s3.meta.endpoint_url}/{bucket}/keep"

@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from s3front.checksums import combine_crcs, upload_checksum_type
+from shared.checksums import combine_crcs, upload_checksum_type
 from shared.errors import S3Error
 
 PART = 5 * 2**20

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 from botocore.exceptions import ClientError
 
 from tests.expect import s3_error
@@ -52,6 +53,7 @@ def test_a_delete_marker_is_no_object(s3, bucket):
     assert s3.get_object(Bucket=bucket, Key="dm")["Body"].read() == b"y"
 
 
+@pytest.mark.needs_disk
 def test_no_data_is_left_behind_by_a_refused_write(cluster, s3, bucket):
     """The bytes of a refused conditional PUT are deleted at once: the data directory does not grow."""
     s3.put_object(Bucket=bucket, Key="full", Body=b"x")

@@ -16,6 +16,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from tests.cluster import ACCESS_KEY, SECRET_KEY
 from tests.rpc_helpers import connect
 
+pytestmark = pytest.mark.needs_disk     # kills and restarts the metadata daemon
+
 WRITERS = 16
 BUCKET = "crash"
 

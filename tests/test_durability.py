@@ -4,8 +4,11 @@ from __future__ import annotations
 import hashlib
 import random
 
+import pytest
+
 from tests.expect import s3_error
 
+pytestmark = pytest.mark.needs_disk     # kills and restarts both daemons
 
 def test_acknowledged_objects_survive_kill_9_of_both_daemons(fresh_cluster):
     c = fresh_cluster()

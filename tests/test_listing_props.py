@@ -1,4 +1,7 @@
-"""Property tests of Delimiter and DelimiterMaster (dmd-reference §6.2-6.3, 6.6) against brute-force models."""
+"""Property tests of Delimiter and DelimiterMaster (dmd-reference §6.2-6.3, 6.6) against brute-force models.
+
+The `view` fixture (shared by every test_listing_* file) is a bucket sub-level of each engine in turn:
+the same pages are asserted on LevelDB and on memory."""
 from __future__ import annotations
 
 import contextlib
@@ -7,10 +10,10 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import orjson
-import plyvel
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
+from dmd.metadata.engine import Engine, open_engine
 from dmd.metadata.listing import inc, list_page
 from shared import constants as C
 from shared.models import LISTING_FIELDS
@@ -28,24 +31,31 @@ streaks = st.sampled_from([1, 2, 3, C.LISTING_SKIP_STREAK])
 
 # ---------------------------------------------------------------- shared helpers (also used by the other files)
 
-@pytest.fixture(scope="module")
-def view() -> Iterator[Any]:
-    """A bucket view in a real plyvel DB, with neighbouring sub-levels that must never leak in."""
+class Level:
+    """A sub-level of a real engine: the View the listings read, and the writes the tests make."""
+
+    def __init__(self, engine: Engine, prefix: bytes) -> None:
+        self.engine, self.prefix = engine, prefix
+        inner = engine.view(prefix)
+        self.get, self.cursor = inner.get, inner.cursor      # the engine's own reads and cursors
+
+
+@pytest.fixture(scope="module", params=C.BACKENDS)
+def view(request: Any) -> Iterator[Level]:
+    """A bucket view in each engine (LevelDB, memory), with neighbouring sub-levels that must never leak in."""
     with tempfile.TemporaryDirectory() as path:
-        db = plyvel.DB(path, create_if_missing=True)
-        for neighbour in (b"!bks!", b"!bkt\x00", b"!bkt\"", b"!bku!"):
-            db.put(neighbour + b"zz", b'{"neighbour":true}')
-        yield db.prefixed_db(b"!bkt!")
-        db.close()
+        engine = open_engine(request.param, path)
+        engine.apply([(neighbour + b"zz", b'{"neighbour":true}')
+                      for neighbour in (b"!bks!", b"!bkt\x00", b"!bkt\"", b"!bku!")], sync=False)
+        yield Level(engine, b"!bkt!")
+        engine.close()
 
 
-def fill(view: Any, items: dict[bytes, bytes]) -> None:
-    """Replace the view's contents with `items`."""
-    with view.write_batch() as wb:
-        for key in view.iterator(include_value=False):
-            wb.delete(key)
-        for key, value in items.items():
-            wb.put(key, value)
+def fill(view: Level, items: dict[bytes, bytes]) -> None:
+    """Replace the view's contents with `items`, in one batch."""
+    with view.cursor() as cursor:
+        ops: list[tuple[bytes, bytes | None]] = [(view.prefix + key, None) for key, _ in cursor]
+    view.engine.apply(ops + [(view.prefix + k, v) for k, v in items.items()], sync=False)
 
 
 @contextlib.contextmanager

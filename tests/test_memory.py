@@ -8,8 +8,11 @@ from collections.abc import Iterator
 
 import httpx
 import psutil
+import pytest
 
 from tests.signing import EMPTY_SHA256, sign_v4
+
+pytestmark = pytest.mark.needs_disk     # 1 GiB through the data daemon: in memory mode it would keep it all
 
 MIB = 2**20
 SIZE = 1024 * MIB

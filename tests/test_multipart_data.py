@@ -9,11 +9,13 @@ import sys
 import threading
 
 import boto3.s3.transfer
+import pytest
 from botocore.exceptions import ClientError
 
 from tests.cluster import ACCESS_KEY, SECRET_KEY
 from tests.test_multipart import MiB, PART, ZERO_PART, complete, data_files, part, start, wait_gone
 
+@pytest.mark.needs_disk
 def test_part_reupload_keeps_the_last_and_drops_the_first(cluster, s3, bucket):
     uid = start(s3, bucket)
     before = data_files(cluster)
@@ -28,6 +30,7 @@ def test_part_reupload_keeps_the_last_and_drops_the_first(cluster, s3, bucket):
     assert s3.get_object(Bucket=bucket, Key="obj")["Body"].read() == b"second version"
 
 
+@pytest.mark.needs_disk
 def test_abort_deletes_part_data(cluster, s3, bucket):
     before = data_files(cluster)
     uid = start(s3, bucket)
@@ -41,6 +44,7 @@ def test_abort_deletes_part_data(cluster, s3, bucket):
     assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
 
 
+@pytest.mark.needs_disk
 def test_unlisted_parts_are_deleted_at_completion(cluster, s3, bucket):
     uid = start(s3, bucket)
     before = data_files(cluster)
@@ -104,6 +108,7 @@ def test_two_frontends_upload_parts_of_one_upload(fresh_cluster):
     assert clients[0].get_object(Bucket="shared-upload", Key="obj")["Body"].read() == whole
 
 
+@pytest.mark.needs_disk
 def test_parts_racing_an_abort_leave_no_data(cluster, s3, bucket):
     before = data_files(cluster)
     uid = start(s3, bucket)

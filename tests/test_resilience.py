@@ -12,6 +12,8 @@ from botocore.exceptions import ClientError
 from tests.cluster import REPO_ROOT
 from tests.load import crash_rounds
 
+pytestmark = pytest.mark.needs_disk     # kills and restarts every process
+
 
 @pytest.mark.timeout(900)
 def test_kill_minus_9_under_load_loses_nothing(fresh_cluster):

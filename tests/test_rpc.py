@@ -101,6 +101,7 @@ def test_value_of_one_and_a_half_megabytes_round_trips(md):
     asyncio.run(run())
 
 
+@pytest.mark.needs_disk
 def test_daemon_restart_mid_calls_gives_retryable_errors_then_recovers(tmp_path):
     c = metadata_only(tmp_path)
 

@@ -213,6 +213,7 @@ def test_disconnect_closes_every_stream_of_the_sid(md):
     asyncio.run(run())
 
 
+@pytest.mark.needs_disk
 def test_stream_fails_with_service_unavailable_when_the_daemon_dies(tmp_path):
     c = metadata_only(tmp_path)
 

@@ -1,5 +1,5 @@
-"""Model test of versioning (dmd-reference §5.5, §5.6): random operations on the REAL metadata daemon,
-checked after every step against a plain Python model of S3 versioning.
+"""Model test of versioning (dmd-reference §5.5, §5.6): random operations on the REAL metadata daemon
+(on each engine), checked after every step against a plain Python model of S3 versioning.
 
 The model keeps, per key, the list of its versions newest first. Null-version rules: a PUT or DELETE
 in a never-versioned or suspended bucket replaces the key's null version (wherever it sits) by a new one
@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
+from shared import constants as C
 from shared.errors import S3Error
 from shared.metadata_client import MetadataClient
 from tests.cluster import SECRET
@@ -208,9 +209,11 @@ class VersioningMachine(RuleBasedStateMachine):
         assert md["versionId"] == expected.vid
 
 
-@pytest.fixture
-def metadata_client(fresh_cluster):
-    cluster = fresh_cluster(start=False, env={"COFFER_UNSAFE_NO_FSYNC": "1", "LOG_LEVEL": "WARNING"})
+@pytest.fixture(params=C.BACKENDS)
+def metadata_client(fresh_cluster, request):
+    """A metadata daemon on each engine (LevelDB, memory): the model must hold on both."""
+    cluster = fresh_cluster(start=False, env={"COFFER_UNSAFE_NO_FSYNC": "1", "LOG_LEVEL": "WARNING",
+                                              "S3BACKEND": request.param})
     cluster.start_metadata()
     loop = asyncio.new_event_loop()
     client = MetadataClient("127.0.0.1", cluster.md_port, SECRET)

@@ -5,6 +5,7 @@ import socket
 import threading
 import time
 
+import pytest
 from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
@@ -47,6 +48,7 @@ def test_racing_versioned_puts_through_two_frontends(fresh_cluster):
         assert body == acked[v["VersionId"]]
 
 
+@pytest.mark.needs_disk
 def test_client_killed_mid_part_leaves_only_the_open_upload(cluster, s3, bucket):
     uid = start(s3, bucket)
     before = data_files(cluster)

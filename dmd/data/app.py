@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -16,7 +15,8 @@ from typing import Any
 import orjson
 
 from dmd.data.group import SmallFileGroup
-from dmd.data.store import FileStore, Upload
+from dmd.data.memory import MemoryBlob, MemoryStore
+from dmd.data.store import FileBlob, FileStore, Upload
 from shared import constants as C
 from shared.logging import request_id
 from shared.ranges import Unsatisfiable, parse_range
@@ -37,7 +37,7 @@ class HttpError(Exception):
 
 
 class DataApp:
-    def __init__(self, store: FileStore, secret: str) -> None:
+    def __init__(self, store: FileStore | MemoryStore, secret: str) -> None:
         self.store = store
         self.small_files = SmallFileGroup(store)
         self.secret = secret
@@ -135,11 +135,11 @@ class DataApp:
     async def get(self, key: str, headers: dict[str, str], send: Send, head: bool) -> None:
         try:
             # Opening is one metadata lookup, like the reads below: cheaper on the loop than a thread hop.
-            fd = os.open(self.store.file_name(key), os.O_RDONLY)
+            blob = self.store.open_blob(key)
         except FileNotFoundError:
             raise HttpError(404, "ObjNotFound", f"no data file {key}") from None
         try:
-            size = os.fstat(fd).st_size
+            size = blob.size
             start, end, status, extra = _range_for(headers.get("range"), size)
             length = end - start + 1 if size else 0
             out = [(b"content-length", str(length).encode()), (b"accept-ranges", b"bytes")] + extra
@@ -149,11 +149,11 @@ class DataApp:
                 # A small file is read on the loop in one pread (page cache, microseconds) and sent
                 # with its headers: two thread hops would cost more than the read.
                 await send({"type": "http.response.start", "status": status, "headers": out})
-                return await send({"type": "http.response.body", "body": os.pread(fd, length, start)})
+                return await send({"type": "http.response.body", "body": blob.read(start, length)})
             await send({"type": "http.response.start", "status": status, "headers": out})
-            await _stream_file(fd, start, end + 1, send)
+            await _stream_blob(blob, start, end + 1, send)
         finally:
-            os.close(fd)
+            blob.close()
 
     async def delete(self, key: str, send: Send) -> None:
         if not await asyncio.to_thread(self.store.delete, key):
@@ -175,7 +175,7 @@ class DataApp:
 
     async def health(self, headers: dict[str, str], send: Send) -> None:
         """Status for any prober (container healthchecks carry no secret); disk figures for the cluster."""
-        ok = os.access(self.store.root, os.W_OK)
+        ok = self.store.writable()
         body: dict[str, Any] = {"status": "ok" if ok else "unwritable"}
         if self._authorized(headers):
             body.update(self.store.disk_usage())
@@ -223,10 +223,12 @@ def _range_for(header: str | None, size: int) -> tuple[int, int, int, list]:
     return start, end, 206, [(b"content-range", f"bytes {start}-{end}/{size}".encode())]
 
 
-async def _stream_file(fd: int, start: int, stop: int, send: Send) -> None:
+async def _stream_blob(blob: FileBlob | MemoryBlob, start: int, stop: int, send: Send) -> None:
+    """Send [start, stop) in DATA_CHUNK_BYTES chunks; a file's chunks are read in a worker thread."""
     pos = start
     while pos < stop:
-        chunk = await asyncio.to_thread(os.pread, fd, min(C.DATA_CHUNK_BYTES, stop - pos), pos)
+        n = min(C.DATA_CHUNK_BYTES, stop - pos)
+        chunk = await asyncio.to_thread(blob.read, pos, n) if blob.blocking else blob.read(pos, n)
         if not chunk:
             break
         pos += len(chunk)

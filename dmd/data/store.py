@@ -46,6 +46,26 @@ def hash_dir(key: str) -> int:
     return string_hash(key) % C.DATA_HASH_DIRS
 
 
+class FileBlob:
+    """A data file open for reading: preads at offsets (the app moves large reads to a thread)."""
+
+    blocking = True
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        try:
+            self.size = os.fstat(fd).st_size
+        except BaseException:
+            os.close(fd)
+            raise
+
+    def read(self, offset: int, n: int) -> bytes:
+        return os.pread(self.fd, n, offset)
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+
 @dataclass
 class Upload:
     """A data file being written: a temporary file until `commit`."""
@@ -73,6 +93,13 @@ class FileStore:
     def file_name(self, key: str) -> str:
         """The same path as a plain string: the read path skips pathlib's cost."""
         return f"{self._root_text}/{hash_dir(key)}/{key}"
+
+    def open_blob(self, key: str) -> FileBlob:
+        """A data file for reading; FileNotFoundError when there is none."""
+        return FileBlob(os.open(self.file_name(key), os.O_RDONLY))
+
+    def writable(self) -> bool:
+        return os.access(self.root, os.W_OK)
 
     def begin(self) -> Upload:
         key = secrets.token_hex(C.DATA_KEY_BYTES)

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import asyncio
 
-from dmd.metadata.context import MetadataContext
-from dmd.metadata.store import USERS, SEP, bucket_prefix, dumps, loads, metastore_key, mpu_prefix, users_key
+from dmd.metadata import keys
+from dmd.metadata.context import MetadataContext, dumps, loads
+from dmd.metadata.engine import has_keys, prefix_cursor
+from dmd.metadata.keys import metastore_key, users_key
 from dmd.metadata.versioning import MD
 from shared.errors import S3Error
 from shared.models import iso_now
@@ -15,7 +17,7 @@ ATTRS_FORMAT = 1
 async def create_bucket(ctx: MetadataContext, bucket: str, attrs: MD) -> dict:
     """Create a bucket, unless its name is taken (by this owner or another)."""
     async with ctx.buckets.hold(bucket, exclusive=True):
-        existing = ctx.store.get_json(metastore_key(bucket))
+        existing = await ctx.read_json(metastore_key(bucket))
         if existing is not None:
             code = "BucketAlreadyOwnedByYou" if existing["owner"] == attrs["owner"] else "BucketAlreadyExists"
             raise S3Error(code, BucketName=bucket)
@@ -28,13 +30,13 @@ async def create_bucket(ctx: MetadataContext, bucket: str, attrs: MD) -> dict:
 
 
 async def get_bucket_attributes(ctx: MetadataContext, bucket: str) -> MD:
-    return ctx.bucket_attrs(bucket)
+    return await ctx.bucket_attrs(bucket)
 
 
 async def put_bucket_attributes(ctx: MetadataContext, bucket: str, attrs: MD, if_rev: int | None = None) -> dict:
     """Replace a bucket's attributes, optionally only if nobody changed them since revision `if_rev`."""
     async with ctx.buckets.hold(bucket, exclusive=True):
-        current = ctx.bucket_attrs(bucket)
+        current = await ctx.bucket_attrs(bucket)
         if if_rev is not None and current.get("_rev") != if_rev:
             raise S3Error("OperationAborted")
         attrs = {**attrs, "name": bucket, "owner": current["owner"], "_rev": current.get("_rev", 0) + 1,
@@ -47,7 +49,7 @@ async def update_bucket_attributes(ctx: MetadataContext, bucket: str, set: MD | 
                                    unset: list[str] | None = None) -> MD:
     """Read-modify-write of some attributes under the exclusive bucket lock."""
     async with ctx.buckets.hold(bucket, exclusive=True):
-        attrs = ctx.bucket_attrs(bucket)
+        attrs = await ctx.bucket_attrs(bucket)
         attrs.update(set or {})
         for name in unset or []:
             attrs.pop(name, None)
@@ -59,8 +61,8 @@ async def update_bucket_attributes(ctx: MetadataContext, bucket: str, set: MD | 
 async def delete_bucket(ctx: MetadataContext, bucket: str) -> dict:
     """Delete an empty bucket; open multipart uploads go with it, their data to `__gc`."""
     async with ctx.buckets.hold(bucket, exclusive=True):
-        attrs = ctx.bucket_attrs(bucket)
-        if ctx.store.has_keys(bucket_prefix(bucket)):
+        attrs = await ctx.bucket_attrs(bucket)
+        if await ctx.run(has_keys, ctx.engine, keys.bucket_prefix(bucket)):
             raise S3Error("BucketNotEmpty", BucketName=bucket)
         ops: list = [(metastore_key(bucket), None), (users_key(attrs["owner"], bucket), None)]
         mpu_ops, parts = await asyncio.to_thread(_multipart_state, ctx, bucket)
@@ -73,18 +75,18 @@ async def delete_bucket(ctx: MetadataContext, bucket: str) -> dict:
 def _multipart_state(ctx: MetadataContext, bucket: str) -> tuple[list, list[MD]]:
     """Deletes for every MPU key of the bucket, and its stored parts (a scan: runs in a worker thread)."""
     ops, parts = [], []
-    with ctx.store.iterator(prefix=mpu_prefix(bucket)) as it:
-        for raw_key, raw in it:
+    with prefix_cursor(ctx.engine, keys.mpu_prefix(bucket)) as cursor:
+        for raw_key, raw in cursor:
             ops.append((raw_key, None))
-            if raw_key[len(mpu_prefix(bucket)):].startswith(b"part\x00"):
+            if keys.is_part_key(bucket, raw_key):
                 parts.append(loads(raw))
     return ops, parts
 
 
 def _owned_buckets(ctx: MetadataContext, owner: str) -> list[dict]:
-    prefix = USERS + owner.encode() + SEP
-    with ctx.store.iterator(prefix=prefix) as it:
-        return [{"name": raw_key[len(prefix):].decode(), **loads(raw)} for raw_key, raw in it]
+    prefix = keys.users_prefix(owner)
+    with prefix_cursor(ctx.engine, prefix) as cursor:
+        return [{"name": raw_key[len(prefix):].decode(), **loads(raw)} for raw_key, raw in cursor]
 
 
 async def list_buckets(ctx: MetadataContext, owner: str) -> list[dict]:

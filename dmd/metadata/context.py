@@ -1,61 +1,107 @@
-"""What every daemon operation works with: the store, the gatherer, the locks, the id generator."""
+"""What every daemon operation works with: the engine, the gatherer, the locks, the id generator.
+
+Reads of the store are `async` methods here: they call the engine inline when it does not block
+(LevelDB, memory: no thread hop) and through a worker thread when it may (a remote engine), so
+the event loop never waits on one. Operations take them under their locks, as before.
+"""
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
+import orjson
+
+from dmd.metadata import keys
+from dmd.metadata.engine import Engine, Op, prefix_cursor, sys_int
 from dmd.metadata.gatherer import WriteGatherer
 from dmd.metadata.locks import LockTable
-from dmd.metadata.store import GC, METASTORE, SYS, MetadataStore, bucket_prefix, dumps, gc_key, loads, metastore_key
 from dmd.metadata.versionids import VersionIdGenerator
 from dmd.metadata.versioning import MD, Plan
 from shared.errors import S3Error
 
-Op = tuple[bytes, bytes | None]
+T = TypeVar("T")
+
+
+def dumps(value: Any) -> bytes:
+    """A stored value: every value but a few `__sys` scalars is an orjson document."""
+    return orjson.dumps(value)
+
+
+def loads(raw: bytes | None) -> Any:
+    return None if raw is None else orjson.loads(raw)
 
 
 class MetadataContext:
-    def __init__(self, store: MetadataStore, replication_group: str, sync: bool = True) -> None:
-        self.store = store
-        self.gatherer = WriteGatherer(store, sync=sync)
+    def __init__(self, engine: Engine, replication_group: str, sync: bool = True) -> None:
+        self.engine = engine
+        self.gatherer = WriteGatherer(engine, sync=sync)
         self.buckets = LockTable()
         self.uploads = LockTable()
         self.keys = LockTable()
-        self.vids = VersionIdGenerator(replication_group, store.sys_int("vid_hwm"))
+        self.vids = VersionIdGenerator(replication_group, sys_int(engine, "vid_hwm"))
         self.boot_id = str(uuid.uuid4())
 
     # -- reads -------------------------------------------------------------
-    def bucket_attrs(self, bucket: str) -> MD:
-        attrs = self.store.get_json(metastore_key(bucket))
+    async def run(self, read: Callable[..., T], *args: Any) -> T:
+        """A read of the engine: inline when the engine does not block, else in a worker thread."""
+        if self.engine.blocking:
+            return await asyncio.to_thread(read, *args)
+        return read(*args)
+
+    async def read_json(self, key: bytes) -> Any:
+        return loads(await self.run(self.engine.get, key))
+
+    async def bucket_attrs(self, bucket: str) -> MD:
+        attrs = await self.read_json(keys.metastore_key(bucket))
         if attrs is None:
             raise S3Error("NoSuchBucket", BucketName=bucket)
         return attrs
 
-    def read_object(self, bucket: str, raw_key: str) -> MD | None:
-        return loads(self.store.get(bucket_prefix(bucket) + raw_key.encode()))
+    async def read_object(self, bucket: str, raw_key: str) -> MD | None:
+        """A master (`key`) or a version (`key\\0vid`, see keys.version_key)."""
+        return await self.read_json(keys.object_key(bucket, raw_key))
 
-    def next_version(self, bucket: str, key: str, exclude_vid: str) -> MD | None:
+    async def next_version(self, bucket: str, key: str, exclude_vid: str) -> MD | None:
         """The newest version of `key` other than `exclude_vid`: one seek to `key\\0`."""
-        prefix = bucket_prefix(bucket) + key.encode()
-        with self.store.iterator(start=prefix + b"\x00", stop=prefix + b"\x01") as it:
-            for raw_key, raw in it:
-                if raw_key[len(prefix) + 1:].decode() != exclude_vid:
+        return await self.run(self._next_version, bucket, key, exclude_vid)
+
+    def _next_version(self, bucket: str, key: str, exclude_vid: str) -> MD | None:
+        start, stop = keys.versions_range(bucket, key)
+        with self.engine.cursor(start, stop) as cursor:
+            for raw_key, raw in cursor:
+                if keys.version_of(bucket, key, raw_key) != exclude_vid:
                     return loads(raw)
         return None
+
+    async def read_overview(self, bucket: str, key: str, upload_id: str) -> MD | None:
+        """A multipart upload's overview, None when there is no such upload."""
+        return await self.read_json(keys.overview_key(bucket, key, upload_id))
+
+    async def read_part(self, bucket: str, upload_id: str, number: int) -> MD | None:
+        return await self.read_json(keys.part_key(bucket, upload_id, number))
+
+    async def read_parts(self, bucket: str, upload_id: str) -> list[tuple[bytes, MD]]:
+        """Every stored part of an upload, by number, with its key."""
+        return await self.run(self._read_parts, bucket, upload_id)
+
+    def _read_parts(self, bucket: str, upload_id: str) -> list[tuple[bytes, MD]]:
+        with prefix_cursor(self.engine, keys.parts_prefix(bucket, upload_id)) as cursor:
+            return [(raw_key, loads(raw)) for raw_key, raw in cursor]
 
     # -- writes ------------------------------------------------------------
     def new_version_id(self) -> str:
         return self.vids.next()
 
     def hwm_op(self) -> Op:
-        return SYS + b"vid_hwm", str(self.vids.last_ms).encode()
+        return keys.sys_key("vid_hwm"), str(self.vids.last_ms).encode()
 
     def plan_ops(self, bucket: str, plan: Plan, reason: str) -> tuple[list[Op], list[dict[str, Any]]]:
-        """A versioning plan as LevelDB ops, with `__gc` entries for the data it drops."""
-        prefix = bucket_prefix(bucket)
-        ops: list[Op] = [(prefix + k.encode(), None) for k in plan.dels]
-        ops += [(prefix + k.encode(), dumps(v)) for k, v in plan.puts]
+        """A versioning plan as engine ops, with `__gc` entries for the data it drops."""
+        ops: list[Op] = [(keys.object_key(bucket, k), None) for k in plan.dels]
+        ops += [(keys.object_key(bucket, k), dumps(v)) for k, v in plan.puts]
         gc_ops, gc = self.gc_entries(bucket, plan.garbage, reason)
         return ops + gc_ops, gc
 
@@ -66,15 +112,16 @@ class MetadataContext:
         gc: list[dict[str, Any]] = []
         for md in versions:
             for piece in md.get("location") or []:
-                key = gc_key(ms, piece["key"])      # gcKey below is relative to the __gc sub-level
-                ops.append((GC + key.encode(), dumps({"bucket": bucket, "key": md.get("key"), "versionId": md.get("versionId"),
-                                        "reason": reason, "location": piece})))
+                key = keys.gc_key(ms, piece["key"])      # gcKey below is relative to the __gc sub-level
+                ops.append((keys.gc_entry(key), dumps({"bucket": bucket, "key": md.get("key"),
+                                                       "versionId": md.get("versionId"), "reason": reason,
+                                                       "location": piece})))
                 gc.append({"gcKey": key, "location": [piece]})
         return ops, gc
 
     async def commit(self, ops: list[Op]) -> None:
         await self.gatherer.write(ops)
-        changed = [key[len(METASTORE):].decode() for key, _ in ops if key.startswith(METASTORE)]
+        changed = [name for name in (keys.metastore_bucket(key) for key, _ in ops) if name is not None]
         if changed:
             # Front-ends cache bucket attributes: they forget these before the write is acknowledged.
             await self.announce_bucket_change(changed)

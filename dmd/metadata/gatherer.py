@@ -1,4 +1,4 @@
-"""Write gathering (dmd-reference §3): concurrent writes share one synced LevelDB batch.
+"""Write gathering (dmd-reference §3): concurrent writes share one synced engine batch.
 
 Nobody is answered before the fsync that covers their write; one commit is in flight at a
 time, in a dedicated writer thread, so the event loop keeps gathering during the fsync.
@@ -11,12 +11,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from dmd.metadata.store import MetadataStore
+from dmd.metadata.engine import Engine, Op
 from shared import constants as C
 
 log = logging.getLogger("coffer.gatherer")
-
-Op = tuple[bytes, bytes | None]
 
 
 @dataclass
@@ -46,16 +44,16 @@ class GatherStats:
 
 
 class WriteGatherer:
-    """The only path by which anything is written to LevelDB."""
+    """The only path by which anything is written to the engine (from its one writer thread)."""
 
-    def __init__(self, store: MetadataStore, sync: bool = True) -> None:
-        self.store = store
+    def __init__(self, engine: Engine, sync: bool = True) -> None:
+        self.engine = engine
         self.sync = sync
         self.pending: _Batch | None = None
         self.committing = False
         self.degraded = False
         self.stats = GatherStats()
-        self._writer = ThreadPoolExecutor(1, thread_name_prefix="ldb-writer")
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="md-writer")
 
     async def write(self, ops: list[Op]) -> None:
         """Queue ops as one atomic unit; return once the batch holding them is durable."""
@@ -92,7 +90,7 @@ class WriteGatherer:
         started = time.perf_counter()
         try:
             await asyncio.get_running_loop().run_in_executor(
-                self._writer, self.store.apply, batch.ops, self.sync)
+                self._writer, self.engine.apply, batch.ops, self.sync)
         except BaseException as exc:  # noqa: BLE001 - every waiter must hear about it
             err = exc
         self._account(batch, time.perf_counter() - started, err)

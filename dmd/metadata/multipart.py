@@ -1,6 +1,6 @@
 """Multipart upload operations of the metadata daemon (dmd-reference §7).
 
-Keys of the `!mpuShadowBucket<b>!` sub-level: `overview\\0<key>\\0<uploadId>` and
+Keys (keys.py) of the `!mpuShadowBucket<b>!` sub-level: `overview\\0<key>\\0<uploadId>` and
 `part\\0<uploadId>\\0<NNNNN>`. Completion is one call and one batch: the parts' pieces become the
 object's location (never copied), the upload's keys go, and dropped data goes to `__gc`.
 """
@@ -12,27 +12,14 @@ import secrets
 import time
 from typing import Any
 
-from dmd.metadata.context import MetadataContext, Op
+from dmd.metadata.context import MetadataContext, Op, dumps
+from dmd.metadata.keys import overview_key, part_key
 from dmd.metadata.objects import check_write_condition, put_version_ops
-from dmd.metadata.store import dumps, loads, mpu_prefix
 from dmd.metadata.versioning import MD
 from shared import constants as C
+from shared.checksums import COMPOSITE, FULL_OBJECT, Checksum, combine_crcs
 from shared.errors import S3Error
-# the algorithms (awscrt CRCs) live with the body-reading code
-from s3front.checksums import COMPOSITE, FULL_OBJECT, Checksum, combine_crcs
 from shared.models import iso_now
-
-
-def overview_key(bucket: str, key: str, upload_id: str) -> bytes:
-    return mpu_prefix(bucket) + b"overview\x00" + key.encode() + b"\x00" + upload_id.encode()
-
-
-def part_key(bucket: str, upload_id: str, part_number: int) -> bytes:
-    return _parts_prefix(bucket, upload_id) + f"{part_number:05d}".encode()
-
-
-def _parts_prefix(bucket: str, upload_id: str) -> bytes:
-    return mpu_prefix(bucket) + b"part\x00" + upload_id.encode() + b"\x00"
 
 
 def new_upload_id() -> str:
@@ -49,29 +36,24 @@ def _clean_etag(etag: str) -> str:
     return etag.strip().strip('"').lower()
 
 
-def _overview(ctx: MetadataContext, bucket: str, key: str, upload_id: str) -> MD:
-    found = ctx.store.get_json(overview_key(bucket, key, upload_id))
+async def _overview(ctx: MetadataContext, bucket: str, key: str, upload_id: str) -> MD:
+    found = await ctx.read_overview(bucket, key, upload_id)
     if found is None:
         raise S3Error("NoSuchUpload", UploadId=upload_id)
     return found
 
 
-def upload_overview(ctx: MetadataContext, bucket: str, key: str, upload_id: str) -> MD:
+async def upload_overview(ctx: MetadataContext, bucket: str, key: str, upload_id: str) -> MD:
     """An open upload's overview as listings show it (without the metadata kept for completion)."""
-    overview = _overview(ctx, bucket, key, upload_id)
+    overview = await _overview(ctx, bucket, key, upload_id)
     overview.pop("md", None)
     return overview
-
-
-def _stored_parts(ctx: MetadataContext, bucket: str, upload_id: str) -> list[tuple[bytes, MD]]:
-    with ctx.store.iterator(prefix=_parts_prefix(bucket, upload_id)) as it:
-        return [(raw_key, loads(raw)) for raw_key, raw in it]
 
 
 async def initiate_multipart_upload(ctx: MetadataContext, bucket: str, key: str, overview: MD) -> dict:
     """Open an upload; the overview keeps what completion will apply to the object."""
     async with ctx.buckets.hold(bucket, exclusive=False):
-        ctx.bucket_attrs(bucket)
+        await ctx.bucket_attrs(bucket)
         upload_id = new_upload_id()
         value = {"initiated": iso_now(), **overview, "key": key, "uploadId": upload_id}
         await ctx.commit([(overview_key(bucket, key, upload_id), dumps(value))])
@@ -86,13 +68,12 @@ async def put_part(ctx: MetadataContext, bucket: str, key: str, uploadId: str, p
                       ArgumentName="partNumber", ArgumentValue=partNumber)
     async with ctx.buckets.hold(bucket, exclusive=False), ctx.uploads.hold((bucket, uploadId), exclusive=False), \
             ctx.uploads.hold((bucket, uploadId, partNumber)):
-        ctx.bucket_attrs(bucket)
-        _overview(ctx, bucket, key, uploadId)
-        pkey = part_key(bucket, uploadId, partNumber)
-        old = ctx.store.get_json(pkey)
+        await ctx.bucket_attrs(bucket)
+        await _overview(ctx, bucket, key, uploadId)
+        old = await ctx.read_part(bucket, uploadId, partNumber)
         gc_ops, gc = ctx.gc_entries(bucket, [{**old, "key": key}] if old else [], "part-replaced")
         value = {"lastModified": iso_now(), **part, "partNumber": partNumber}
-        await ctx.commit([(pkey, dumps(value))] + gc_ops)
+        await ctx.commit([(part_key(bucket, uploadId, partNumber), dumps(value))] + gc_ops)
     return {"gc": gc}
 
 
@@ -144,9 +125,9 @@ def _stitch(parts: list[MD]) -> tuple[list[dict] | None, int]:
     return (location or None), offset
 
 
-def _retried(ctx: MetadataContext, bucket: str, key: str, upload_id: str, parts: list[dict]) -> dict | None:
+async def _retried(ctx: MetadataContext, bucket: str, key: str, upload_id: str, parts: list[dict]) -> dict | None:
     """The result of a completion already done with these parts (a client retry), else None."""
-    master = ctx.read_object(bucket, key)
+    master = await ctx.read_object(bucket, key)
     if not master or master.get("uploadId") != upload_id or master.get("isDeleteMarker"):
         return None
     try:
@@ -156,7 +137,7 @@ def _retried(ctx: MetadataContext, bucket: str, key: str, upload_id: str, parts:
     if etag != master.get("content-md5"):
         return None
     return {"versionId": master["versionId"], "isNull": bool(master.get("isNull")), "etag": etag,
-            "size": master["content-length"], "versioning": ctx.bucket_attrs(bucket).get("versioning"),
+            "size": master["content-length"], "versioning": (await ctx.bucket_attrs(bucket)).get("versioning"),
             "checksum": master.get("checksum"), "gc": []}
 
 
@@ -170,15 +151,15 @@ async def complete_multipart_upload(ctx: MetadataContext, bucket: str, key: str,
     """
     async with ctx.buckets.hold(bucket, exclusive=False), ctx.uploads.hold((bucket, uploadId)), \
             ctx.keys.hold((bucket, key)):
-        ctx.bucket_attrs(bucket)
-        if ctx.store.get(overview_key(bucket, key, uploadId)) is None:
-            done = _retried(ctx, bucket, key, uploadId, parts) if parts else None
+        await ctx.bucket_attrs(bucket)
+        overview = await ctx.read_overview(bucket, key, uploadId)
+        if overview is None:
+            done = await _retried(ctx, bucket, key, uploadId, parts) if parts else None
             if done is None:
                 raise S3Error("NoSuchUpload", UploadId=uploadId)
             return done
-        overview = _overview(ctx, bucket, key, uploadId)
-        check_write_condition(ctx.read_object(bucket, key), condition, key)
-        stored = _stored_parts(ctx, bucket, uploadId)
+        check_write_condition(await ctx.read_object(bucket, key), condition, key)
+        stored = await ctx.read_parts(bucket, uploadId)
         by_number = {p["partNumber"]: p for _, p in stored}
         chosen = _validate(parts, by_number, minPartSize)
         location, size = _stitch(chosen)
@@ -189,7 +170,7 @@ async def complete_multipart_upload(ctx: MetadataContext, bucket: str, key: str,
                "uploadId": uploadId, "location": location, "parts": _part_records(chosen)}
         if computed:
             new["checksum"] = computed
-        plan, ops, gc = put_version_ops(ctx, bucket, key, new)
+        plan, ops, gc = await put_version_ops(ctx, bucket, key, new)
         listed = {p["partNumber"] for p in chosen}
         unused = [{**p, "key": key} for p in by_number.values() if p["partNumber"] not in listed]
         gc_ops, unused_gc = ctx.gc_entries(bucket, unused, "part-unused")
@@ -240,9 +221,9 @@ def object_checksum(overview: MD, parts: list[MD]) -> dict[str, Any] | None:
 async def abort_multipart_upload(ctx: MetadataContext, bucket: str, key: str, uploadId: str) -> dict:
     """Drop an upload and its parts; their data goes to `__gc`."""
     async with ctx.buckets.hold(bucket, exclusive=False), ctx.uploads.hold((bucket, uploadId)):
-        ctx.bucket_attrs(bucket)
-        _overview(ctx, bucket, key, uploadId)
-        stored = _stored_parts(ctx, bucket, uploadId)
+        await ctx.bucket_attrs(bucket)
+        await _overview(ctx, bucket, key, uploadId)
+        stored = await ctx.read_parts(bucket, uploadId)
         gc_ops, gc = ctx.gc_entries(bucket, [{**p, "key": key} for _, p in stored], "aborted")
         drops: list[Op] = [(overview_key(bucket, key, uploadId), None)] + [(k, None) for k, _ in stored]
         await ctx.commit(drops + gc_ops)

@@ -1,10 +1,11 @@
 """Object operations of the metadata daemon: each S3 decision in one call, under the key lock."""
 from __future__ import annotations
 
+from dmd.metadata import keys
 from dmd.metadata.context import MetadataContext
-from dmd.metadata.store import GC
+from dmd.metadata.keys import version_key
 from dmd.metadata.versioning import (MD, Plan, plan_delete, plan_delete_version, plan_put, resolve_version,
-                                     version_key)
+                                     successor_needed, version_to_read)
 from shared.errors import InternalError, S3Error
 from shared.models import NULL_VERSION, etag_matches, iso_now
 
@@ -17,19 +18,26 @@ def _check_master(md: MD | None) -> MD | None:
     return md
 
 
-def _null_version(ctx: MetadataContext, bucket: str, key: str, master: MD | None) -> MD | None:
+async def _null_version(ctx: MetadataContext, bucket: str, key: str, master: MD | None) -> MD | None:
     if master and not master.get("isNull") and master.get("nullVersionId"):
-        return ctx.read_object(bucket, version_key(key, master["nullVersionId"]))
+        return await ctx.read_object(bucket, version_key(key, master["nullVersionId"]))
     return None
 
 
-def _find(ctx: MetadataContext, bucket: str, key: str, version_id: str | None) -> MD:
-    master = _check_master(ctx.read_object(bucket, key))
+async def _resolve(ctx: MetadataContext, bucket: str, key: str, master: MD | None, version_id: str) -> MD | None:
+    """The version `version_id` names (`null` or a vid): the one read it needs, then the pure decision."""
+    vid = version_to_read(master, version_id)
+    stored = await ctx.read_object(bucket, version_key(key, vid)) if vid else None
+    return resolve_version(master, version_id, stored)
+
+
+async def _find(ctx: MetadataContext, bucket: str, key: str, version_id: str | None) -> MD:
+    master = _check_master(await ctx.read_object(bucket, key))
     if version_id is None:
         if master is None:
             raise S3Error("NoSuchKey", Key=key)
         return master
-    found = resolve_version(master, version_id, lambda vid: ctx.read_object(bucket, version_key(key, vid)))
+    found = await _resolve(ctx, bucket, key, master, version_id)
     if found is None:
         raise S3Error("NoSuchKey" if version_id == NULL_VERSION else "NoSuchVersion", Key=key)
     return found
@@ -37,15 +45,15 @@ def _find(ctx: MetadataContext, bucket: str, key: str, version_id: str | None) -
 
 async def get_object(ctx: MetadataContext, bucket: str, key: str, versionId: str | None = None) -> MD:
     """An object's metadata (the master, or a given version); delete markers are returned as they are."""
-    ctx.bucket_attrs(bucket)
-    return _find(ctx, bucket, key, versionId)
+    await ctx.bucket_attrs(bucket)
+    return await _find(ctx, bucket, key, versionId)
 
 
 async def get_bucket_and_object(ctx: MetadataContext, bucket: str, key: str, versionId: str | None = None) -> dict:
     """The bucket's attributes and the object's metadata (None when missing) in one round trip."""
-    attrs = ctx.bucket_attrs(bucket)
+    attrs = await ctx.bucket_attrs(bucket)
     try:
-        obj = _find(ctx, bucket, key, versionId)
+        obj = await _find(ctx, bucket, key, versionId)
     except S3Error as exc:
         if exc.code == "NoSuchVersion":
             raise
@@ -72,21 +80,22 @@ async def put_object(ctx: MetadataContext, bucket: str, key: str, md: MD, condit
     """Store a new object version per the bucket's versioning state (dmd-reference §5.6), if `condition` holds."""
     async with ctx.buckets.hold(bucket, exclusive=False), ctx.keys.hold((bucket, key)):
         if condition:
-            ctx.bucket_attrs(bucket)
-            check_write_condition(_check_master(ctx.read_object(bucket, key)), condition, key)
-        plan, ops, gc = put_version_ops(ctx, bucket, key, md)
+            await ctx.bucket_attrs(bucket)
+            check_write_condition(_check_master(await ctx.read_object(bucket, key)), condition, key)
+        plan, ops, gc = await put_version_ops(ctx, bucket, key, md)
         await ctx.commit(ops)
     return {**plan.result, "gc": gc}
 
 
-def put_version_ops(ctx: MetadataContext, bucket: str, key: str, md: MD) -> tuple[Plan, list, list[dict]]:
+async def put_version_ops(ctx: MetadataContext, bucket: str, key: str, md: MD) -> tuple[Plan, list, list[dict]]:
     """The batch that stores a new version (PUT rules of §5.6); the caller holds the bucket and key locks."""
-    state = ctx.bucket_attrs(bucket).get("versioning")
-    master = _check_master(ctx.read_object(bucket, key))
+    state = (await ctx.bucket_attrs(bucket)).get("versioning")
+    master = _check_master(await ctx.read_object(bucket, key))
     # Stamped at commit, under the key lock, so that Last-Modified follows version order
     # even when several front-ends race on one key.
     md = {**md, "key": key, "md-model-version": MD_MODEL_VERSION, "last-modified": iso_now()}
-    plan = plan_put(state, key, master, _null_version(ctx, bucket, key, master), md, ctx.new_version_id())
+    null_version = await _null_version(ctx, bucket, key, master)
+    plan = plan_put(state, key, master, null_version, md, ctx.new_version_id())
     ops, gc = ctx.plan_ops(bucket, plan, "replaced")
     return plan, ops + [ctx.hwm_op()], gc
 
@@ -95,17 +104,17 @@ async def update_object(ctx: MetadataContext, bucket: str, key: str, versionId: 
                         set: MD | None = None, unset: list[str] | None = None) -> MD:
     """Change metadata-only fields (ACL, tags) of one version, and of the master if it is that version."""
     async with ctx.buckets.hold(bucket, exclusive=False), ctx.keys.hold((bucket, key)):
-        ctx.bucket_attrs(bucket)
-        target = _find(ctx, bucket, key, versionId)
+        await ctx.bucket_attrs(bucket)
+        target = await _find(ctx, bucket, key, versionId)
         if target.get("isDeleteMarker"):
             raise S3Error("MethodNotAllowed")
         updated = {**target, **(set or {})}
         for name in unset or []:
             updated.pop(name, None)
-        master = ctx.read_object(bucket, key)
+        master = await ctx.read_object(bucket, key)
         puts = []
         vid = target.get("versionId")
-        if vid and ctx.read_object(bucket, version_key(key, vid)) is not None:
+        if vid and await ctx.read_object(bucket, version_key(key, vid)) is not None:
             puts.append((version_key(key, vid), updated))
         if master is not None and master.get("versionId") == vid:
             puts.append((key, updated))
@@ -118,15 +127,17 @@ async def delete_object(ctx: MetadataContext, bucket: str, key: str, versionId: 
                         marker: MD | None = None) -> dict:
     """Delete an object, stack a delete marker, or remove one version (dmd-reference §5.6)."""
     async with ctx.buckets.hold(bucket, exclusive=False), ctx.keys.hold((bucket, key)):
-        state = ctx.bucket_attrs(bucket).get("versioning")
-        master = _check_master(ctx.read_object(bucket, key))
+        state = (await ctx.bucket_attrs(bucket)).get("versioning")
+        master = _check_master(await ctx.read_object(bucket, key))
         if versionId is None:
             marker = {**(marker or {}), "key": key, "md-model-version": MD_MODEL_VERSION}
-            plan = plan_delete(state, key, master, _null_version(ctx, bucket, key, master), marker,
-                               ctx.new_version_id())
+            null_version = await _null_version(ctx, bucket, key, master)
+            plan = plan_delete(state, key, master, null_version, marker, ctx.new_version_id())
         else:
-            target = resolve_version(master, versionId, lambda vid: ctx.read_object(bucket, version_key(key, vid)))
-            plan = plan_delete_version(key, master, target, lambda vid: ctx.next_version(bucket, key, vid))
+            target = await _resolve(ctx, bucket, key, master, versionId)
+            replaced = successor_needed(master, target)
+            successor = await ctx.next_version(bucket, key, replaced) if replaced else None
+            plan = plan_delete_version(key, master, target, successor)
         if not plan.puts and not plan.dels:
             return {**plan.result, "gc": []}
         ops, gc = ctx.plan_ops(bucket, plan, "deleted")
@@ -137,5 +148,5 @@ async def delete_object(ctx: MetadataContext, bucket: str, key: str, versionId: 
 async def gc_done(ctx: MetadataContext, entries: list[str]) -> dict:
     """Forget `__gc` entries whose data has been deleted."""
     if entries:
-        await ctx.commit([(GC + e.encode(), None) for e in entries])
+        await ctx.commit([(keys.gc_entry(e), None) for e in entries])
     return {}

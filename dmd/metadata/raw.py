@@ -6,31 +6,30 @@ from __future__ import annotations
 
 from typing import Any
 
-from dmd.metadata.context import MetadataContext
-from dmd.metadata.store import dumps, loads, sublevel_prefix
+from dmd.metadata.context import MetadataContext, dumps, loads
+from dmd.metadata.keys import raw_key
 from shared.errors import S3Error
 
 
 async def get(ctx: MetadataContext, db: str, key: str) -> Any:
-    value = ctx.store.get(sublevel_prefix(db) + key.encode())
+    value = await ctx.run(ctx.engine.get, raw_key(db, key))
     if value is None:
         raise S3Error("NotFound", "not found", status=404)
     return loads(value)
 
 
 async def put(ctx: MetadataContext, db: str, key: str, value: Any) -> dict:
-    await ctx.commit([(sublevel_prefix(db) + key.encode(), dumps(value))])
+    await ctx.commit([(raw_key(db, key), dumps(value))])
     return {}
 
 
 async def delete(ctx: MetadataContext, db: str, key: str) -> dict:
-    await ctx.commit([(sublevel_prefix(db) + key.encode(), None)])
+    await ctx.commit([(raw_key(db, key), None)])
     return {}
 
 
 async def batch(ctx: MetadataContext, db: str, ops: list[dict]) -> dict:
     """Ops are `{"type": "put"|"del", "key", "value"}`, applied in one synced batch."""
-    prefix = sublevel_prefix(db)
-    await ctx.commit([(prefix + op["key"].encode(), dumps(op["value"]) if op["type"] == "put" else None)
+    await ctx.commit([(raw_key(db, op["key"]), dumps(op["value"]) if op["type"] == "put" else None)
                       for op in ops])
     return {}

@@ -11,8 +11,8 @@ from typing import Any
 
 from dmd.metadata import buckets, listing, multipart, objects, raw, streams
 from dmd.metadata.context import MetadataContext
+from dmd.metadata.keys import bucket_prefix, mpu_prefix
 from dmd.metadata.locks import call_deadline
-from dmd.metadata.store import bucket_prefix, mpu_prefix
 from shared import constants as C
 from shared.errors import InternalError
 
@@ -29,18 +29,18 @@ WRITE_METHODS = {"createBucket", "putBucketAttributes", "updateBucketAttributes"
 async def list_object(ctx: MetadataContext, bucket: str, params: dict) -> dict:
     """One listing page, computed next to the data (dmd-reference §6)."""
     kind = params.get("listingType", "DelimiterMaster")
-    ctx.bucket_attrs(bucket)
+    await ctx.bucket_attrs(bucket)
     prefix = mpu_prefix(bucket) if kind == "MultipartUploads" else bucket_prefix(bucket)
-    view = ctx.store.sublevel(prefix)
+    view = ctx.engine.view(prefix)
     return await asyncio.to_thread(listing.list_page, view, kind, params)
 
 
 async def list_parts(ctx: MetadataContext, bucket: str, uploadId: str, partNumberMarker: int = 0,
                      maxParts: int = C.LISTING_MAX_KEYS, key: str | None = None) -> dict:
     """A page of an upload's parts; with `key`, the upload must exist (NoSuchUpload) and comes in `Upload`."""
-    ctx.bucket_attrs(bucket)
-    upload = multipart.upload_overview(ctx, bucket, key, uploadId) if key is not None else None
-    view = ctx.store.sublevel(mpu_prefix(bucket))
+    await ctx.bucket_attrs(bucket)
+    upload = await multipart.upload_overview(ctx, bucket, key, uploadId) if key is not None else None
+    view = ctx.engine.view(mpu_prefix(bucket))
     page = await asyncio.to_thread(listing.list_parts, view, uploadId, partNumberMarker, maxParts)
     return page if upload is None else {**page, "Upload": upload}
 
@@ -102,7 +102,7 @@ class MetadataService:
 
     async def get_manifest(self, ctx: MetadataContext) -> dict:
         return {"apiVersion": C.RPC_API_VERSION, "proto": C.RPC_PROTO, "boot_id": ctx.boot_id,
-                "db_uuid": ctx.store.db_uuid, "methods": sorted(self.methods),
+                "db_uuid": ctx.engine.db_uuid, "methods": sorted(self.methods),
                 "degraded": ctx.gatherer.degraded,
                 "limits": {"maxKeys": C.LISTING_MAX_KEYS, "streamMaxPendingAck": C.STREAM_MAX_PENDING_ACK,
                            "streamAckTimeoutMs": int(C.STREAM_ACK_TIMEOUT_S * 1000)}}

@@ -1,9 +1,9 @@
 """Acknowledged, flow-controlled streams: createReadStream (dmd-reference §4).
 
-The client draws the stream id and listens before it calls; the daemon walks a LevelDB
-iterator in a worker thread and emits `stream-data` packets to the calling sid, at most
+The client draws the stream id and listens before it calls; the daemon walks an engine cursor
+in a worker thread and emits `stream-data` packets to the calling sid, at most
 STREAM_MAX_PENDING_ACK of them unacknowledged. A missing ack, a hangup, a disconnect or
-old age closes the iterator: a stream never pins LevelDB files for long.
+old age closes the cursor: a stream never pins LevelDB files (or a remote cursor) for long.
 """
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ from typing import Any, NamedTuple
 import orjson
 
 from dmd.metadata.context import MetadataContext
-from dmd.metadata.store import sublevel_prefix
+from dmd.metadata.engine import Cursor
+from dmd.metadata.keys import sublevel_prefix
 from shared import constants as C
 from shared.errors import InternalError
 from shared.rpc import encoding_error
@@ -75,16 +76,16 @@ class StreamFailed(Exception):
         self.code = code
 
 
-def _iterator_args(gt: str | None, gte: str | None, lt: str | None, lte: str | None,
-                   keys: bool, values: bool) -> dict[str, Any]:
+def _cursor_args(gt: str | None, gte: str | None, lt: str | None, lte: str | None,
+                 keys: bool, values: bool) -> dict[str, Any]:
     if (gt is not None and gte is not None) or (lt is not None and lte is not None):
         raise InternalError("give at most one of gt/gte and one of lt/lte", "InvalidArgument")
     if not keys and not values:
         raise InternalError("a stream must carry keys, values or both", "InvalidArgument")
-    start, stop = gt if gt is not None else gte, lt if lt is not None else lte
-    return {"start": None if start is None else start.encode(), "include_start": gt is None,
-            "stop": None if stop is None else stop.encode(), "include_stop": lte is not None,
-            "include_key": keys, "include_value": values}
+    start = gt if gt is not None else gte
+    # A cursor's stop is excluded: `lte k` stops at k\0, the smallest key above k.
+    stop = lt.encode() if lt is not None else (lte.encode() + b"\x00" if lte is not None else None)
+    return {"start": None if start is None else start.encode(), "include_start": gt is None, "stop": stop}
 
 
 def _decode_value(raw: bytes) -> Any:
@@ -107,7 +108,7 @@ def _may_nest_too_deep(raw: bytes) -> bool:
     return raw.count(b"[") + raw.count(b"{") > C.JSON_MAX_DEPTH - _PACKET_DEPTH
 
 
-def _read_packet(it: Any, keys: bool, values: bool, max_items: int) -> tuple[list, bool, bool]:
+def _read_packet(it: Cursor, keys: bool, values: bool, max_items: int) -> tuple[list, bool, bool]:
     """(up to max_items entries or about STREAM_PACKET_BYTES, the end reached, a value may be too deep);
     runs in a worker thread."""
     items: list = []
@@ -117,17 +118,18 @@ def _read_packet(it: Any, keys: bool, values: bool, max_items: int) -> tuple[lis
         entry = next(it, None)
         if entry is None:
             return items, True, deep
+        key, value = entry
         if keys and values:
-            items.append([entry[0].decode(), _decode_value(entry[1])])
-            size += len(entry[0]) + len(entry[1])
-            deep = deep or _may_nest_too_deep(entry[1])
+            items.append([key.decode(), _decode_value(value)])
+            size += len(key) + len(value)
+            deep = deep or _may_nest_too_deep(value)
         elif keys:
-            items.append(entry.decode())
-            size += len(entry)
+            items.append(key.decode())
+            size += len(key)
         else:
-            items.append(_decode_value(entry))
-            size += len(entry)
-            deep = deep or _may_nest_too_deep(entry)
+            items.append(_decode_value(value))
+            size += len(value)
+            deep = deep or _may_nest_too_deep(value)
     return items, False, deep
 
 
@@ -142,7 +144,7 @@ def _check_packet(packet: dict) -> None:
 class ReadStream:
     """One open stream: pumps packets from its iterator to its sid until done or closed."""
 
-    def __init__(self, registry: "StreamRegistry", sid: str, stream_id: str, it: Any,
+    def __init__(self, registry: "StreamRegistry", sid: str, stream_id: str, it: Cursor,
                  keys: bool, values: bool, limit: int) -> None:
         self.registry, self.sid, self.id, self.it = registry, sid, stream_id, it
         self.keys, self.values = keys, values
@@ -219,7 +221,7 @@ class ReadStream:
             self.registry.failures[exc.code] = self.registry.failures.get(exc.code, 0) + 1
             log.info("stream failed", extra={"stream": self.id, "code": exc.code})
             await self._emit_error(exc.code, str(exc))
-        except Exception as exc:  # noqa: BLE001 - a LevelDB or encoding failure still ends the stream
+        except Exception as exc:  # noqa: BLE001 - an engine or encoding failure still ends the stream
             log.exception("stream failed", extra={"stream": self.id})
             await self._emit_error("InternalError", f"{type(exc).__name__}: {exc}")
         finally:
@@ -254,7 +256,7 @@ class StreamRegistry:
     async def emit(self, event: str, data: dict, sid: str, callback: Any) -> None:
         await self.sio.emit(event, data, to=sid, namespace=self.namespace, callback=callback)
 
-    def open(self, sid: str, stream_id: str, it: Any, keys: bool, values: bool, limit: int) -> ReadStream:
+    def open(self, sid: str, stream_id: str, it: Cursor, keys: bool, values: bool, limit: int) -> ReadStream:
         streams = self.by_sid.setdefault(sid, {})
         if stream_id in streams:
             it.close()
@@ -297,9 +299,9 @@ async def create_read_stream(ctx: MetadataContext, db: str, streamId: str, gt: s
     caller = current_caller.get()
     if caller is None:
         raise InternalError("createReadStream needs a socket.io caller")
-    kwargs = _iterator_args(gt, gte, lt, lte, keys, values)
-    view = ctx.store.sublevel(sublevel_prefix(db))
-    it = await asyncio.to_thread(lambda: view.iterator(**kwargs))
+    kwargs = _cursor_args(gt, gte, lt, lte, keys, values)
+    view = ctx.engine.view(sublevel_prefix(db))
+    it = await asyncio.to_thread(lambda: view.cursor(**kwargs))
     caller.streams.open(caller.sid, streamId, it, keys, values, limit)
     return {"stream": streamId}
 

@@ -4,23 +4,20 @@ Each takes the current master (and what else it must know, already read) and ret
 the puts and deletes of one batch, the versions whose data becomes garbage, and the result.
 PUT and DELETE results carry the bucket's versioning state as the daemon saw it under the lock,
 so the front-end's x-amz-version-id matches what was written even if the state just changed.
-The daemon runs them under the key lock; nothing here touches LevelDB.
+The daemon runs them under the key lock; nothing here touches the store: what a decision needs
+is read beforehand by the caller (`version_to_read`, `successor_needed` say what to read).
 """
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from dmd.metadata.keys import version_key
 from shared.models import NULL_VERSION, inf_version_id
 
 MD = dict[str, Any]
 ENABLED = "Enabled"
 SUSPENDED = "Suspended"
-
-
-def version_key(key: str, vid: str) -> str:
-    return f"{key}\x00{vid}"
 
 
 @dataclass
@@ -118,32 +115,49 @@ def plan_delete(state: str | None, key: str, master: MD | None, null_version: MD
     return plan
 
 
-def resolve_version(master: MD | None, requested: str, read_version: Callable[[str], MD | None]) -> MD | None:
-    """The version a request names: `null` or an internal vid. None when there is no such version."""
+def version_to_read(master: MD | None, requested: str) -> str | None:
+    """The version key (its vid) to read for the version a request names, or None when none is needed."""
+    if requested == NULL_VERSION:
+        if master is None or is_null(master):
+            return None
+        return master.get("nullVersionId")
+    return requested
+
+
+def resolve_version(master: MD | None, requested: str, stored: MD | None) -> MD | None:
+    """The version a request names: `null` or an internal vid. None when there is no such version.
+
+    `stored` is what the version key named by version_to_read() holds (None when not read or absent).
+    """
     if requested == NULL_VERSION:
         if master is None:
             return None
-        if is_null(master):
-            return master
-        nvid = master.get("nullVersionId")
-        return read_version(nvid) if nvid else None
-    found = read_version(requested)
-    if found is None and master is not None and master.get("versionId") == requested:
+        return master if is_null(master) else stored
+    if stored is None and master is not None and master.get("versionId") == requested:
         return master          # a master-only null version, addressed by its real id
-    return found
+    return stored
 
 
-def plan_delete_version(key: str, master: MD | None, target: MD | None,
-                        next_version: Callable[[str], MD | None]) -> Plan:
-    """DeleteObject with a version id: remove exactly that version and repair the master."""
+def successor_needed(master: MD | None, target: MD | None) -> str | None:
+    """The vid whose successor (next_version) a version delete needs: the target's, if it is the master."""
+    if target is None or master is None:
+        return None
+    vid = target.get("versionId") or inf_version_id()
+    return vid if (master.get("versionId") or inf_version_id()) == vid else None
+
+
+def plan_delete_version(key: str, master: MD | None, target: MD | None, successor: MD | None) -> Plan:
+    """DeleteObject with a version id: remove exactly that version and repair the master.
+
+    `successor` is the newest other version, read when successor_needed() asked for it.
+    """
     plan = Plan()
     if target is None:
         plan.result = {"deleteMarker": False, "found": False}
         return plan
     vid = target.get("versionId") or inf_version_id()
     plan.dels.append(version_key(key, vid))
-    if master is not None and (master.get("versionId") or inf_version_id()) == vid:
-        successor = next_version(vid)
+    if successor_needed(master, target) is not None:
         if successor is None:
             plan.dels.append(key)
         else:

@@ -15,10 +15,10 @@ from s3front.api.common import (SOURCE_EXPECTED_OWNER, STORED_HEADERS, bucket_at
 from s3front.api.conditions import check_read_conditions, write_condition
 from s3front.api.objects import _put_version_header, _with_gc, new_object_md, open_pieces, user_metadata
 from s3front.api.store import commit, write_stream
-from s3front.checksums import ALGORITHMS, Checksum
 from s3front.request import S3Request, S3Response, xml_response
 from s3front.xml import Node, document
 from shared import constants as C
+from shared.checksums import ALGORITHMS, Checksum
 from shared.errors import S3Error
 from shared.models import decode_version_id, external_version_id
 

@@ -7,10 +7,10 @@ from typing import Any
 from s3front.addressing import check_key
 from s3front.api.common import bucket_attrs, may_delete_versions, requester_party
 from s3front.body import read_small_body
-from s3front.checksums import ALGORITHMS
 from s3front.request import S3Request, S3Response, xml_response
 from s3front.xml import Node, child_text, document, parse
 from shared import constants as C
+from shared.checksums import ALGORITHMS
 from shared.errors import InternalError, S3Error
 from shared.models import NULL_VERSION, decode_version_id, encode_version_id, iso_now
 

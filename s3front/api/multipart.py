@@ -17,10 +17,10 @@ from s3front.api.objects import _put_version_header, _with_gc, new_object_md, us
 from s3front.api.store import commit, write_data
 from s3front.api.conditions import write_condition
 from s3front.body import BodyReader, body_length, object_checksum_header, read_small_body
-from s3front.checksums import ALGORITHMS, header_name, upload_checksum_type
 from s3front.request import S3Request, S3Response, xml_response
 from s3front.xml import MAX_XML_BODY, Node, child_text, document, parse
 from shared import constants as C
+from shared.checksums import ALGORITHMS, header_name, upload_checksum_type
 from shared.errors import S3Error
 from shared.models import iso_now
 from shared.params import ascii_int, ascii_part_number, parse_int

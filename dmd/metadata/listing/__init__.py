@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from dmd.metadata.engine import View
 from dmd.metadata.listing.base import FilterResult, ListingExtension, common_prefix, inc, project
 from dmd.metadata.listing.delimiter import Delimiter
 from dmd.metadata.listing.driver import ListingStats, run_listing
@@ -18,7 +19,7 @@ __all__ = ["KINDS", "Delimiter", "DelimiterMaster", "DelimiterVersions", "Filter
            "run_listing"]
 
 
-def make_extension(db: Any, kind: str, params: dict[str, Any]) -> ListingExtension:
+def make_extension(db: View, kind: str, params: dict[str, Any]) -> ListingExtension:
     """The extension for a listing type; DelimiterVersions reads the db to resolve a `null` vid marker."""
     if kind == "Delimiter":
         return Delimiter(params)
@@ -32,6 +33,6 @@ def make_extension(db: Any, kind: str, params: dict[str, Any]) -> ListingExtensi
                   ArgumentValue=kind)
 
 
-def list_page(db: Any, kind: str, params: dict[str, Any], stats: ListingStats | None = None) -> dict[str, Any]:
+def list_page(db: View, kind: str, params: dict[str, Any], stats: ListingStats | None = None) -> dict[str, Any]:
     """One listing page of `kind` over `db` (a bucket or MPU sub-level view)."""
     return run_listing(make_extension(db, kind, params), db, stats)

@@ -6,6 +6,7 @@ from typing import Any
 
 import orjson
 
+from dmd.metadata.keys import inc
 from shared import constants as C
 from shared.models import LISTING_FIELDS
 
@@ -24,15 +25,6 @@ class FilterResult(enum.Enum):
 ACCEPT, SKIP, END = FilterResult.ACCEPT, FilterResult.SKIP, FilterResult.END
 
 DELETE_MARKER_TAG = b'"isDeleteMarker":true'
-
-
-def inc(b: bytes) -> bytes:
-    """The smallest byte string above every string that starts with `b`; b"" means no upper bound."""
-    # Trailing 0xFF bytes cannot be incremented in place: anything starting with b..FF also starts with b.
-    stripped = b.rstrip(b"\xff")
-    if not stripped:
-        return b""
-    return stripped[:-1] + bytes([stripped[-1] + 1])
 
 
 def common_prefix(key: bytes, prefix: bytes, delimiter: bytes | None) -> bytes | None:

@@ -1,24 +1,25 @@
-"""The listing driver (dmd-reference §6.6): feeds a plyvel iterator to an extension, seeking over long skips."""
+"""The listing driver (dmd-reference §6.6): feeds an engine cursor to an extension, seeking over long skips."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
+from dmd.metadata.engine import Cursor, View
 from dmd.metadata.listing.base import END, SKIP, ListingExtension
 from shared import constants as C
 
 
 @dataclass
 class ListingStats:
-    """What one listing cost: pairs read from the iterator and seeks made."""
+    """What one listing cost: pairs read from the cursor and seeks made."""
 
     keys: int = 0
     seeks: int = 0
 
 
-def run_listing(ext: ListingExtension, db: Any, stats: ListingStats | None = None,
+def run_listing(ext: ListingExtension, db: View, stats: ListingStats | None = None,
                 fused: bool = True) -> dict[str, Any]:
-    """Run `ext` over `db` (a plyvel DB or prefixed_db view) and return its page.
+    """Run `ext` over `db` (a sub-level view of any engine) and return its page.
 
     An extension with a fused `scan` loop (DelimiterMaster) runs it unless `fused` is False; the
     others are fed pair by pair through `filter`. Both give the same page (tests/test_listing_fused.py).
@@ -35,8 +36,8 @@ def run_listing(ext: ListingExtension, db: Any, stats: ListingStats | None = Non
     if start is not None and stop is not None and start >= stop:
         return ext.result()
     scan = getattr(ext, "scan", None) if fused else None
-    # One iterator for the whole page: its implicit snapshot survives the seeks.
-    with db.iterator(start=start, stop=stop, include_start=include_start, include_stop=False) as it:
+    # One cursor for the whole page (on LevelDB, its implicit snapshot survives the seeks).
+    with db.cursor(start, stop, include_start=include_start) as it:
         if scan is not None:
             scan(it, stop, stats)
         else:
@@ -44,7 +45,7 @@ def run_listing(ext: ListingExtension, db: Any, stats: ListingStats | None = Non
     return ext.result()
 
 
-def feed(ext: ListingExtension, it: Any, stop: bytes | None, stats: ListingStats) -> None:
+def feed(ext: ListingExtension, it: Cursor, stop: bytes | None, stats: ListingStats) -> None:
     """The §6.6 loop: filter each pair, and seek to the skip target after a long run of skips."""
     streak = keys = 0
     limit = C.LISTING_SKIP_STREAK

@@ -5,6 +5,7 @@ from typing import Any
 
 import orjson
 
+from dmd.metadata.engine import Cursor
 from dmd.metadata.listing.base import ACCEPT, DELETE_MARKER_TAG, SKIP, FilterResult, inc, is_delete_marker
 from dmd.metadata.listing.delimiter import Delimiter
 from dmd.metadata.listing.driver import ListingStats
@@ -59,7 +60,7 @@ class DelimiterMaster(Delimiter):
             return self.skip_versions + b"\x01"
         return None
 
-    def scan(self, it: Any, stop: bytes | None, stats: ListingStats) -> None:
+    def scan(self, it: Cursor, stop: bytes | None, stats: ListingStats) -> None:
         """`filter` and the driver's skip/seek loop fused, with the state in locals (no call per key)."""
         delimiter, plen = self.delimiter, len(self.prefix)
         dlen = len(delimiter) if delimiter else 0

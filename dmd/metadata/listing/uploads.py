@@ -5,12 +5,12 @@ from typing import Any
 
 import orjson
 
+from dmd.metadata.engine import View
+from dmd.metadata.keys import OVERVIEW, inc, part_number, relative_parts
 from dmd.metadata.listing.base import ACCEPT, END, SKIP, FilterResult, ListingExtension, Range, start_range, to_bytes
 from shared import constants as C
 
 SEP = C.VERSION_SEPARATOR
-OVERVIEW = b"overview" + SEP
-PART = b"part" + SEP
 # Fields of an overview that the upload listing never shows: metadata and ACL to apply at completion.
 _HIDDEN_OVERVIEW_FIELDS = ("md",)
 
@@ -75,18 +75,17 @@ class MultipartUploads(ListingExtension):
         }
 
 
-def list_parts(db: Any, upload_id: str, part_number_marker: int | None = 0,
+def list_parts(db: View, upload_id: str, part_number_marker: int | None = 0,
                max_parts: int = C.LISTING_MAX_KEYS) -> dict[str, Any]:
     """Parts of one upload after part_number_marker, at most max_parts, without their locations."""
     marker = max(0, int(part_number_marker or 0))
     limit = max(0, min(int(max_parts), C.LISTING_MAX_KEYS))
-    base = PART + upload_id.encode("utf-8") + SEP
+    base = relative_parts(upload_id)
     parts: list[dict[str, Any]] = []
     truncated = False
     # Part numbers are padded to 5 digits; a marker at or past 99999 has nothing after it.
     if limit > 0 and marker < 99999:
-        start = base + b"%05d" % (marker + 1)
-        with db.iterator(start=start, stop=base[:-1] + b"\x01") as it:
+        with db.cursor(base + part_number(marker + 1), inc(base)) as it:
             for _key, value in it:
                 if len(parts) >= limit:
                     truncated = True

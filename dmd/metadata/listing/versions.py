@@ -5,6 +5,7 @@ from typing import Any
 
 import orjson
 
+from dmd.metadata.engine import View
 from dmd.metadata.listing.base import ACCEPT, END, SKIP, FilterResult, ListingExtension, Range, project_doc, \
     start_range, to_bytes
 from shared import constants as C
@@ -13,7 +14,7 @@ from shared.models import NULL_VERSION
 SEP = C.VERSION_SEPARATOR
 
 
-def resolve_null_marker(db: Any, key_marker: bytes) -> bytes | None:
+def resolve_null_marker(db: View | None, key_marker: bytes) -> bytes | None:
     """The internal vid of keyMarker's null version (§5.5); b"" when it is a master without vid; None if none."""
     raw = db.get(key_marker) if db is not None else None
     if raw is None:
@@ -31,7 +32,7 @@ def resolve_null_marker(db: Any, key_marker: bytes) -> bytes | None:
 class DelimiterVersions(ListingExtension):
     """Every version of every key, newest first per key; IsLatest exactly on entries from master keys."""
 
-    def __init__(self, params: dict[str, Any], db: Any = None) -> None:
+    def __init__(self, params: dict[str, Any], db: View | None = None) -> None:
         super().__init__(params)
         self.key_marker: bytes | None = to_bytes(params.get("keyMarker"))
         vid = params.get("versionIdMarker") or None
