@@ -180,6 +180,7 @@ def test_serve_creates_private_files(tmp_path):
     assert _modes(serve.data_path) == {"dirs": [], "files": []}
 
 
+@pytest.mark.needs_disk
 def test_standalone_daemons_create_private_files_and_tighten_open_directories(fresh_cluster):
     c = fresh_cluster(start=False)
     for name in ("data", "metadata"):           # as an older Coffer, or `mkdir`, left them
