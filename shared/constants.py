@@ -84,3 +84,24 @@ ACL_MAX_GRANTS = 100                  # "An ACL can have up to 100 grants" (maxO
 # The prefixes and suffixes AWS reserves in general purpose bucket names ("Bucket naming rules").
 BUCKET_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")      # sthree- covers sthree-configurator
 BUCKET_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
+
+# Object and bucket tagging, as AWS limits them ("Categorizing your storage using tags").
+TAGS_MAX_OBJECT = 10
+TAGS_MAX_BUCKET = 50
+TAG_KEY_MAX_CHARS = 128
+TAG_VALUE_MAX_CHARS = 256
+TAGGING_MAX_BODY = 64 * 1024          # 50 tags of 128 + 256 characters, XML-escaped, fit with room
+
+# Bucket lifecycle (PutBucketLifecycleConfiguration).
+LIFECYCLE_MAX_RULES = 1000
+LIFECYCLE_ID_MAX_CHARS = 255
+LIFECYCLE_MAX_BODY = 2**20
+LIFECYCLE_DAY_S = 86_400              # COFFER_LIFECYCLE_DAY_SECONDS shortens it for tests
+LIFECYCLE_MAX_FILTER_SIZE = 1_099_511_627_776_000    # the largest ObjectSize* a filter may name
+
+# Object Lock default retention, as AWS bounds it.
+OBJECT_LOCK_MAX_DAYS = 36_500
+OBJECT_LOCK_MAX_YEARS = 100
+
+# Browser POST uploads: the form fields before the file part, all told (AWS refuses more).
+POST_MAX_FIELDS_BYTES = 20 * 1024
