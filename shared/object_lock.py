@@ -11,6 +11,8 @@ What AWS answers (as recorded against S3; s3-tests sometimes expects RGW's codes
     ("Default retention period must be a positive integer value." / "... too large.");
   - x-amz-object-lock-* headers: InvalidArgument naming the header (mode without date or the
     reverse, an unknown mode, a date not in ISO 8601 or not in the future, a bad legal hold);
+  - lock headers, retention or legal hold on a bucket without Object Lock: InvalidRequest;
+    a lock configuration without versioning Enabled, or suspending it under a lock: InvalidBucketState;
   - deleting or overwriting a protected version, or weakening its retention without the
     right to bypass governance: AccessDenied "Access Denied because object protected by object lock."
 """
@@ -228,10 +230,30 @@ def parse_lock_headers(headers: Mapping[str, str], now: float) -> tuple[Retentio
     return retention, None if hold is None else hold == ON
 
 
+def require_lock_enabled(bucket_lock_enabled: bool) -> None:
+    """Put/GetObjectRetention and Put/GetObjectLegalHold on a bucket without Object Lock."""
+    if not bucket_lock_enabled:
+        raise S3Error("InvalidRequest", "Bucket is missing Object Lock Configuration")
+
+
 def check_lock_allowed(bucket_lock_enabled: bool, retention: Retention | None, legal_hold: bool | None) -> None:
     """Lock headers on a bucket created without Object Lock: InvalidRequest, as AWS answers."""
-    if not bucket_lock_enabled and (retention is not None or legal_hold is not None):
-        raise S3Error("InvalidRequest", "Bucket is missing Object Lock Configuration")
+    if retention is not None or legal_hold is not None:
+        require_lock_enabled(bucket_lock_enabled)
+
+
+def check_lock_config_allowed(versioning: str | None) -> None:
+    """PutObjectLockConfiguration needs versioning Enabled (then it turns Object Lock on for good)."""
+    if versioning != "Enabled":
+        raise S3Error("InvalidBucketState", "Versioning must be 'Enabled' on the bucket to apply a Object Lock "
+                                            "configuration")
+
+
+def check_versioning_change(bucket_lock_enabled: bool, status: str) -> None:
+    """PutBucketVersioning: a bucket with Object Lock stays Enabled."""
+    if bucket_lock_enabled and status != "Enabled":
+        raise S3Error("InvalidBucketState", "An Object Lock configuration is present on this bucket, so the "
+                                            "versioning state cannot be changed.")
 
 
 def lock_headers(retention: Retention | None, legal_hold: bool | None) -> dict[str, str]:

@@ -11,7 +11,8 @@ from botocore import parsers, serialize
 from s3front.xml import document, parse
 from shared.errors import S3Error
 from shared.object_lock import (COMPLIANCE, GOVERNANCE, DefaultRetention, LockConfig, Retention, add_years,
-                                check_delete, check_lock_allowed, check_retention_change, config_from_json,
+                                check_delete, check_lock_allowed, check_lock_config_allowed, check_retention_change,
+                                check_versioning_change, require_lock_enabled, config_from_json,
                                 config_to_json, legal_hold_nodes, lock_config_nodes, lock_headers, new_version_retention,
                                 parse_bypass, parse_legal_hold, parse_lock_config, parse_lock_headers, parse_retention,
                                 parse_time, render_time, retention_from_json, retention_nodes, retention_to_json)
@@ -176,6 +177,29 @@ def test_lock_headers_need_a_lock_enabled_bucket():
     check_lock_allowed(True, Retention(GOVERNANCE, Y2030), True)
     err = error(check_lock_allowed, False, None, False)
     assert (err.code, err.message) == ("InvalidRequest", "Bucket is missing Object Lock Configuration")
+
+
+def test_retention_and_hold_need_a_lock_enabled_bucket():
+    """s3-tests test_object_lock_put_obj_retention_invalid_bucket and the legal hold ones: 400 InvalidRequest."""
+    require_lock_enabled(True)
+    err = error(require_lock_enabled, False)
+    assert (err.code, err.status) == ("InvalidRequest", 400)
+
+
+@pytest.mark.parametrize("versioning", [None, "Suspended"])
+def test_lock_configuration_needs_versioning_enabled(versioning):
+    """s3-tests test_object_lock_put_obj_lock_enable_after_create: 409 InvalidBucketState unless Enabled."""
+    check_lock_config_allowed("Enabled")
+    err = error(check_lock_config_allowed, versioning)
+    assert (err.code, err.status) == ("InvalidBucketState", 409)
+
+
+def test_versioning_stays_enabled_under_object_lock():
+    """s3-tests test_object_lock_suspend_versioning: 409 InvalidBucketState."""
+    check_versioning_change(False, "Suspended")
+    check_versioning_change(True, "Enabled")
+    err = error(check_versioning_change, True, "Suspended")
+    assert (err.code, err.status) == ("InvalidBucketState", 409)
 
 
 @pytest.mark.parametrize("value, expected", [(None, False), ("true", True), ("True", True), ("false", False), ("1", False)])
