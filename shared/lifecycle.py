@@ -95,7 +95,7 @@ def _midnight(el: Element) -> float:
 # -- filters ----------------------------------------------------------------------------------------
 def _tag(el: Element) -> tuple[str, str]:
     parts = _children(el, ("Key", "Value"))
-    if len(parts) != 2:
+    if len(parts) != 2 or not _text(parts["Key"][0]):
         raise _malformed()
     return _text(parts["Key"][0]), _text(parts["Value"][0])
 

@@ -233,6 +233,8 @@ def test_midnight_date_refusal_names_the_date():
     b"<Expiration><ExpiredObjectDeleteMarker>yes</ExpiredObjectDeleteMarker></Expiration></Rule></LifecycleConfiguration>",
     b"<LifecycleConfiguration><Rule><Status>Enabled</Status><Filter><Tag><Key>k</Key></Tag></Filter>"
     b"<Expiration><Days>1</Days></Expiration></Rule></LifecycleConfiguration>",
+    b"<LifecycleConfiguration><Rule><Status>Enabled</Status><Filter><Tag><Key></Key><Value>v</Value></Tag></Filter>"
+    b"<Expiration><Days>1</Days></Expiration></Rule></LifecycleConfiguration>",
     b"<LifecycleConfiguration><Rule><Status>Enabled</Status><Filter><And><Bogus/></And></Filter>"
     b"<Expiration><Days>1</Days></Expiration></Rule></LifecycleConfiguration>",
     b"<LifecycleConfiguration><Rule><Status>Enabled</Status><Prefix><x/></Prefix>"
