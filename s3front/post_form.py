@@ -81,7 +81,7 @@ class FormDecoder:
         self._header_value = bytearray()
         self._value = bytearray()
         self._name = ""
-        self._state = "fields"              # fields -> file -> after (the rest is ignored) ; done
+        self._state = "fields"              # fields -> file -> after (the rest of the body is ignored)
         self._parser = MultipartParser(boundary, {
             "on_part_begin": self._part_begin, "on_header_field": self._header_field,
             "on_header_value": self._header_value_data, "on_header_end": self._header_end,
