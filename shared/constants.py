@@ -128,3 +128,24 @@ SERVE_RESTART_FIRST_DELAY_S = 0.5
 SERVE_RESTART_MAX_DELAY_S = 10.0
 SERVE_CHILD_STABLE_S = 30.0          # a child that ran this long starts its backoff afresh
 SERVE_STOP_TIMEOUT_S = 15.0          # after SIGTERM, a child still running then is killed
+
+# Object and bucket tagging, as AWS limits them ("Categorizing your storage using tags").
+TAGS_MAX_OBJECT = 10
+TAGS_MAX_BUCKET = 50
+TAG_KEY_MAX_CHARS = 128
+TAG_VALUE_MAX_CHARS = 256
+TAGGING_MAX_BODY = 64 * 1024          # 50 tags of 128 + 256 characters, XML-escaped, fit with room
+
+# Bucket lifecycle (PutBucketLifecycleConfiguration).
+LIFECYCLE_MAX_RULES = 1000
+LIFECYCLE_ID_MAX_CHARS = 255
+LIFECYCLE_MAX_BODY = 2**20
+LIFECYCLE_DAY_S = 86_400              # COFFER_LIFECYCLE_DAY_SECONDS shortens it for tests
+LIFECYCLE_MAX_FILTER_SIZE = 1_099_511_627_776_000    # the largest ObjectSize* a filter may name
+
+# Object Lock default retention, as AWS bounds it.
+OBJECT_LOCK_MAX_DAYS = 36_500
+OBJECT_LOCK_MAX_YEARS = 100
+
+# Browser POST uploads: the form fields before the file part, all told (AWS refuses more).
+POST_MAX_FIELDS_BYTES = 20 * 1024
