@@ -40,7 +40,8 @@ class BucketEncryption:
 
     @classmethod
     def from_dict(cls, record: Mapping[str, Any]) -> BucketEncryption:
-        return cls(record.get("alg"), record.get("kms"), bool(record.get("bk", False)), tuple(record.get("blocked", ())))
+        return cls(record.get("alg"), record.get("kms"), bool(record.get("bk", False)),
+                   tuple(record.get("blocked", ())))
 
 
 # What GetBucketEncryption shows for a bucket that was never configured, on AWS since 2023.

@@ -65,7 +65,8 @@ class Encryption:
         """A fresh data key for one piece (part 0 for a PutObject body) and the record to store with it."""
         context = _piece_context(obj, bucket, key, part)
         if obj.mode == KMS:
-            data_key, sealed = await self._need_kms().generate_data_key(obj.kms_key_arn or "", _kms_context(obj, context))
+            kms = self._need_kms()
+            data_key, sealed = await kms.generate_data_key(obj.kms_key_arn or "", _kms_context(obj, context))
         else:
             data_key = keys.new_data_key()
             sealed = keys.seal_key(self._kek(obj, customer), data_key, context)
