@@ -113,6 +113,13 @@ def test_read_headers_take_only_the_sse_c_trio() -> None:
         assert (err.fields["ArgumentName"], err.fields["ArgumentValue"]) == (name, value)
 
 
+def test_part_headers_take_the_sse_c_trio_and_ignore_the_rest() -> None:
+    kms = {H.SSE: "aws:kms", H.KMS_KEY_ID: "testkey-1", "content-type": "text/plain"}
+    assert H.parse_part(kms, secure=True) is None
+    assert H.parse_part({**kms, **SSE_C_A}, secure=True).md5 == MD5_A
+    assert _error(H.parse_part, {**SSE_C_A, C_MD5: MD5_B}, secure=True).message == H.MSG_C_MD5_MISMATCH
+
+
 def test_copy_source_headers() -> None:
     source = {H.COPY_CUSTOMER + "algorithm": "AES256", H.COPY_CUSTOMER + "key": KEY_B, H.COPY_CUSTOMER + "key-md5": MD5_B}
     assert H.parse_copy_source(source, secure=True).md5 == MD5_B
@@ -174,6 +181,26 @@ def test_check_part(upload: H.ObjectSse | None, given: str | None, expected: str
         assert (err.code, err.status, err.message) == ("InvalidRequest", 400, expected)
 
 
+COMPLETE_CASES = [
+    (STORED_C, None, None),
+    (STORED_C, KEY_A, None),
+    (None, None, None),
+    (STORED_C, KEY_B, H.MSG_PART_MISMATCH),
+    (H.ObjectSse("aws:kms", "arn"), KEY_A, H.MSG_NOT_APPLICABLE),
+    (None, KEY_A, H.MSG_NOT_APPLICABLE),
+]
+
+
+@pytest.mark.parametrize("upload,given,expected", COMPLETE_CASES)
+def test_check_complete(upload: H.ObjectSse | None, given: str | None, expected: str | None) -> None:
+    customer = _customer(given) if given else None
+    if expected is None:
+        H.check_complete(upload, customer)
+    else:
+        err = _error(H.check_complete, upload, customer)
+        assert (err.code, err.status, err.message) == ("InvalidRequest", 400, expected)
+
+
 def test_kms_needs_sigv4() -> None:
     H.check_kms_signature("aws:kms", "SigV4")
     H.check_kms_signature("AES256", "SigV2")
@@ -202,7 +229,8 @@ def test_response_headers_of_each_mode() -> None:
                 "x-amz-server-side-encryption-customer-key-MD5": MD5_A}
     for op in (H.WRITE, H.PART, H.READ):
         assert H.response_headers(STORED_C, op, customer) == expected
-    assert H.response_headers(STORED_C, H.COMPLETE, customer) == {}
+    assert H.response_headers(STORED_C, H.COMPLETE, customer) == expected
+    assert H.response_headers(STORED_C, H.COMPLETE, None) == {}
 
 
 def test_etag_of_each_mode() -> None:
