@@ -92,6 +92,7 @@ SSE_KEY_BYTES = 32                    # AES-256 data keys, key-encryption keys, 
 SSE_SALT_BYTES = 12                   # per-object (per-part) salt: the base GCM nonce of its packages
 SSE_FORMAT_VERSION = 1                # the envelope format; the decryptor refuses versions it does not know
 SSE_CONTEXT_MAX_BYTES = 8192          # a decoded x-amz-server-side-encryption-context (KMS's own limit)
+KMS_RELOAD_MIN_S = 1.0                # an unknown KMS key id reloads the key store at most this often
 
 # Server access logging: how long a record may wait in the front-end's buffer, and how many a target holds.
 ACCESS_LOG_FLUSH_S = 300.0

@@ -189,6 +189,23 @@ def test_keys_survive_a_restart_and_another_front_end_sees_them(master: keys.Mas
     assert run(third.decrypt(sealed, "shared", {"a": "b"})) == plaintext
 
 
+def test_unknown_ids_do_not_reload_the_store_on_every_request(master: keys.MasterKey) -> None:
+    store = kms.MemoryKeyStore()
+    service = run(_kms(master, store))
+    loads = 0
+    original = store.load
+
+    async def counted() -> dict:
+        nonlocal loads
+        loads += 1
+        return await original()
+    store.load = counted  # type: ignore[method-assign]
+    for _ in range(50):
+        with pytest.raises(S3Error):
+            run(service.describe_key("bogus"))
+    assert loads <= 1
+
+
 def test_a_declared_key_that_differs_from_the_stored_one_stops_the_start(master: keys.MasterKey) -> None:
     store = kms.MemoryKeyStore()
     run(_kms(master, store))

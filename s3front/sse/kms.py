@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from s3front.sse import keys
+from shared import constants as C
 from shared.errors import S3Error
 
 KMS_KEYS_ENV = "COFFER_KMS_KEYS"
@@ -127,6 +128,7 @@ class BuiltinKms:
         self._kek = master.derive(_KEK_PURPOSE)
         self.region, self.account_id = region, account_id
         self._keys: dict[str, tuple[KeyInfo, bytes]] = {}
+        self._loaded_at = float("-inf")
 
     # -- start and cache --------------------------------------------------------------------------
 
@@ -142,6 +144,7 @@ class BuiltinKms:
         """Reload every key from the store (another front-end may have added or disabled one)."""
         records = await self._store.load()
         self._keys = {key_id: self._open(key_id, record) for key_id, record in records.items()}
+        self._loaded_at = time.monotonic()
 
     def _open(self, key_id: str, record: Record) -> tuple[KeyInfo, bytes]:
         material = keys.unseal_key(self._kek, keys.decode(record["sealed"]), {"kms-key": key_id})
@@ -177,7 +180,8 @@ class BuiltinKms:
 
     async def _find(self, key_id: str) -> tuple[KeyInfo, bytes]:
         name = self._name(key_id)
-        if name not in self._keys:
+        # A key made by another front-end is found by reloading; bogus ids cannot make every request reload.
+        if name not in self._keys and time.monotonic() - self._loaded_at >= C.KMS_RELOAD_MIN_S:
             await self.refresh()
         if name not in self._keys and name == DEFAULT_KEY_ID:
             await self._add(name, self._master.derive(_DEFAULT_PURPOSE),
