@@ -149,3 +149,16 @@ OBJECT_LOCK_MAX_YEARS = 100
 
 # Browser POST uploads: the form fields before the file part, all told (AWS refuses more).
 POST_MAX_FIELDS_BYTES = 20 * 1024
+
+# Server-side encryption (s3front/sse): the envelope format and its keys.
+SSE_PACKAGE_BYTES = 64 * 1024         # plaintext bytes per AES-256-GCM package (the last may be shorter)
+SSE_TAG_BYTES = 16                    # the GCM tag closing each package
+SSE_KEY_BYTES = 32                    # AES-256 data keys, key-encryption keys, SSE-C keys, the master key
+SSE_SALT_BYTES = 12                   # per-object (per-part) salt: the base GCM nonce of its packages
+SSE_FORMAT_VERSION = 1                # the envelope format; the decryptor refuses versions it does not know
+SSE_CONTEXT_MAX_BYTES = 8192          # a decoded x-amz-server-side-encryption-context (KMS's own limit)
+KMS_RELOAD_MIN_S = 1.0                # an unknown KMS key id reloads the key store at most this often
+
+# Server access logging: how long a record may wait in the front-end's buffer, and how many a target holds.
+ACCESS_LOG_FLUSH_S = 300.0
+ACCESS_LOG_MAX_RECORDS = 10_000
