@@ -84,3 +84,12 @@ ACL_MAX_GRANTS = 100                  # "An ACL can have up to 100 grants" (maxO
 # The prefixes and suffixes AWS reserves in general purpose bucket names ("Bucket naming rules").
 BUCKET_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")      # sthree- covers sthree-configurator
 BUCKET_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
+
+# Access policies (s3front/iam), as AWS limits them. IAM counts characters with the whitespace taken out.
+BUCKET_POLICY_MAX_BYTES = 20 * 1024   # "Bucket policies are limited to 20 KB in size"
+IAM_MANAGED_POLICY_MAX_CHARS = 6144
+IAM_USER_INLINE_MAX_CHARS = 2048      # all inline policies of one user together
+IAM_GROUP_INLINE_MAX_CHARS = 5120
+IAM_ROLE_INLINE_MAX_CHARS = 10240
+POLICY_ACTION_CACHE_SIZE = 1024       # actions whose candidate statements one compiled policy remembers
+POLICY_PATTERN_CACHE_SIZE = 4096      # regexes built from patterns after policy variables were put in
