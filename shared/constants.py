@@ -162,3 +162,12 @@ KMS_RELOAD_MIN_S = 1.0                # an unknown KMS key id reloads the key st
 # Server access logging: how long a record may wait in the front-end's buffer, and how many a target holds.
 ACCESS_LOG_FLUSH_S = 300.0
 ACCESS_LOG_MAX_RECORDS = 10_000
+
+# Access policies (s3front/iam), as AWS limits them. IAM counts characters with the whitespace taken out.
+BUCKET_POLICY_MAX_BYTES = 20 * 1024   # "Bucket policies are limited to 20 KB in size"
+IAM_MANAGED_POLICY_MAX_CHARS = 6144
+IAM_USER_INLINE_MAX_CHARS = 2048      # all inline policies of one user together
+IAM_GROUP_INLINE_MAX_CHARS = 5120
+IAM_ROLE_INLINE_MAX_CHARS = 10240
+POLICY_ACTION_CACHE_SIZE = 1024       # actions whose candidate statements one compiled policy remembers
+POLICY_PATTERN_CACHE_SIZE = 4096      # regexes built from patterns after policy variables were put in
