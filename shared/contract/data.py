@@ -1,0 +1,106 @@
+"""The front-end <-> data contract: what any data location does, and the router that picks one.
+
+A data location stores immutable byte strings under keys it chooses. `DataBackend` is that, and
+nothing more: put a stream and learn its key once it is durable, read it (or a range of it) back as
+a stream, delete it, ask its size, list what it holds (for the orphan sweeper), say whether it is
+healthy. The data daemon's /DataFile API is one backend (`shared/data_client.py`); others plug in
+behind the same Protocol. Objects record, in each `Piece`, the location that holds it, so the
+`DataRouter` can send every read and delete to the right backend (docs/design.md, "The data contract").
+"""
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Protocol
+
+from shared.contract.records import DEFAULT_LOCATION, Piece
+from shared.errors import InternalError
+
+Body = AsyncIterator[bytes] | bytes
+
+
+class DataStream(Protocol):
+    """Bytes being read from a location: iterate them; `aclose` releases the connection, read or not."""
+
+    def ready(self) -> bytes | None:
+        """All the bytes at once when they already arrived (small reads), else None."""
+
+    def __aiter__(self) -> AsyncIterator[bytes]: ...
+
+    async def aclose(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFile:
+    """One key a location holds, as the orphan sweeper sees it."""
+
+    key: str
+    size: int
+    mtime: float
+
+
+@dataclass(frozen=True, slots=True)
+class LocationHealth:
+    ok: bool
+    detail: str = ""
+
+
+class DataBackend(Protocol):
+    """One data location."""
+
+    async def put(self, body: Body, length: int | None) -> str:
+        """Store `length` bytes (None: unknown, read to the end); the new key, once the bytes are durable."""
+
+    async def get(self, key: str, start: int | None = None, end: int | None = None) -> DataStream:
+        """Open bytes [start, end] of a key (all of it by default); the first bytes prove it exists."""
+
+    async def delete(self, key: str) -> None:
+        """Delete a key; a missing one counts as deleted."""
+
+    async def size(self, key: str) -> int | None:
+        """The size of a key, or None when there is no such key."""
+
+    def list_files(self) -> AsyncIterator[StoredFile]:
+        """Every key the location holds, in a stable order."""
+
+    async def health(self) -> LocationHealth: ...
+
+    async def close(self) -> None: ...
+
+
+class DataRouter:
+    """Data locations by name; each piece is read and deleted where it was written."""
+
+    def __init__(self, backends: dict[str, DataBackend], default: str = DEFAULT_LOCATION) -> None:
+        if default not in backends:
+            raise ValueError(f"the default data location {default!r} is not configured")
+        self.backends = backends
+        self.default = default
+
+    def backend(self, location: str) -> DataBackend:
+        found = self.backends.get(location)
+        if found is None:
+            raise InternalError(f"data location {location!r} is not configured")
+        return found
+
+    async def put(self, location: str, body: Body, length: int | None, start: int = 0) -> Piece:
+        """Store bytes in a location: the piece that names them, `length` bytes long once known."""
+        key = await self.backend(location).put(body, length)
+        return Piece(location, key, length or 0, start)
+
+    async def open(self, piece: Piece, first: int, last: int) -> DataStream:
+        """Bytes [first, last] of a piece (offsets within the piece)."""
+        backend = self.backend(piece.location)
+        if first == 0 and last == piece.size - 1:
+            return await backend.get(piece.key)
+        return await backend.get(piece.key, first, last)
+
+    async def delete(self, piece: Piece) -> None:
+        await self.backend(piece.location).delete(piece.key)
+
+    async def size(self, piece: Piece) -> int | None:
+        return await self.backend(piece.location).size(piece.key)
+
+    async def close(self) -> None:
+        for backend in self.backends.values():
+            await backend.close()
