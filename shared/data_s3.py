@@ -60,7 +60,7 @@ class S3Backend:
         self._base = (f"{details.endpoint}/{details.bucket}" if details.path_style
                       else f"{scheme}://{details.bucket}.{host}")
         self._http = httpx.AsyncClient(
-            timeout=httpx.Timeout(C.REMOTE_READ_TIMEOUT_S, connect=C.REMOTE_CONNECT_TIMEOUT_S,
+            timeout=httpx.Timeout(details.read_timeout, connect=details.connect_timeout,
                                   pool=C.REMOTE_POOL_TIMEOUT_S),
             limits=httpx.Limits(max_connections=C.REMOTE_MAX_CONNECTIONS,
                                 max_keepalive_connections=C.REMOTE_MAX_IDLE),

@@ -56,6 +56,8 @@ class S3Details:
     server_side_encryption: bool = False
     supports_versioning: bool = True
     prefix: str = ""
+    connect_timeout: float = C.REMOTE_CONNECT_TIMEOUT_S
+    read_timeout: float = C.REMOTE_READ_TIMEOUT_S
 
     @property
     def endpoint(self) -> str:
@@ -78,7 +80,7 @@ _LOCATION_FIELDS = {"type", "objectId", "legacyAwsBehavior", "details", "storage
 _IGNORED_FIELDS = {"sizeLimitGB", "isTransient", "isCold", "locationType"}   # the reference's, unused here
 _DAEMON_FIELDS = {"host", "port"}
 _S3_FIELDS = {"awsEndpoint", "bucketName", "bucketMatch", "credentials", "credentialsProfile", "region", "https",
-              "pathStyle", "serverSideEncryption", "supportsVersioning", "prefix"}
+              "pathStyle", "serverSideEncryption", "supportsVersioning", "prefix", "connectTimeout", "readTimeout"}
 _HOST_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,254}$")
@@ -101,6 +103,14 @@ def load_locations(env: Mapping[str, str] = os.environ) -> dict[str, Location]:
     except OSError as exc:
         raise LocationConfigError(path, [f"cannot be read: {exc.strerror or exc}"]) from None
     return parse_locations(text, path)
+
+
+def locations_or_exit(env: Mapping[str, str] = os.environ) -> dict[str, Location]:
+    """The locations for a process starting up: a wrong file ends it with every mistake listed."""
+    try:
+        return load_locations(env)
+    except LocationConfigError as exc:
+        raise SystemExit(f"coffer: {exc}") from None
 
 
 def parse_locations(text: str, source: str = C.LOCATION_FILE_NAME) -> dict[str, Location]:
@@ -193,11 +203,11 @@ def _location(name: str, spec: Any) -> tuple[Location | None, list[str]]:
         problems.append(f"{where}: legacyAwsBehavior must be true or false")
     classes, errors = _storage_classes(where, spec.get("storageClasses", []))
     problems += errors
-    raw = spec.get("details", {} if kind in ("file", "mem") else None)
+    if kind not in C.LOCATION_TYPES:
+        return None, problems
+    raw = spec.get("details", None if kind == "aws_s3" else {})
     if not isinstance(raw, dict):
         problems.append(f"{where}: details must be a JSON object" if raw is not None else f"{where}: details is missing")
-        return None, problems
-    if kind not in C.LOCATION_TYPES:
         return None, problems
     details, errors = (_s3_details if kind == "aws_s3" else _daemon_details)(where, raw)
     problems += errors
@@ -248,13 +258,19 @@ def _s3_details(where: str, raw: dict) -> tuple[S3Details | None, list[str]]:
     for key in ("region", "prefix"):
         if key in raw and not isinstance(raw[key], str):
             problems.append(f"{where}: details.{key} must be a string")
+    for key in ("connectTimeout", "readTimeout"):
+        value = raw.get(key, 1)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 3600:
+            problems.append(f"{where}: details.{key} must be a number of seconds (0 to 3600)")
     if problems or endpoint is None:
         return None, problems
     host, port, https = endpoint
     path_style = flags["pathStyle"] if flags["pathStyle"] is not None else _is_ip_or_local(host)
     return S3Details(host, port, https, bucket, flags["bucketMatch"], keys[0], keys[1], raw.get("credentialsProfile"),
                      raw.get("region") or "us-east-1", path_style, flags["serverSideEncryption"],
-                     flags["supportsVersioning"], raw.get("prefix", "")), []
+                     flags["supportsVersioning"], raw.get("prefix", ""),
+                     float(raw.get("connectTimeout", C.REMOTE_CONNECT_TIMEOUT_S)),
+                     float(raw.get("readTimeout", C.REMOTE_READ_TIMEOUT_S))), []
 
 
 def _credentials(where: str, raw: dict) -> tuple[tuple[str | None, str | None], list[str]]:
