@@ -165,8 +165,7 @@ class S3Backend:
 
     async def _put_unknown_length(self, name: str, body: AsyncIterator[bytes]) -> str:
         chunks = body.__aiter__()
-        carry = bytearray()
-        part, done = await _read_part(chunks, carry)
+        part, done = await _read_part(chunks)
         if done:                        # it fits one part: one PUT
             return await self._put_whole(name, part, len(part))
         upload = _text(await self._xml("POST", name, [("uploads", "")], self._write_headers()), "UploadId")
@@ -174,7 +173,7 @@ class S3Backend:
             etags: list[str] = []
             while part or not etags:
                 etags.append(await self._upload_part(name, upload, len(etags) + 1, part))
-                part, done = (b"", True) if done else await _read_part(chunks, carry)
+                part, done = (b"", True) if done else await _read_part(chunks)
             return await self._complete(name, upload, etags)
         except BaseException:
             await self._abort(name, upload)
@@ -253,8 +252,13 @@ class S3Backend:
                     headers: dict[str, str] | None = None, body: Body | None = None,
                     stream: bool = False) -> httpx.Response:
         url = self._url(name, query or [])
-        signed = AWSRequest(method=method, url=url, headers={**(headers or {}), "X-Amz-Content-SHA256": _UNSIGNED})
-        length = (headers or {}).get("Content-Length")
+        headers = headers or {}
+        if isinstance(body, bytes) and len(body) > C.DATA_INLINE_READ_BYTES:
+            # httpx's response and its stream reference each other, and through the request its body:
+            # sent from a generator, a part is not kept alive by that cycle until the next GC.
+            body, headers = _once(body), {**headers, "Content-Length": str(len(body))}
+        signed = AWSRequest(method=method, url=url, headers={**headers, "X-Amz-Content-SHA256": _UNSIGNED})
+        length = headers.get("Content-Length")
         if length is not None:
             del signed.headers["Content-Length"]      # sent, not signed: httpx frames the body by it
         self._signer.add_auth(signed)
@@ -354,18 +358,25 @@ def _credentials(name: str, d: S3Details) -> Credentials:
     return found
 
 
-async def _read_part(chunks: AsyncIterator[bytes], carry: bytearray) -> tuple[bytes, bool]:
-    """The next part of a body (C.REMOTE_PART_BYTES, or what is left) and whether the body has ended."""
-    while len(carry) < C.REMOTE_PART_BYTES:
+async def _read_part(chunks: AsyncIterator[bytes]) -> tuple[bytes, bool]:
+    """The next part of a body (C.REMOTE_PART_BYTES or a chunk more, or what is left) and whether it ended.
+
+    Parts need not be equal, so a part is its chunks joined once: no slicing, no second copy.
+    """
+    held: list[bytes] = []
+    size = 0
+    while size < C.REMOTE_PART_BYTES:
         try:
-            carry += await chunks.__anext__()
+            chunk = await chunks.__anext__()
         except StopAsyncIteration:
-            part = bytes(carry)
-            carry.clear()
-            return part, True
-    part = bytes(carry[:C.REMOTE_PART_BYTES])
-    del carry[:C.REMOTE_PART_BYTES]
-    return part, False
+            return b"".join(held), True
+        held.append(chunk)
+        size += len(chunk)
+    return b"".join(held), False
+
+
+async def _once(data: bytes) -> AsyncIterator[bytes]:
+    yield data
 
 
 def _no_dot_segments(name: str) -> str:
