@@ -322,3 +322,17 @@ def test_wrong_credentials_are_an_internal_error_that_names_no_secret(cluster, c
         assert "not-the-secret-key" not in str(err.value)
         assert not (await router.backend("r").health()).ok
     run(cluster, doc, scenario)
+
+
+def test_the_memory_store_is_apart_from_the_daemon_files(cluster, config_doc):
+    async def scenario(router):
+        mem, disk = router.backend("mem"), router.backend("us-east-1")
+        in_memory = await mem.put(b"ram", 3)
+        on_disk = await disk.put(b"disk", 4)
+        assert await disk.size(in_memory) is None and await mem.size(on_disk) is None
+        assert in_memory not in {f.key async for f in disk.list_files()}
+        await disk.delete(in_memory)                # deleting it from the other store leaves it be
+        assert await read(mem, in_memory) == b"ram"
+        for backend, key in ((mem, in_memory), (disk, on_disk)):
+            await backend.delete(key)
+    run(cluster, config_doc, scenario)
