@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 
 from s3front.addressing import check_key, split_target
 from s3front.api import HANDLERS
+from s3front.authorize import authorize
 from s3front.api.cors import add_cors_headers
 from s3front.errors import error_body, not_implemented
 from s3front.frontend import Frontend
@@ -97,6 +98,7 @@ class S3App:
         handler = HANDLERS.get(req.operation.name)
         if handler is None:
             raise not_implemented(req.operation.name)
+        await authorize(req)
         return await handler(req)
 
     def _error_response(self, req: S3Request, exc: Exception) -> S3Response:

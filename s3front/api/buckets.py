@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from s3front.addressing import valid_bucket_name
 from s3front.acl_model import grants_of
-from s3front.api.common import bucket_attrs, request_acl
+from s3front.api.common import request_acl
 from s3front.body import read_small_body
 from s3front.request import S3Request, S3Response, xml_response
 from s3front.api.listing import decode_token, encode_token
@@ -84,13 +84,12 @@ async def _location_constraint(req: S3Request) -> str:
 
 
 async def head_bucket(req: S3Request) -> S3Response:
-    attrs = await bucket_attrs(req)
+    attrs = req.access.bucket
     region = attrs.get("locationConstraint") or req.frontend.config.region
     return S3Response(200, {"x-amz-bucket-region": region})
 
 
 async def delete_bucket(req: S3Request) -> S3Response:
-    await bucket_attrs(req)
     result = await req.frontend.metadata.delete_bucket(req.bucket)
     resp = S3Response(204)
     if result.get("gc"):
@@ -99,7 +98,7 @@ async def delete_bucket(req: S3Request) -> S3Response:
 
 
 async def get_bucket_location(req: S3Request) -> S3Response:
-    attrs = await bucket_attrs(req)
+    attrs = req.access.bucket
     return xml_response(text_document("LocationConstraint", attrs.get("locationConstraint") or ""))
 
 

@@ -5,7 +5,7 @@ import asyncio
 from typing import Any
 
 from s3front.addressing import check_key
-from s3front.api.common import bucket_attrs, may_delete_versions, requester_party
+from s3front.api.common import requester_party
 from s3front.body import read_small_body
 from s3front.request import S3Request, S3Response, xml_response
 from s3front.xml import Node, child_text, document, parse
@@ -84,14 +84,14 @@ async def _delete_one(req: S3Request, target: Target, marker: dict[str, Any], ve
 
 
 async def delete_objects(req: S3Request) -> S3Response:
-    attrs = await bucket_attrs(req)
+    attrs = req.access.bucket
     if not _has_integrity_header(req.headers):
         raise S3Error("InvalidRequest", "Missing required header for this request: Content-MD5")
     quiet, targets = parse_delete(await read_small_body(req, C.MULTI_DELETE_MAX_BODY))
     owner_id, owner_name = requester_party(req)
     marker = {"last-modified": iso_now(), "owner-id": owner_id, "owner-display-name": owner_name}
     gate, gc = asyncio.Semaphore(C.MULTI_DELETE_PARALLEL), []
-    versions_allowed = may_delete_versions(req, attrs)
+    versions_allowed = req.access.may_delete_versions
     nodes = await asyncio.gather(*(_delete_one(req, t, marker, versions_allowed, gate, gc) for t in targets))
     if quiet:
         nodes = [n for n in nodes if n[0] == "Error"]

@@ -4,16 +4,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-from s3front.api.common import (RESPONSE_OVERRIDES, STORED_HEADERS, bucket_attrs, check_object, etag,
-                                object_headers, request_acl, requester_party, version_header)
+from s3front.api.common import (RESPONSE_OVERRIDES, STORED_HEADERS, etag, object_headers, request_acl, requester_party, version_header)
 from s3front.api.conditions import check_read_conditions, write_condition
 from s3front.api.store import commit, write_data
 from s3front.body import BodyReader, body_length, stored_content_encoding
-from s3front.request import S3Request, S3Response
+from s3front.request import S3Request, S3Response, version_param
 from shared import constants as C
 from shared.data_client import DataStream
 from shared.errors import S3Error
-from shared.models import NULL_VERSION, decode_version_id, encode_version_id, external_version_id, iso_now
+from shared.models import NULL_VERSION, encode_version_id, external_version_id, iso_now
 from shared.params import ascii_part_number
 from shared.ranges import Unsatisfiable, parse_range
 
@@ -43,11 +42,6 @@ def new_object_md(req: S3Request, size: int, md5: str, location: list | None) ->
     return md
 
 
-def version_param(req: S3Request) -> str | None:
-    value = req.query.get("versionId")
-    return None if value is None else decode_version_id(value)
-
-
 async def put_object(req: S3Request) -> S3Response:
     if "versionId" in req.query:
         raise S3Error("InvalidArgument", "This operation does not accept a version-id.",
@@ -55,7 +49,7 @@ async def put_object(req: S3Request) -> S3Response:
     user_metadata(req.headers)
     length = body_length(req)
     condition = write_condition(req.headers)
-    attrs = await bucket_attrs(req)
+    attrs = req.access.bucket
     acl = request_acl(req, requester_party(req)[0], attrs["owner"])
     reader = BodyReader(req, length, C.DEFAULT_CHECKSUM)
     location = await write_data(req, reader)
@@ -85,12 +79,10 @@ def _with_gc(req: S3Request, resp: S3Response, result: dict) -> S3Response:
     return resp
 
 
-async def read_target(req: S3Request) -> tuple[dict, dict]:
+def read_target(req: S3Request) -> tuple[dict, dict]:
     """(bucket attributes, object metadata) of a GET or HEAD, with delete markers answered as S3 does."""
-    version_id = version_param(req)
-    found = await req.frontend.metadata.get_bucket_and_object(req.bucket, req.key, version_id)
-    attrs, md = found["bucket"], found["object"]
-    check_object(req, attrs, md)
+    access = req.access
+    attrs, md, version_id = access.bucket, access.object, access.version_id
     if md is None:
         # s3-tests' test_delete_marker_nonversioned (not marked fails_on_aws) reads "false" here
         raise S3Error("NoSuchKey", headers={"x-amz-delete-marker": "false"}, Key=req.key)
@@ -158,7 +150,7 @@ def _part_checksum(req: S3Request, md: dict, n: int, headers: dict[str, str]) ->
 
 
 async def get_object(req: S3Request) -> S3Response:
-    attrs, md = await read_target(req)
+    attrs, md = read_target(req)
     check_read_conditions(req.headers, md)
     size = md["content-length"]
     headers = _answer_headers(req, md, attrs)
@@ -175,7 +167,7 @@ async def get_object(req: S3Request) -> S3Response:
 
 
 async def head_object(req: S3Request) -> S3Response:
-    attrs, md = await read_target(req)
+    attrs, md = read_target(req)
     check_read_conditions(req.headers, md)
     headers = _answer_headers(req, md, attrs)
     size = md["content-length"]
@@ -229,7 +221,6 @@ class PieceStream:
 
 async def delete_object(req: S3Request) -> S3Response:
     # With a versionId the routing table asks DELETE_VERSION (the bucket owner), else WRITE.
-    await bucket_attrs(req)
     version_id = version_param(req)
     owner_id, owner_name = requester_party(req)
     marker = {"last-modified": iso_now(), "owner-id": owner_id, "owner-display-name": owner_name}

@@ -1,0 +1,147 @@
+"""Every S3 request is authorized here, once, after authentication and before its handler runs.
+
+`authorize(req)` resolves what the operation acts on (the addressed bucket; for operations an
+object's ACL decides, the object version; for copies, the source; for an upload's own operations,
+the upload) with as few metadata reads as the decision needs, decides, and leaves what it read in
+`req.access` for the handler, which reads none of it again. A handler never authorizes.
+
+The decision follows AWS's "Mapping of ACL permissions and access policy permissions" (see the
+permission column of `s3front.routing`): READ on a bucket lists it, WRITE creates and deletes its
+objects, READ on an object reads it, READ_ACP and WRITE_ACP read and change an ACL, and anything no
+ACL grants is the owner's. x-amz-expected-bucket-owner (and its copy-source twin) is checked here.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from s3front import acl_model as A
+from s3front.addressing import COPY_SOURCE, parse_copy_source
+from s3front.request import S3Request, upload_id, version_param
+from s3front.routing import (DELETE_VERSION, OBJECT, OWNER, READ, READ_ACP, SERVICE, WRITE, WRITE_ACP,
+                             Operation)
+from shared.errors import S3Error
+
+EXPECTED_OWNER, SOURCE_EXPECTED_OWNER = "x-amz-expected-bucket-owner", "x-amz-source-expected-bucket-owner"
+
+# The ACL permission each permission of the routing table asks of a bucket ...
+_BUCKET_PERMISSION = {READ: A.READ, WRITE: A.WRITE, OWNER: A.OWNER, READ_ACP: A.READ_ACP,
+                      WRITE_ACP: A.WRITE_ACP, DELETE_VERSION: A.DELETE_VERSION}
+# ... and of an object: OWNER there is the object's owner (what no object ACL grants, e.g. tagging).
+_OBJECT_PERMISSION = {READ: A.READ, READ_ACP: A.READ_ACP, WRITE_ACP: A.WRITE_ACP, OWNER: A.OWNER}
+# Object permissions the bucket's ACL decides: writing, and deleting a version.
+_BUCKET_LEVEL = (WRITE, DELETE_VERSION)
+# Object operations that the bucket's ACL decides although they read: the uploader lists its parts.
+_BUCKET_DECIDES = {"ListParts": A.WRITE}
+# Operations on an upload that only its initiator (or the bucket owner) may perform, as on AWS.
+_INITIATOR_ONLY = ("ListParts", "AbortMultipartUpload")
+# Operations that need no bucket: the service, and the bucket being created.
+_NO_BUCKET = ("ListBuckets", "CreateBucket")
+_PREFLIGHT = "OptionsObject"      # a CORS preflight is anonymous: its handler answers by the CORS rules
+
+
+@dataclass(slots=True)
+class Access:
+    """What authorization read, for the handler."""
+
+    bucket: dict[str, Any] | None = None           # the addressed bucket's attributes
+    object: dict[str, Any] | None = None           # the addressed version, when its ACL decided (None: none)
+    version_id: str | None = None                  # the version the request names (internal form)
+    source_bucket: dict[str, Any] | None = None    # a copy's source bucket ...
+    source: dict[str, Any] | None = None           # ... and source version (None: no such key)
+    source_key: str = ""
+    source_version_id: str | None = None
+    upload: dict[str, Any] | None = None           # the upload's overview, when its initiator mattered
+    may_delete_versions: bool = False              # DeleteObjects: whether entries may name versions
+
+
+def requester_id(req: S3Request) -> str | None:
+    return req.account.canonical_id if req.account else None
+
+
+async def authorize(req: S3Request) -> None:
+    """Decide whether the request's operation may run; AccessDenied (or NoSuchBucket) if not."""
+    op: Operation = req.operation
+    req.access = access = Access()
+    if op.target == SERVICE or op.name in _NO_BUCKET:
+        req.require_account()
+        return
+    if op.name == _PREFLIGHT:
+        return
+    if _object_decides(op):
+        access.version_id = version_param(req)
+        found = await req.frontend.metadata.get_bucket_and_object(req.bucket, req.key, access.version_id)
+        access.bucket, access.object = found["bucket"], found["object"]
+        _check_object(req, access.bucket, access.object, _OBJECT_PERMISSION[op.permission], EXPECTED_OWNER)
+    else:
+        access.bucket = await req.frontend.metadata.get_bucket_attributes(req.bucket)
+        _check_bucket(req, access.bucket, _bucket_permission(op))
+    if op.header == COPY_SOURCE:
+        await _authorize_source(req, access)
+    if op.name in _INITIATOR_ONLY:
+        await _authorize_upload(req, access)
+    if op.name == "DeleteObjects":
+        access.may_delete_versions = _acl_allows(req, access.bucket, A.DELETE_VERSION)
+
+
+def _object_decides(op: Operation) -> bool:
+    """Whether the object's own ACL decides (object reads, object ACLs), not the bucket's."""
+    return op.target == OBJECT and op.permission not in _BUCKET_LEVEL and op.name not in _BUCKET_DECIDES
+
+
+def _bucket_permission(op: Operation) -> str:
+    if op.target == OBJECT and op.permission not in _BUCKET_LEVEL:
+        return _BUCKET_DECIDES.get(op.name, A.OWNER)
+    return _BUCKET_PERMISSION[op.permission]
+
+
+def _acl_allows(req: S3Request, attrs: dict[str, Any], permission: str) -> bool:
+    return A.allowed(attrs.get("acl"), attrs.get("owner"), requester_id(req), permission)
+
+
+def _check_expected_owner(req: S3Request, attrs: dict[str, Any], header: str) -> None:
+    expected = req.headers.get(header)
+    if expected is None:
+        return
+    owner = req.frontend.config.account_by_canonical_id(attrs.get("owner", ""))
+    if owner is None or owner.account_id != expected.strip():
+        raise S3Error("AccessDenied")
+
+
+def _check_bucket(req: S3Request, attrs: dict[str, Any], permission: str) -> None:
+    _check_expected_owner(req, attrs, EXPECTED_OWNER)
+    if not _acl_allows(req, attrs, permission):
+        raise S3Error("AccessDenied")
+
+
+def _check_object(req: S3Request, attrs: dict[str, Any], md: dict[str, Any] | None, permission: str,
+                  header: str) -> None:
+    """An object's ACL decides; where there is no such object (or a delete marker), saying so needs
+    READ on the bucket, as on S3: anyone else learns nothing and gets AccessDenied."""
+    _check_expected_owner(req, attrs, header)
+    if md is None or md.get("isDeleteMarker"):
+        if not _acl_allows(req, attrs, A.READ):
+            raise S3Error("AccessDenied")
+        return
+    if not A.allowed(md.get("acl"), md.get("owner-id"), requester_id(req), permission):
+        raise S3Error("AccessDenied")
+
+
+async def _authorize_source(req: S3Request, access: Access) -> None:
+    """A copy reads its source: READ on the source object, by the source's ACL."""
+    bucket, key, version_id = parse_copy_source(req.headers[COPY_SOURCE])
+    found = await req.frontend.metadata.get_bucket_and_object(bucket, key, version_id)
+    access.source_bucket, access.source = found["bucket"], found["object"]
+    access.source_key, access.source_version_id = key, version_id
+    _check_object(req, access.source_bucket, access.source, A.READ, SOURCE_EXPECTED_OWNER)
+
+
+async def _authorize_upload(req: S3Request, access: Access) -> None:
+    """Only an upload's initiator and the bucket's owner may list its parts or abort it."""
+    requester = requester_id(req) or A.ANONYMOUS_ID
+    if requester == access.bucket.get("owner"):
+        return
+    page = await req.frontend.metadata.list_parts(req.bucket, upload_id(req), 0, 0, key=req.key)
+    access.upload = page["Upload"]
+    if requester != (access.upload.get("initiator") or {}).get("ID"):
+        raise S3Error("AccessDenied")
