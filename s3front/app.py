@@ -75,7 +75,8 @@ class S3App:
         raw_path = scope.get("raw_path", scope["path"].encode()).decode("latin-1") or "/"
         raw_query = scope.get("query_string", b"").decode("latin-1")
         req = S3Request(scope["method"], raw_path, raw_query, None, None,
-                        dict(parse_qsl(raw_query, keep_blank_values=True)), headers, rid, receive, self.frontend)
+                        dict(parse_qsl(raw_query, keep_blank_values=True)), headers, rid, receive, self.frontend,
+                        source_ip=(scope.get("client") or ("",))[0], secure=scope.get("scheme") == "https")
         try:
             resp = await self._dispatch(req)
         except Exception as exc:  # noqa: BLE001 - every failure becomes an S3 error

@@ -35,6 +35,8 @@ class S3Request:
     auth: "AuthResult | None" = None
     body_complete: bool = False        # the whole HTTP body has been read
     access: "Access | None" = None     # what authorization resolved (s3front.authorize)
+    source_ip: str = ""                # the client's address (aws:SourceIp)
+    secure: bool = False               # the request came over TLS (aws:SecureTransport)
 
     @property
     def account(self) -> Account | None:

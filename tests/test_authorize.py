@@ -76,3 +76,16 @@ def test_handlers_never_authorize_themselves():
     words = ("check_access", "check_object", "bucket_attrs(", "check_initiator", "acl_model.allowed", "A.allowed(")
     offenders = [(p.name, w) for p in api.glob("*.py") for w in words if w in p.read_text()]
     assert offenders == []
+
+
+def test_every_operation_is_authorized_as_an_action_the_policy_language_knows():
+    from s3front.actions import VERSION_ACTIONS, iam_action
+    from s3front.iam.actions import CANONICAL
+    from s3front.routing import operation_names
+    # OptionsObject is a preflight (no action); CreateSession is S3 Express's s3express:CreateSession.
+    unknown = [(op, iam_action(op)) for op in operation_names()
+               if op not in ("OptionsObject", "CreateSession") and iam_action(op).lower() not in CANONICAL]
+    assert unknown == []
+    assert all(f"s3:{name}".lower() in CANONICAL for name in VERSION_ACTIONS.values())
+    assert iam_action("HeadObject", version=True) == "s3:GetObjectVersion"
+    assert iam_action("ListObjectsV2") == "s3:ListBucket"
