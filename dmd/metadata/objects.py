@@ -77,7 +77,7 @@ def check_write_condition(master: MD | None, condition: dict | None, key: str) -
 
 
 async def put_object(ctx: MetadataContext, bucket: str, key: str, md: MD, condition: dict | None = None) -> dict:
-    """Store a new object version per the bucket's versioning state (dmd-reference §5.6), if `condition` holds."""
+    """Store a new object version per the bucket's versioning state (design.md §5.6), if `condition` holds."""
     async with ctx.buckets.hold(bucket, exclusive=False), ctx.keys.hold((bucket, key)):
         if condition:
             await ctx.bucket_attrs(bucket)
@@ -125,7 +125,7 @@ async def update_object(ctx: MetadataContext, bucket: str, key: str, versionId: 
 
 async def delete_object(ctx: MetadataContext, bucket: str, key: str, versionId: str | None = None,
                         marker: MD | None = None) -> dict:
-    """Delete an object, stack a delete marker, or remove one version (dmd-reference §5.6)."""
+    """Delete an object, stack a delete marker, or remove one version (design.md §5.6)."""
     async with ctx.buckets.hold(bucket, exclusive=False), ctx.keys.hold((bucket, key)):
         state = (await ctx.bucket_attrs(bucket)).get("versioning")
         master = _check_master(await ctx.read_object(bucket, key))
