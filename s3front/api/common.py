@@ -5,6 +5,7 @@ from typing import Any
 
 from s3front import acl_model as A
 from s3front.request import S3Request
+from s3front.tagging import tagging_count
 from shared.models import external_version_id, http_date
 
 # Headers stored with an object and returned on GET/HEAD as they were given.
@@ -59,5 +60,8 @@ def object_headers(req: S3Request, md: dict[str, Any], attrs: dict[str, Any]) ->
     if checksum and _wants_checksum(req):
         headers[f"x-amz-checksum-{checksum['algorithm']}"] = checksum["value"]
         headers["x-amz-checksum-type"] = checksum.get("type", "FULL_OBJECT")
+    count = tagging_count(md.get("tags"))
+    if count is not None:
+        headers["x-amz-tagging-count"] = count
     headers.update(version_header(md, attrs))
     return headers

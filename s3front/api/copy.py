@@ -10,9 +10,11 @@ from typing import Any
 from s3front.addressing import COPY_SOURCE
 from s3front.api.common import STORED_HEADERS, request_acl, requester_party
 from s3front.api.conditions import check_read_conditions, write_condition
-from s3front.api.objects import _put_version_header, _with_gc, new_object_md, open_pieces, user_metadata
+from s3front.api.objects import (_put_version_header, _with_gc, new_object_md, open_pieces, request_tags,
+                                 user_metadata)
 from s3front.api.store import commit, write_stream
 from s3front.request import S3Request, S3Response, xml_response
+from s3front.tagging import REPLACE, tagging_directive
 from s3front.xml import Node, document
 from shared import constants as C
 from shared.checksums import ALGORITHMS, Checksum
@@ -123,6 +125,15 @@ def _destination_md(req: S3Request, source: dict, directive: str, md5: str, loca
     return md
 
 
+def _copy_tags(md: dict, source: dict, directive: str) -> None:
+    """x-amz-tagging-directive: the source's tags (COPY, the default) or the request's (REPLACE)."""
+    if directive == REPLACE:
+        return                   # new_object_md took x-amz-tagging, if any
+    md.pop("tags", None)
+    if source.get("tags"):
+        md["tags"] = source["tags"]
+
+
 async def copy_object(req: S3Request) -> S3Response:
     if "versionId" in req.query:
         raise S3Error("InvalidArgument", "This operation does not accept a version-id.",
@@ -130,6 +141,8 @@ async def copy_object(req: S3Request) -> S3Response:
     directive = _directive(req)
     if directive == "REPLACE":
         user_metadata(req.headers)
+    tags_directive = tagging_directive(req.headers.get("x-amz-tagging-directive"))
+    request_tags(req)
     condition = write_condition(req.headers)
     attrs = req.access.bucket
     acl = request_acl(req, requester_party(req)[0], attrs["owner"])
@@ -141,6 +154,7 @@ async def copy_object(req: S3Request) -> S3Response:
                                         f"copy source: {C.MAX_PUT_BYTES}")
     location, md5, checksum = await copy_bytes(req, source, 0, size - 1, _checksum_algorithm(req, source))
     md = {**_destination_md(req, source, directive, md5, location), **acl}
+    _copy_tags(md, source, tags_directive)
     if checksum:
         md["checksum"] = checksum
     result = await commit(req, req.frontend.metadata.put_object(req.bucket, req.key, md, condition), location)

@@ -9,6 +9,7 @@ from s3front.api.conditions import check_read_conditions, write_condition
 from s3front.api.store import commit, write_data
 from s3front.body import BodyReader, body_length, stored_content_encoding
 from s3front.request import S3Request, S3Response, version_param
+from s3front.tagging import parse_tagging_header
 from shared import constants as C
 from shared.data_client import DataStream
 from shared.errors import S3Error
@@ -39,7 +40,16 @@ def new_object_md(req: S3Request, size: int, md5: str, location: list | None) ->
     if stored_content_encoding(req.headers):
         md["content-encoding"] = stored_content_encoding(req.headers)
     md.update(user_metadata(req.headers))
+    tags = request_tags(req)
+    if tags:
+        md["tags"] = tags
     return md
+
+
+def request_tags(req: S3Request) -> dict[str, str] | None:
+    """The tags x-amz-tagging asks for (InvalidTag and friends if it is wrong), or None."""
+    value = req.headers.get("x-amz-tagging")
+    return None if value is None else parse_tagging_header(value)
 
 
 async def put_object(req: S3Request) -> S3Response:
@@ -47,6 +57,7 @@ async def put_object(req: S3Request) -> S3Response:
         raise S3Error("InvalidArgument", "This operation does not accept a version-id.",
                       ArgumentName="versionId", ArgumentValue=req.query["versionId"])
     user_metadata(req.headers)
+    request_tags(req)                 # refused before any byte is stored
     length = body_length(req)
     condition = write_condition(req.headers)
     attrs = req.access.bucket
