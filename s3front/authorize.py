@@ -27,6 +27,7 @@ from s3front.request import S3Request, upload_id, version_param
 from s3front.routing import (DELETE_VERSION, OBJECT, OWNER, READ, READ_ACP, SERVICE, WRITE, WRITE_ACP,
                              Operation)
 from shared.errors import S3Error
+from shared.object_lock import BYPASS_HEADER, parse_bypass
 
 EXPECTED_OWNER, SOURCE_EXPECTED_OWNER = "x-amz-expected-bucket-owner", "x-amz-source-expected-bucket-owner"
 
@@ -161,6 +162,20 @@ def _check_object(req: S3Request, attrs: dict[str, Any], md: dict[str, Any] | No
                                                       _owner_account(req, md.get("owner-id")), acl)
     if not allowed:
         raise S3Error("AccessDenied")
+
+
+def may_bypass_governance(req: S3Request) -> bool:
+    """Whether the request sent x-amz-bypass-governance-retention and may use it
+    (s3:BypassGovernanceRetention: the bucket owner's, or granted by the bucket's policy)."""
+    if not parse_bypass(req.headers.get(BYPASS_HEADER)):
+        return False
+    attrs = req.access.bucket
+    def owner() -> bool:
+        return requester_id(req) == attrs.get("owner")
+    if req.access.policy is None:
+        return owner()
+    return allows(req, req.access.policy, "s3:BypassGovernanceRetention", req.bucket, req.key,
+                  _owner_account(req, attrs.get("owner")), owner)
 
 
 def may_delete(req: S3Request, key: str, version: bool) -> bool:

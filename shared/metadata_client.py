@@ -276,13 +276,17 @@ class MetadataClient:
         return await self.call("putObject", bucket=bucket, key=key, md=md)
 
     async def update_object(self, bucket: str, key: str, version_id: str | None = None,
-                            set: dict | None = None, unset: list[str] | None = None) -> dict:
+                            set: dict | None = None, unset: list[str] | None = None,
+                            bypass_governance: bool = False) -> dict:
+        args = {"bypassGovernance": True} if bypass_governance else {}
         return await self.call("updateObject", bucket=bucket, key=key, versionId=version_id,
-                               set=set or {}, unset=unset or [])
+                               set=set or {}, unset=unset or [], **args)
 
     async def delete_object(self, bucket: str, key: str, version_id: str | None = None,
-                            marker: dict | None = None) -> dict:
-        return await self.call("deleteObject", bucket=bucket, key=key, versionId=version_id, marker=marker)
+                            marker: dict | None = None, bypass_governance: bool = False) -> dict:
+        args = {"bypassGovernance": True} if bypass_governance else {}
+        return await self.call("deleteObject", bucket=bucket, key=key, versionId=version_id, marker=marker,
+                               **args)
 
     async def list_object(self, bucket: str, params: dict) -> dict:
         return await self.call("listObject", bucket=bucket, params=params)

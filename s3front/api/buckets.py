@@ -11,8 +11,10 @@ from s3front.xml import Node, child_text, document, parse, text_document
 from shared import constants as C
 from shared.errors import S3Error
 from shared.models import iso_now
+from shared.object_lock import LOCK_ATTR, LockConfig, config_to_json
 from shared.params import ascii_int
 
+LOCK_ENABLED_HEADER = "x-amz-bucket-object-lock-enabled"
 _LIST_BUCKETS_PARAMS = ("max-buckets", "continuation-token", "prefix", "bucket-region")
 
 
@@ -59,6 +61,9 @@ async def create_bucket(req: S3Request) -> S3Response:
     location = await _location_constraint(req)
     attrs = {"owner": account.canonical_id, "ownerDisplayName": account.name, "creationDate": iso_now(),
              "locationConstraint": location, **acl}
+    if req.headers.get(LOCK_ENABLED_HEADER, "").strip().lower() == "true":
+        # Object Lock is for good, and needs versioning on for good (AWS turns it on with it).
+        attrs.update({"versioning": "Enabled", LOCK_ATTR: config_to_json(LockConfig())})
     try:
         await req.frontend.metadata.create_bucket(req.bucket, attrs)
     except S3Error as exc:

@@ -6,6 +6,7 @@ from typing import Any
 from s3front import acl_model as A
 from s3front.request import S3Request
 from s3front.tagging import tagging_count
+from shared.object_lock import LEGAL_HOLD, RETENTION, lock_headers, retention_from_json
 from shared.models import external_version_id, http_date
 
 # Headers stored with an object and returned on GET/HEAD as they were given.
@@ -60,6 +61,7 @@ def object_headers(req: S3Request, md: dict[str, Any], attrs: dict[str, Any]) ->
     if checksum and _wants_checksum(req):
         headers[f"x-amz-checksum-{checksum['algorithm']}"] = checksum["value"]
         headers["x-amz-checksum-type"] = checksum.get("type", "FULL_OBJECT")
+    headers.update(lock_headers(retention_from_json(md.get(RETENTION)), md.get(LEGAL_HOLD)))
     count = tagging_count(md.get("tags"))
     if count is not None:
         headers["x-amz-tagging-count"] = count

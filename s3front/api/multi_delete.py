@@ -6,7 +6,7 @@ from typing import Any
 
 from s3front.addressing import check_key
 from s3front.api.common import requester_party
-from s3front.authorize import may_delete
+from s3front.authorize import may_bypass_governance, may_delete
 from s3front.body import read_small_body
 from s3front.request import S3Request, S3Response, xml_response
 from s3front.xml import Node, child_text, document, parse
@@ -62,7 +62,7 @@ def _error(key: str, version: str | None, err: S3Error) -> Node:
     return ("Error", [("Key", key), ("VersionId", version), ("Code", err.code), ("Message", err.message)])
 
 
-async def _delete_one(req: S3Request, target: Target, marker: dict[str, Any],
+async def _delete_one(req: S3Request, target: Target, marker: dict[str, Any], bypass: bool,
                       gate: asyncio.Semaphore, gc: list[dict]) -> Node:
     key, version = target
     try:
@@ -75,7 +75,8 @@ async def _delete_one(req: S3Request, target: Target, marker: dict[str, Any],
         except S3Error:
             raise S3Error("NoSuchVersion") from None
         async with gate:
-            result = await req.frontend.metadata.delete_object(req.bucket, key, version_id, marker)
+            result = await req.frontend.metadata.delete_object(req.bucket, key, version_id, marker,
+                                                               bypass_governance=bypass)
     except S3Error as exc:
         return _error(key, version, exc)
     except InternalError:
@@ -92,7 +93,8 @@ async def delete_objects(req: S3Request) -> S3Response:
     owner_id, owner_name = requester_party(req)
     marker = {"last-modified": iso_now(), "owner-id": owner_id, "owner-display-name": owner_name}
     gate, gc = asyncio.Semaphore(C.MULTI_DELETE_PARALLEL), []
-    nodes = await asyncio.gather(*(_delete_one(req, t, marker, gate, gc) for t in targets))
+    bypass = may_bypass_governance(req)
+    nodes = await asyncio.gather(*(_delete_one(req, t, marker, bypass, gate, gc) for t in targets))
     if quiet:
         nodes = [n for n in nodes if n[0] == "Error"]
     resp = xml_response(document("DeleteResult", nodes))

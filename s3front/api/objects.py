@@ -1,6 +1,7 @@
 """Object operations: PutObject, GetObject, HeadObject, DeleteObject."""
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -8,11 +9,14 @@ from s3front.api.common import (RESPONSE_OVERRIDES, STORED_HEADERS, etag, object
 from s3front.api.conditions import check_read_conditions, write_condition
 from s3front.api.store import commit, write_data
 from s3front.body import BodyReader, body_length, stored_content_encoding
+from s3front.authorize import may_bypass_governance
 from s3front.request import S3Request, S3Response, version_param
 from s3front.tagging import parse_tagging_header
 from shared import constants as C
 from shared.data_client import DataStream
 from shared.errors import S3Error
+from shared.object_lock import (LEGAL_HOLD, LOCK_ATTR, RETENTION, check_lock_allowed, config_from_json,
+                                new_version_retention, parse_lock_headers, retention_to_json)
 from shared.models import NULL_VERSION, encode_version_id, external_version_id, iso_now
 from shared.params import ascii_part_number
 from shared.ranges import Unsatisfiable, parse_range
@@ -43,7 +47,26 @@ def new_object_md(req: S3Request, size: int, md5: str, location: list | None) ->
     tags = request_tags(req)
     if tags:
         md["tags"] = tags
+    md.update(request_lock(req))
     return md
+
+
+def request_lock(req: S3Request) -> dict[str, Any]:
+    """The Object Lock fields of a new version: the x-amz-object-lock-* headers, else the bucket's
+    default retention; InvalidArgument/InvalidRequest if the headers are wrong or the bucket has no lock."""
+    now = time.time()
+    retention, hold = parse_lock_headers(req.headers, now)
+    lock = req.access.bucket.get(LOCK_ATTR)
+    check_lock_allowed(lock is not None, retention, hold)
+    if lock is None:
+        return {}
+    fields: dict[str, Any] = {}
+    retention = new_version_retention(retention, config_from_json(lock), now)
+    if retention is not None:
+        fields[RETENTION] = retention_to_json(retention)
+    if hold is not None:
+        fields[LEGAL_HOLD] = hold
+    return fields
 
 
 def request_tags(req: S3Request) -> dict[str, str] | None:
@@ -58,6 +81,7 @@ async def put_object(req: S3Request) -> S3Response:
                       ArgumentName="versionId", ArgumentValue=req.query["versionId"])
     user_metadata(req.headers)
     request_tags(req)                 # refused before any byte is stored
+    request_lock(req)
     length = body_length(req)
     condition = write_condition(req.headers)
     attrs = req.access.bucket
@@ -235,7 +259,8 @@ async def delete_object(req: S3Request) -> S3Response:
     version_id = version_param(req)
     owner_id, owner_name = requester_party(req)
     marker = {"last-modified": iso_now(), "owner-id": owner_id, "owner-display-name": owner_name}
-    result = await req.frontend.metadata.delete_object(req.bucket, req.key, version_id, marker)
+    result = await req.frontend.metadata.delete_object(req.bucket, req.key, version_id, marker,
+                                                       bypass_governance=may_bypass_governance(req))
     headers: dict[str, str] = {}
     if result.get("deleteMarker"):
         headers["x-amz-delete-marker"] = "true"

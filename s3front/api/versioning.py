@@ -10,6 +10,7 @@ from s3front.request import S3Request, S3Response, xml_response
 from s3front.xml import Node, document, parse
 from shared.errors import S3Error
 from shared.models import NULL_VERSION, decode_version_id, encode_version_id
+from shared.object_lock import LOCK_ATTR, check_versioning_change
 
 ENABLED, SUSPENDED = "Enabled", "Suspended"
 MAX_CONFIG_BODY = 64 * 1024
@@ -46,6 +47,7 @@ def _children(root: Element) -> dict[str, str]:
 
 async def put_bucket_versioning(req: S3Request) -> S3Response:
     status = parse_versioning(await read_small_body(req, MAX_CONFIG_BODY))
+    check_versioning_change(req.access.bucket.get(LOCK_ATTR) is not None, status)
     # The daemon writes it under the exclusive bucket lock: the next object write sees it.
     await req.frontend.metadata.update_bucket_attributes(req.bucket, set={"versioning": status})
     return S3Response(200)
