@@ -44,6 +44,9 @@ def test_a_policy_round_trips_and_goes(s3, bucket):
     assert s3.get_bucket_policy_status(Bucket=bucket)["PolicyStatus"]["IsPublic"] is True
     s3.delete_bucket_policy(Bucket=bucket)
     assert s3_error(s3.get_bucket_policy, Bucket=bucket) == (404, "NoSuchBucketPolicy")
+    assert s3.get_bucket_policy_status(Bucket=bucket)["PolicyStatus"]["IsPublic"] is False
+    s3.put_bucket_acl(Bucket=bucket, ACL="public-read")
+    assert s3.get_bucket_policy_status(Bucket=bucket)["PolicyStatus"]["IsPublic"] is True
 
 
 @pytest.mark.parametrize("document", [

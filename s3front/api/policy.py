@@ -5,6 +5,7 @@ text, with the bucket; s3front/authorize.py decides every later request with it.
 """
 from __future__ import annotations
 
+from s3front.acl_model import is_public as acl_is_public
 from s3front.body import read_small_body
 from s3front.bucket_policy import POLICY_ATTR, bucket_policy
 from s3front.iam import PolicyError, check_size, is_public, parse_bucket_policy
@@ -55,10 +56,10 @@ async def delete_bucket_policy(req: S3Request) -> S3Response:
 
 
 async def get_bucket_policy_status(req: S3Request) -> S3Response:
-    policy = bucket_policy(req.access.bucket)
-    if policy is None:
-        raise S3Error("NoSuchBucketPolicy", BucketName=req.bucket)
-    return xml_response(document("PolicyStatus", [("IsPublic", is_public(policy))]))
+    """IsPublic: the policy grants to everyone, or (as RGW and s3-tests count it) the bucket's ACL does."""
+    attrs = req.access.bucket
+    public = is_public(bucket_policy(attrs)) or acl_is_public(attrs.get("acl"), attrs.get("owner", ""))
+    return xml_response(document("PolicyStatus", [("IsPublic", public)]))
 
 
 HANDLERS = {
