@@ -159,7 +159,7 @@ def _check_object(req: S3Request, attrs: dict[str, Any], md: dict[str, Any] | No
         def acl() -> bool:
             return A.allowed(md.get("acl"), md.get("owner-id"), requester_id(req), permission)
         allowed = acl() if policy is None else allows(req, policy, action, bucket, key,
-                                                      _owner_account(req, md.get("owner-id")), acl)
+                                                      _owner_account(req, md.get("owner-id")), acl, md)
     if not allowed:
         raise S3Error("AccessDenied")
 
