@@ -183,6 +183,11 @@ def _matches(grant: Grant, requester: str | None) -> bool:
     return requester is not None and grant.get("id") == requester
 
 
+def is_public(acl: ACL | None, owner: str) -> bool:
+    """Whether an ACL grants anything to everyone (AllUsers) or to every AWS account (AuthenticatedUsers)."""
+    return any(g["type"] == "Group" and g["uri"] in (ALL_USERS, AUTHENTICATED_USERS) for g in grants_of(acl, owner))
+
+
 def allowed(acl: ACL | None, owner: str | None, requester: str | None, permission: str) -> bool:
     """Whether `requester` (a canonical id, None when anonymous) holds `permission` under `acl`.
 

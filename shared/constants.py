@@ -1,4 +1,4 @@
-"""Every figure of the design (dmd-reference §0), named once."""
+"""Every figure of the design (design.md §0), named once."""
 
 # Ports and addresses
 S3_PORT = 8000

@@ -1,4 +1,4 @@
-"""The /DataFile REST API (dmd-reference §8.1), as a plain ASGI application.
+"""The /DataFile REST API (design.md §8.1), as a plain ASGI application.
 
 PUT streams the body into a new file and answers 201 with its Location; GET streams it back,
 with one Range; DELETE answers 204. Every request but the health check carries the cluster secret;
