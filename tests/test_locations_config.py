@@ -7,8 +7,10 @@ import sys
 
 import pytest
 
-from shared.locations import (DaemonDetails, LocationConfigError, S3Details, check_rest_endpoints, load_locations,
-                              location_for_class, parse_locations)
+from shared.errors import S3Error
+from shared.locations import (DaemonDetails, LocationConfigError, S3Details, bucket_location, check_rest_endpoints,
+                              load_locations, location_constraint_reply, location_for_class, object_location,
+                              parse_locations)
 from tests.cluster import REPO_ROOT, SECRET, free_port
 
 CREDS = {"accessKey": "AKIDEXAMPLE", "secretKey": "wJalrXUtnFEMI-very-secret"}
@@ -172,3 +174,46 @@ def test_a_bad_file_stops_the_process_at_start_with_its_message(tmp_path, role):
     assert proc.returncode != 0
     assert f"coffer: {path} has 2 problems" in proc.stderr
     assert "details.awsEndpoint must be a host name" in proc.stderr and "details needs credentials" in proc.stderr
+
+
+CHOICES = parse(**{"eu": {"type": "mem"}, "old": {"type": "mem", "objectId": "o", "legacyAwsBehavior": True,
+                                                  "details": {"port": 1}},
+                   "cold": {**remote(), "storageClasses": ["GLACIER", "STANDARD_IA"]}})
+
+
+@pytest.mark.parametrize("constraint, default, expected", [(None, "us-east-1", "us-east-1"), ("", "eu", "eu"),
+                                                           ("eu", "us-east-1", "eu"), ("cold", "eu", "cold")])
+def test_a_bucket_goes_where_its_location_constraint_says(constraint, default, expected):
+    assert bucket_location(CHOICES, constraint, default) == expected
+
+
+@pytest.mark.parametrize("constraint, message", [("mars-1", "'mars-1' is not a configured location"),
+                                                 ("old", "'old' is the default"),
+                                                 ("us-east-1", "'us-east-1' is the default")])
+def test_a_location_constraint_that_names_no_location_is_invalid(constraint, message):
+    with pytest.raises(S3Error) as err:
+        bucket_location(CHOICES, constraint)
+    assert (err.value.code, err.value.status) == ("InvalidLocationConstraint", 400)
+    assert message in err.value.message and err.value.fields == {"LocationConstraint": constraint}
+
+
+@pytest.mark.parametrize("stored, reply", [("", ""), ("us-east-1", ""), ("old", ""), ("eu", "eu"), ("gone", "gone")])
+def test_get_bucket_location_answers_as_aws(stored, reply):
+    assert location_constraint_reply(CHOICES, stored) == reply
+
+
+@pytest.mark.parametrize("bucket_loc, header, cls, expected", [
+    ("eu", None, None, "eu"), ("", None, None, "us-east-1"), ("eu", "cold", None, "cold"),
+    ("eu", None, "GLACIER", "cold"), ("eu", None, "STANDARD", "eu"), ("eu", None, "DEEP_ARCHIVE", "eu"),
+    ("eu", "us-east-1", "GLACIER", "us-east-1")])
+def test_an_object_goes_to_its_header_then_its_class_then_its_bucket(bucket_loc, header, cls, expected):
+    assert object_location(CHOICES, bucket_loc, header, cls) == expected
+
+
+def test_an_unknown_object_location_or_class_is_refused():
+    with pytest.raises(S3Error) as err:
+        object_location(CHOICES, "eu", "nowhere")
+    assert err.value.code == "InvalidArgument" and err.value.fields["ArgumentName"] == "x-amz-meta-scal-location-constraint"
+    with pytest.raises(S3Error) as err:
+        object_location(CHOICES, "eu", None, "FROZEN")
+    assert (err.value.code, err.value.status) == ("InvalidStorageClass", 400)
