@@ -6,14 +6,14 @@ A bucket without a policy is decided by its ACLs alone (s3front/authorize.py), a
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from s3front.actions import iam_action
 from s3front.iam import (Decision, Policy, PolicyError, Request, account_root, anonymous, bucket_arn, context,
                          decide, object_arn, parse_bucket_policy)
 from s3front.iam.evaluate import Principal
 from s3front.request import S3Request
-from s3front.tagging import parse_tagging_header
+from s3front.tagging import TAGS, parse_tagging_header
+from shared.contract.records import BucketInfo, ObjectMD
 from shared.errors import InternalError, S3Error
 
 POLICY_ATTR = "policy"                 # the bucket attribute holding the policy's JSON text
@@ -21,12 +21,12 @@ _CACHE_MAX = 10_000
 _compiled: dict[str, tuple[str, Policy]] = {}
 
 
-def bucket_policy(attrs: dict[str, Any]) -> Policy | None:
+def bucket_policy(attrs: BucketInfo) -> Policy | None:
     """The compiled policy of a bucket, or None; compiled once per text and kept per bucket."""
-    text = attrs.get(POLICY_ATTR)
+    text = attrs.extra.get(POLICY_ATTR)
     if not text:
         return None
-    name = attrs["name"]
+    name = attrs.name
     hit = _compiled.get(name)
     if hit is not None and hit[0] == text:
         return hit[1]
@@ -50,13 +50,13 @@ def principal(req: S3Request) -> Principal:
 
 
 def allows(req: S3Request, policy: Policy | None, action: str, bucket: str, key: str | None,
-           resource_account: str, acl_allows: Callable[[], bool], md: dict[str, Any] | None = None) -> bool:
+           resource_account: str, acl_allows: Callable[[], bool], md: ObjectMD | None = None) -> bool:
     """Whether the policy (with the ACL where no policy decides) allows `action` on bucket[/key];
     `md`, the object version acted on, brings its tags (s3:ExistingObjectTag/<key>)."""
     who = principal(req)
     resource = bucket_arn(bucket) if key is None else object_arn(bucket, key)
     keys = condition_keys(req)
-    for tag, value in ((md or {}).get("tags") or {}).items():
+    for tag, value in ((md.extra.get(TAGS) if md else None) or {}).items():
         keys[f"s3:existingobjecttag/{tag.lower()}"] = value
     verdict = decide(Request(who, action, resource, resource_account, context(who, keys)),
                      (), policy, (), acl_allows)
