@@ -20,8 +20,10 @@ from dataclasses import dataclass
 from s3front import acl_model as A
 from s3front.addressing import COPY_SOURCE, parse_copy_source
 from s3front.actions import iam_action
-from s3front.bucket_policy import allows, bucket_policy, operation_action
+from s3front.bucket_policy import allows, bucket_policy, operation_action, restricted
 from s3front.iam import Policy
+from s3front.ownership import acls_off
+from s3front.public_access import effective_acl
 from s3front.request import S3Request, upload_id, version_param
 from s3front.routing import (DELETE_VERSION, OBJECT, OWNER, READ, READ_ACP, SERVICE, WRITE, WRITE_ACP,
                              Operation)
@@ -111,7 +113,9 @@ def _bucket_permission(op: Operation) -> str:
 
 
 def _acl_allows(req: S3Request, attrs: BucketInfo, permission: str) -> bool:
-    return A.allowed(attrs.acl, attrs.owner, requester_id(req), permission)
+    if acls_off(attrs):                 # BucketOwnerEnforced: the owner's, and what policies grant
+        return requester_id(req) == attrs.owner
+    return A.allowed(effective_acl(attrs, attrs.acl, attrs.owner), attrs.owner, requester_id(req), permission)
 
 
 def _check_expected_owner(req: S3Request, attrs: BucketInfo, header: str) -> None:
@@ -139,7 +143,8 @@ def _check_bucket(req: S3Request, access: Access, op: Operation) -> None:
     else:
         key = req.key if op.target == OBJECT else None
         allowed = allows(req, policy, operation_action(req), req.bucket, key,
-                         _owner_account(req, attrs.owner), lambda: _acl_allows(req, attrs, permission))
+                         _owner_account(req, attrs.owner), lambda: _acl_allows(req, attrs, permission),
+                         restrict=restricted(attrs, policy))
     if not allowed:
         raise S3Error("AccessDenied")
 
@@ -155,12 +160,16 @@ def _check_object(req: S3Request, attrs: BucketInfo, md: ObjectMD | None, permis
         def acl() -> bool:
             return _acl_allows(req, attrs, A.READ)
         allowed = acl() if policy is None else allows(req, policy, "s3:ListBucket", bucket, None,
-                                                      _owner_account(req, attrs.owner), acl)
+                                                      _owner_account(req, attrs.owner), acl,
+                                                      restrict=restricted(attrs, policy))
     else:
         def acl() -> bool:
-            return A.allowed(md.acl, md.owner_id, requester_id(req), permission)
+            if acls_off(attrs):
+                return requester_id(req) == attrs.owner
+            return A.allowed(effective_acl(attrs, md.acl, md.owner_id), md.owner_id, requester_id(req), permission)
         allowed = acl() if policy is None else allows(req, policy, action, bucket, key,
-                                                      _owner_account(req, md.owner_id), acl, md)
+                                                      _owner_account(req, md.owner_id), acl, md,
+                                                      restrict=restricted(attrs, policy))
     if not allowed:
         raise S3Error("AccessDenied")
 
@@ -187,7 +196,8 @@ def may_delete(req: S3Request, key: str, version: bool) -> bool:
     permission = A.DELETE_VERSION if version else A.WRITE
     return allows(req, access.policy, iam_action("DeleteObject", version), req.bucket, key,
                   _owner_account(req, access.bucket.owner),
-                  lambda: _acl_allows(req, access.bucket, permission))
+                  lambda: _acl_allows(req, access.bucket, permission),
+                  restrict=restricted(access.bucket, access.policy))
 
 
 async def _authorize_source(req: S3Request, access: Access) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 
 # code -> (HTTP status, default message), as the AWS S3 API reference lists them
 CATALOGUE: dict[str, tuple[int, str]] = {
+    "AccessControlListNotSupported": (400, "The bucket does not allow ACLs"),
     "AccessDenied": (403, "Access Denied"),
     "AccessForbidden": (403, "CORSResponse: This CORS request is not allowed."),
     "AuthorizationHeaderMalformed": (400, "The authorization header is malformed."),
@@ -25,6 +26,7 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "InternalError": (500, "We encountered an internal error. Please try again."),
     "InvalidAccessKeyId": (403, "The AWS Access Key Id you provided does not exist in our records."),
     "InvalidArgument": (400, "Invalid Argument"),
+    "InvalidBucketAclWithObjectOwnership": (400, "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting"),
     "InvalidBucketName": (400, "The specified bucket is not valid."),
     "InvalidBucketState": (409, "The request is not valid with the current state of the bucket."),
     "InvalidChunkSizeError": (403, "Only the last chunk is allowed to have a size less than 8192 bytes"),
@@ -60,6 +62,7 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "NoSuchKey": (404, "The specified key does not exist."),
     "NoSuchLifecycleConfiguration": (404, "The lifecycle configuration does not exist"),
     "NoSuchObjectLockConfiguration": (404, "The specified object does not have a ObjectLock configuration"),
+    "NoSuchPublicAccessBlockConfiguration": (404, "The public access block configuration was not found"),
     "NoSuchTagSet": (404, "The TagSet does not exist"),
     "NoSuchUpload": (404, "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed."),
     "NoSuchBucketPolicy": (404, "The bucket policy does not exist"),
@@ -68,6 +71,7 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "NotModified": (304, "Not Modified"),
     "ObjectLockConfigurationNotFoundError": (404, "Object Lock configuration does not exist for this bucket"),
     "OperationAborted": (409, "A conflicting conditional operation is currently in progress against this resource. Try again."),
+    "OwnershipControlsNotFoundError": (404, "The bucket ownership controls were not found"),
     "PreconditionFailed": (412, "At least one of the pre-conditions you specified did not hold"),
     "RequestHeaderSectionTooLarge": (400, "Your request header section exceeds the maximum allowed size."),
     "RequestTimeTooSkewed": (403, "The difference between the request time and the current time is too large."),

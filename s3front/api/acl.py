@@ -10,6 +10,8 @@ from s3front import acl_model as A
 from s3front.api.common import version_header
 from s3front.api.objects import read_target
 from s3front.body import read_small_body
+from s3front.ownership import acls_off
+from s3front.public_access import check_acl as check_public_acl
 from s3front.request import S3Request, S3Response, xml_response
 from s3front.xml import MAX_XML_BODY
 from shared.contract.records import BucketInfo, ObjectMD
@@ -37,7 +39,11 @@ async def get_bucket_acl(req: S3Request) -> S3Response:
 
 
 async def put_bucket_acl(req: S3Request) -> S3Response:
-    acl = await _requested_acl(req, req.access.bucket.owner)
+    bucket = req.access.bucket
+    if acls_off(bucket):
+        raise S3Error("AccessControlListNotSupported")
+    acl = await _requested_acl(req, bucket.owner)
+    check_public_acl(bucket, acl, bucket.owner)
     await req.frontend.metadata.update_bucket(req.bucket, set={"acl": acl})
     return S3Response(200)
 
@@ -56,7 +62,10 @@ async def get_object_acl(req: S3Request) -> S3Response:
 
 async def put_object_acl(req: S3Request) -> S3Response:
     attrs, md, version_id = _object_target(req)
+    if acls_off(attrs):
+        raise S3Error("AccessControlListNotSupported")
     acl = await _requested_acl(req, md.owner_id, attrs.owner)
+    check_public_acl(attrs, acl, md.owner_id)
     # Name the version that was authorized, so that a PUT racing with us cannot receive this ACL.
     target = version_id if version_id is not None else md.version_id
     await req.frontend.metadata.update_object(req.bucket, req.key, target, set={"acl": acl})

@@ -8,6 +8,8 @@ from s3front.body import read_small_body
 from s3front.request import S3Request, S3Response, xml_response
 from s3front.api.listing import decode_token, encode_token
 from s3front.xml import Node, child_text, document, parse, text_document
+from s3front.ownership import HEADER as OWNERSHIP_HEADER
+from s3front.ownership import OWNERSHIP, check_mode, refuse_acl_with_enforced
 from shared import constants as C
 from shared.contract.metadata import BucketSummary
 from shared.contract.records import BucketInfo
@@ -61,11 +63,16 @@ async def create_bucket(req: S3Request) -> S3Response:
         raise S3Error("InvalidBucketName", BucketName=req.bucket)
     acl = request_acl(req, account.canonical_id)
     location = await _location_constraint(req)
-    info = BucketInfo(req.bucket, account.canonical_id, account.name, iso_now(), location, acl.get("acl"))
+    extra = {}
+    if OWNERSHIP_HEADER in req.headers:
+        extra[OWNERSHIP] = check_mode(req.headers[OWNERSHIP_HEADER].strip())
+        refuse_acl_with_enforced(extra[OWNERSHIP], acl.get("acl"), account.canonical_id)
+    versioning, lock = None, None
     if req.headers.get(LOCK_ENABLED_HEADER, "").strip().lower() == "true":
         # Object Lock is for good, and needs versioning on for good (AWS turns it on with it).
-        info = BucketInfo(req.bucket, account.canonical_id, account.name, iso_now(), location, acl.get("acl"),
-                          "Enabled", object_lock=config_to_json(LockConfig()))
+        versioning, lock = "Enabled", config_to_json(LockConfig())
+    info = BucketInfo(req.bucket, account.canonical_id, account.name, iso_now(), location, acl.get("acl"),
+                      versioning, object_lock=lock, extra=extra)
     try:
         await req.frontend.metadata.create_bucket(req.bucket, info)
     except S3Error as exc:

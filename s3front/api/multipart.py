@@ -9,7 +9,7 @@ import re
 from urllib.parse import quote
 from xml.etree.ElementTree import Element
 
-from s3front.api.common import request_acl, requester_party
+from s3front.api.common import object_owner, request_acl, requester_party
 from s3front.api.copy import copy_bytes, copy_source
 from s3front.api.listing import encoder, max_keys, prefixes_nodes
 from s3front.api.objects import new_object_md, put_version_header, user_metadata, with_gc
@@ -56,7 +56,7 @@ async def create_multipart_upload(req: S3Request) -> S3Response:
     md.acl = request_acl(req, requester_party(req)[0], bucket.owner).get("acl")
     algorithm = _checksum_algorithm(req)
     kind = upload_checksum_type(algorithm, req.headers.get("x-amz-checksum-type"))
-    upload = UploadInfo(_party(req), _party(req), md.storage_class, algorithm, kind, md)
+    upload = UploadInfo(_party(req), Party(*object_owner(req)), md.storage_class, algorithm, kind, md)
     uid = await req.frontend.metadata.initiate_multipart_upload(req.bucket, req.key, upload)
     headers = {"x-amz-checksum-algorithm": algorithm.upper(), "x-amz-checksum-type": kind} if algorithm else {}
     body = document("InitiateMultipartUploadResult", [("Bucket", req.bucket), ("Key", req.key), ("UploadId", uid)])

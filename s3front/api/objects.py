@@ -5,7 +5,8 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from s3front.api.common import RESPONSE_OVERRIDES, etag, object_headers, request_acl, requester_party, version_header
+from s3front.api.common import (RESPONSE_OVERRIDES, etag, object_headers, object_owner, request_acl, requester_party,
+                                version_header)
 from s3front.api.conditions import check_read_conditions, write_condition
 from s3front.api.store import commit, write_data
 from s3front.body import BodyReader, body_length, stored_content_encoding
@@ -44,7 +45,7 @@ def stored_headers(req: S3Request) -> dict[str, str]:
 
 
 def new_object_md(req: S3Request, size: int, md5: str, pieces: tuple[Piece, ...]) -> ObjectMD:
-    owner_id, owner_name = requester_party(req)
+    owner_id, owner_name = object_owner(req)
     extra: dict[str, Any] = {}
     tags = request_tags(req)
     if tags:
