@@ -102,3 +102,26 @@ def test_a_stream_call_without_its_stream_id_is_refused(md):
         await client.close()
 
     asyncio.run(run())
+
+
+def test_an_object_written_by_the_format_1_code_still_reads(cluster, s3, bucket):
+    """A multipart object whose pieces name their part in "dataStoreETag" ("N:etag", OBJECT_FORMAT 1)."""
+    owner = s3.get_bucket_acl(Bucket=bucket)["Owner"]["ID"]
+    old = {"key": "old-mp", "content-length": 10, "content-md5": "a" * 32 + "-2",
+           "last-modified": "2026-11-01T10:00:00.000Z", "owner-id": owner, "owner-display-name": "Bart",
+           "x-amz-storage-class": "STANDARD", "md-model-version": 1, "isNull": True,
+           "location": [{"dataStoreName": "us-east-1", "key": "1" * 40, "size": 6, "start": 0,
+                         "dataStoreETag": "1:" + "b" * 32},
+                        {"dataStoreName": "us-east-1", "key": "2" * 40, "size": 4, "start": 6,
+                         "dataStoreETag": "2:" + "c" * 32}]}
+
+    async def store() -> None:
+        client = await connect(cluster)
+        await client.call("put", db=bucket, key="old-mp", value=old)
+        await client.close()
+    asyncio.run(store())
+    head = s3.head_object(Bucket=bucket, Key="old-mp", PartNumber=2)
+    assert (head["ContentRange"], head["ContentLength"], head["PartsCount"]) == ("bytes 6-9/10", 4, 2)
+    attrs = s3.get_object_attributes(Bucket=bucket, Key="old-mp", ObjectAttributes=["ObjectParts"])
+    assert [(p["PartNumber"], p["Size"]) for p in attrs["ObjectParts"]["Parts"]] == [(1, 6), (2, 4)]
+    s3.delete_object(Bucket=bucket, Key="old-mp")

@@ -2,8 +2,9 @@
 
 The client draws the stream id and listens before it calls; the daemon walks a source (an engine
 cursor, or the items of a contract stream such as dueGarbage) in a worker thread and emits
-`stream-data` packets to the calling sid, at most STREAM_MAX_PENDING_ACK of them unacknowledged. A missing ack, a hangup, a disconnect or
-old age closes the cursor: a stream never pins LevelDB files (or a remote cursor) for long.
+`stream-data` packets to the calling sid, at most STREAM_MAX_PENDING_ACK of them unacknowledged.
+A missing ack, a hangup, a disconnect or old age closes the source: a stream never pins LevelDB
+files (or a remote cursor) for long.
 """
 from __future__ import annotations
 

@@ -12,9 +12,7 @@ from shared.contract.records import BucketInfo, ObjectMD
 from shared.object_lock import LEGAL_HOLD, RETENTION, lock_headers, retention_from_json
 from shared.models import external_version_id, http_date
 
-# Headers stored with an object and returned on GET/HEAD as they were given.
-STORED_HEADERS = ("content-type", "content-encoding", "content-disposition", "content-language",
-                  "cache-control", "expires", "x-amz-website-redirect-location", "x-amz-storage-class")
+# The headers an object keeps as they were given are the records' (shared/contract/records.py STORED_HEADERS).
 RESPONSE_OVERRIDES = {"response-content-type": "Content-Type", "response-content-language": "Content-Language",
                       "response-expires": "Expires", "response-cache-control": "Cache-Control",
                       "response-content-disposition": "Content-Disposition",

@@ -30,7 +30,8 @@ MAX_BODY = 64 * 1024
 async def put_object_lock_configuration(req: S3Request) -> S3Response:
     config = parse_lock_config(parse(await read_small_body(req, MAX_BODY)))
     check_lock_config_allowed(req.access.bucket.versioning)
-    await req.frontend.metadata.update_bucket(req.bucket, *bucket_changes_to_wire({"object_lock": config_to_json(config)}))
+    changes = bucket_changes_to_wire({"object_lock": config_to_json(config)})
+    await req.frontend.metadata.update_bucket(req.bucket, *changes)
     return S3Response(200)
 
 

@@ -16,7 +16,8 @@ from s3front.tagging import TAGS, parse_tagging_header
 from shared import constants as C
 from shared.contract.data import DataStream
 from shared.contract.metadata import DeleteResult, Garbage, WriteResult
-from shared.contract.records import STORED_HEADERS, USER_METADATA_PREFIX, BucketInfo, ChecksumValue, ObjectMD, Piece
+from shared.contract.records import (STORED_HEADERS, USER_METADATA_PREFIX, BucketInfo, ChecksumValue, ObjectMD,
+                                     Piece)
 from shared.errors import S3Error
 from shared.object_lock import (LEGAL_HOLD, RETENTION, check_lock_allowed, config_from_json,
                                 new_version_retention, parse_lock_headers, retention_to_json)

@@ -10,10 +10,10 @@ import hashlib
 import time
 from urllib.parse import quote
 
-from shared.contract.records import ObjectMD
 from s3front.api.objects import open_pieces, read_target
 from s3front.request import S3Request, S3Response
 from shared import constants as C
+from shared.contract.records import ObjectMD
 from shared.errors import S3Error
 
 PIECE_BYTES = 256 * 1024
