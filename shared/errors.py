@@ -32,6 +32,7 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "InvalidChunkSizeError": (403, "Only the last chunk is allowed to have a size less than 8192 bytes"),
     "InvalidDigest": (400, "The Content-MD5 you specified is not valid."),
     "InvalidEncryptionAlgorithmError": (400, "The Encryption request you specified is not valid. Supported value: AES256."),
+    "InvalidLocationConstraint": (400, "The specified location constraint is not valid."),
     "InvalidPart": (400, "One or more of the specified parts could not be found. The part might not have been uploaded, or the specified entity tag might not have matched the part's entity tag."),
     "InvalidPartNumber": (416, "The requested partnumber is not satisfiable"),
     "InvalidPartOrder": (400, "The list of parts was not in ascending order. Parts must be ordered by part number."),
