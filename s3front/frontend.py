@@ -10,8 +10,9 @@ from shared import constants as C
 from shared.config import Config
 from shared.contract.data import DataRouter
 from shared.contract.metadata import Garbage
-from shared.contract.records import DEFAULT_LOCATION, Piece
+from shared.contract.records import Piece
 from shared.data_client import DataClient
+from shared.locations import build_router, locations_or_exit
 from shared.maintenance.gc import periodic
 from shared.metadata_client import MetadataClient
 
@@ -19,8 +20,10 @@ log = logging.getLogger("coffer.frontend")
 
 
 def data_router(config: Config) -> DataRouter:
-    """Every data location by name; a new backend is one more entry here."""
-    return DataRouter({DEFAULT_LOCATION: DataClient(config.data_host, config.data_port, config.cluster_secret)})
+    """Every configured data location by name (shared/locations.py; a new type of backend is one
+    more branch of build_router); this cluster's own data daemon is the default, `us-east-1`."""
+    own = DataClient(config.data_host, config.data_port, config.cluster_secret)
+    return build_router(config, locations_or_exit(), own)
 
 
 class Frontend:

@@ -46,8 +46,10 @@ class DataClient:
         except TransportError as exc:
             raise ServiceUnavailable(f"the data daemon went away mid-answer: {exc}") from exc
 
-    async def put(self, body: AsyncIterator[bytes] | bytes, length: int | None) -> str:
-        """Store `length` bytes (None: unknown, sent chunked); returns the new data key once they are durable."""
+    async def put(self, body: AsyncIterator[bytes] | bytes, length: int | None, hint: str | None = None) -> str:
+        """Store `length` bytes (None: unknown, sent chunked); returns the new data key once they are durable.
+
+        The daemon chooses its keys: the naming `hint` of other locations is not needed."""
         if length is not None and length <= C.DATA_INLINE_READ_BYTES and not isinstance(body, bytes):
             body = b"".join([chunk async for chunk in body])    # one write with the headers, not three
         resp = await self._request("PUT", "/DataFile", body, length)

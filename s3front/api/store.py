@@ -26,7 +26,8 @@ async def write_data(req: S3Request, reader: BodyReader) -> tuple[Piece, ...]:
         reader.verify()
         return ()
     # An unknown length (HTTP chunked) streams on chunked; the reader learns the size.
-    piece = await req.frontend.data.put(req.frontend.location, reader.chunks(), reader.length)
+    piece = await req.frontend.data.put(req.frontend.location, reader.chunks(), reader.length,
+                                        hint=_hint(req))
     pieces = (replace(piece, size=reader.length),)
     try:
         reader.verify()
@@ -43,7 +44,12 @@ async def write_stream(req: S3Request, chunks: AsyncIterator[bytes], length: int
     """Store bytes produced by the front-end itself (a copy), as one data piece."""
     if length == 0:
         return ()
-    return (await req.frontend.data.put(req.frontend.location, chunks, length),)
+    return (await req.frontend.data.put(req.frontend.location, chunks, length, hint=_hint(req)),)
+
+
+def _hint(req: S3Request) -> str:
+    """What the bytes are for ("bucket/key"), for locations that name what they store by the object."""
+    return f"{req.bucket}/{req.key}"
 
 
 async def commit(req: S3Request, write: Awaitable[T], pieces: tuple[Piece, ...]) -> T:
