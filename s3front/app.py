@@ -32,7 +32,7 @@ def _admin_app(frontend: Frontend) -> FastAPI:
 
     @admin.get("/_/health")
     async def health() -> JSONResponse:
-        ready = frontend.metadata._ready.is_set()
+        ready = frontend.metadata.ready
         return JSONResponse({"status": "ok" if ready else "degraded", "metadata": ready},
                             status_code=200 if ready else 503)
 

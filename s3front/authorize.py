@@ -16,7 +16,6 @@ over the policy and the ACLs (s3front/bucket_policy.py), with the operation's IA
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from s3front import acl_model as A
 from s3front.addressing import COPY_SOURCE, parse_copy_source
@@ -28,6 +27,8 @@ from s3front.public_access import effective_acl
 from s3front.request import S3Request, upload_id, version_param
 from s3front.routing import (DELETE_VERSION, OBJECT, OWNER, READ, READ_ACP, SERVICE, WRITE, WRITE_ACP,
                              Operation)
+from shared.contract.listings import UploadInfo
+from shared.contract.records import BucketInfo, ObjectMD
 from shared.errors import S3Error
 from shared.object_lock import BYPASS_HEADER, parse_bypass
 
@@ -56,14 +57,14 @@ _POLICY_OPS = ("GetBucketPolicy", "PutBucketPolicy", "DeleteBucketPolicy")
 class Access:
     """What authorization read, for the handler."""
 
-    bucket: dict[str, Any] | None = None           # the addressed bucket's attributes
-    object: dict[str, Any] | None = None           # the addressed version, when its ACL decided (None: none)
+    bucket: BucketInfo | None = None               # the addressed bucket
+    object: ObjectMD | None = None                 # the addressed version, when its ACL decided (None: none)
     version_id: str | None = None                  # the version the request names (internal form)
-    source_bucket: dict[str, Any] | None = None    # a copy's source bucket ...
-    source: dict[str, Any] | None = None           # ... and source version (None: no such key)
+    source_bucket: BucketInfo | None = None        # a copy's source bucket ...
+    source: ObjectMD | None = None                 # ... and source version (None: no such key)
     source_key: str = ""
     source_version_id: str | None = None
-    upload: dict[str, Any] | None = None           # the upload's overview, when its initiator mattered
+    upload: UploadInfo | None = None               # the upload, when its initiator mattered
     may_delete_versions: bool = False              # DeleteObjects: whether entries may name versions
     policy: Policy | None = None                   # the bucket's compiled policy, if it has one
 
@@ -84,12 +85,12 @@ async def authorize(req: S3Request) -> None:
     if _object_decides(op):
         access.version_id = version_param(req)
         found = await req.frontend.metadata.get_bucket_and_object(req.bucket, req.key, access.version_id)
-        access.bucket, access.object = found["bucket"], found["object"]
+        access.bucket, access.object = found.bucket, found.object
         access.policy = bucket_policy(access.bucket)
         _check_object(req, access.bucket, access.object, _OBJECT_PERMISSION[op.permission], EXPECTED_OWNER,
                       req.key, operation_action(req))
     else:
-        access.bucket = await req.frontend.metadata.get_bucket_attributes(req.bucket)
+        access.bucket = await req.frontend.metadata.get_bucket(req.bucket)
         access.policy = bucket_policy(access.bucket)
         _check_bucket(req, access, op)
     if op.header == COPY_SOURCE:
@@ -111,18 +112,17 @@ def _bucket_permission(op: Operation) -> str:
     return _BUCKET_PERMISSION[op.permission]
 
 
-def _acl_allows(req: S3Request, attrs: dict[str, Any], permission: str) -> bool:
+def _acl_allows(req: S3Request, attrs: BucketInfo, permission: str) -> bool:
     if acls_off(attrs):                 # BucketOwnerEnforced: the owner's, and what policies grant
-        return requester_id(req) == attrs.get("owner")
-    owner = attrs.get("owner")
-    return A.allowed(effective_acl(attrs, attrs.get("acl"), owner or ""), owner, requester_id(req), permission)
+        return requester_id(req) == attrs.owner
+    return A.allowed(effective_acl(attrs, attrs.acl, attrs.owner), attrs.owner, requester_id(req), permission)
 
 
-def _check_expected_owner(req: S3Request, attrs: dict[str, Any], header: str) -> None:
+def _check_expected_owner(req: S3Request, attrs: BucketInfo, header: str) -> None:
     expected = req.headers.get(header)
     if expected is None:
         return
-    owner = req.frontend.config.account_by_canonical_id(attrs.get("owner", ""))
+    owner = req.frontend.config.account_by_canonical_id(attrs.owner)
     if owner is None or owner.account_id != expected.strip():
         raise S3Error("AccessDenied")
 
@@ -136,40 +136,39 @@ def _owner_account(req: S3Request, canonical_id: str | None) -> str:
 def _check_bucket(req: S3Request, access: Access, op: Operation) -> None:
     attrs, policy, permission = access.bucket, access.policy, _bucket_permission(op)
     _check_expected_owner(req, attrs, EXPECTED_OWNER)
-    if policy is None or (op.name in _POLICY_OPS and requester_id(req) == attrs.get("owner")):
+    if policy is None or (op.name in _POLICY_OPS and requester_id(req) == attrs.owner):
         allowed = _acl_allows(req, attrs, permission)
     elif op.name == "DeleteObjects":
         return      # no bucket-level action: each key is decided on its own (may_delete)
     else:
         key = req.key if op.target == OBJECT else None
         allowed = allows(req, policy, operation_action(req), req.bucket, key,
-                         _owner_account(req, attrs.get("owner")), lambda: _acl_allows(req, attrs, permission),
+                         _owner_account(req, attrs.owner), lambda: _acl_allows(req, attrs, permission),
                          restrict=restricted(attrs, policy))
     if not allowed:
         raise S3Error("AccessDenied")
 
 
-def _check_object(req: S3Request, attrs: dict[str, Any], md: dict[str, Any] | None, permission: str,
+def _check_object(req: S3Request, attrs: BucketInfo, md: ObjectMD | None, permission: str,
                   header: str, key: str, action: str) -> None:
     """An object's ACL decides (with the bucket's policy, if any); where there is no such object (or
     a delete marker), saying so needs READ (s3:ListBucket) on the bucket, as on S3: anyone else
     learns nothing and gets AccessDenied."""
     _check_expected_owner(req, attrs, header)
-    policy, bucket = bucket_policy(attrs), attrs["name"]
-    if md is None or md.get("isDeleteMarker"):
+    policy, bucket = bucket_policy(attrs), attrs.name
+    if md is None or md.is_delete_marker:
         def acl() -> bool:
             return _acl_allows(req, attrs, A.READ)
         allowed = acl() if policy is None else allows(req, policy, "s3:ListBucket", bucket, None,
-                                                      _owner_account(req, attrs.get("owner")), acl,
+                                                      _owner_account(req, attrs.owner), acl,
                                                       restrict=restricted(attrs, policy))
     else:
         def acl() -> bool:
             if acls_off(attrs):
-                return requester_id(req) == attrs.get("owner")
-            acl_ = effective_acl(attrs, md.get("acl"), md.get("owner-id") or "")
-            return A.allowed(acl_, md.get("owner-id"), requester_id(req), permission)
+                return requester_id(req) == attrs.owner
+            return A.allowed(effective_acl(attrs, md.acl, md.owner_id), md.owner_id, requester_id(req), permission)
         allowed = acl() if policy is None else allows(req, policy, action, bucket, key,
-                                                      _owner_account(req, md.get("owner-id")), acl, md,
+                                                      _owner_account(req, md.owner_id), acl, md,
                                                       restrict=restricted(attrs, policy))
     if not allowed:
         raise S3Error("AccessDenied")
@@ -182,11 +181,11 @@ def may_bypass_governance(req: S3Request) -> bool:
         return False
     attrs = req.access.bucket
     def owner() -> bool:
-        return requester_id(req) == attrs.get("owner")
+        return requester_id(req) == attrs.owner
     if req.access.policy is None:
         return owner()
     return allows(req, req.access.policy, "s3:BypassGovernanceRetention", req.bucket, req.key,
-                  _owner_account(req, attrs.get("owner")), owner)
+                  _owner_account(req, attrs.owner), owner)
 
 
 def may_delete(req: S3Request, key: str, version: bool) -> bool:
@@ -196,7 +195,7 @@ def may_delete(req: S3Request, key: str, version: bool) -> bool:
         return not version or access.may_delete_versions
     permission = A.DELETE_VERSION if version else A.WRITE
     return allows(req, access.policy, iam_action("DeleteObject", version), req.bucket, key,
-                  _owner_account(req, access.bucket.get("owner")),
+                  _owner_account(req, access.bucket.owner),
                   lambda: _acl_allows(req, access.bucket, permission),
                   restrict=restricted(access.bucket, access.policy))
 
@@ -205,7 +204,7 @@ async def _authorize_source(req: S3Request, access: Access) -> None:
     """A copy reads its source: READ on the source object, by the source's ACL."""
     bucket, key, version_id = parse_copy_source(req.headers[COPY_SOURCE])
     found = await req.frontend.metadata.get_bucket_and_object(bucket, key, version_id)
-    access.source_bucket, access.source = found["bucket"], found["object"]
+    access.source_bucket, access.source = found.bucket, found.object
     access.source_key, access.source_version_id = key, version_id
     _check_object(req, access.source_bucket, access.source, A.READ, SOURCE_EXPECTED_OWNER, key,
                   iam_action("GetObject", version_id is not None))
@@ -214,9 +213,9 @@ async def _authorize_source(req: S3Request, access: Access) -> None:
 async def _authorize_upload(req: S3Request, access: Access) -> None:
     """Only an upload's initiator and the bucket's owner may list its parts or abort it."""
     requester = requester_id(req) or A.ANONYMOUS_ID
-    if requester == access.bucket.get("owner"):
+    if requester == access.bucket.owner:
         return
     page = await req.frontend.metadata.list_parts(req.bucket, upload_id(req), 0, 0, key=req.key)
-    access.upload = page["Upload"]
-    if requester != (access.upload.get("initiator") or {}).get("ID"):
+    access.upload = page.upload
+    if requester != access.upload.initiator.id:
         raise S3Error("AccessDenied")

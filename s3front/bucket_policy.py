@@ -6,7 +6,6 @@ A bucket without a policy is decided by its ACLs alone (s3front/authorize.py), a
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from s3front.actions import iam_action
 from s3front.iam import (Decision, Policy, PolicyError, Request, account_root, anonymous, bucket_arn, context,
@@ -14,7 +13,8 @@ from s3front.iam import (Decision, Policy, PolicyError, Request, account_root, a
 from s3front.iam.evaluate import Principal
 from s3front.public_access import switch
 from s3front.request import S3Request
-from s3front.tagging import parse_tagging_header
+from s3front.tagging import TAGS, parse_tagging_header
+from shared.contract.records import BucketInfo, ObjectMD
 from shared.errors import InternalError, S3Error
 
 POLICY_ATTR = "policy"                 # the bucket attribute holding the policy's JSON text
@@ -22,12 +22,12 @@ _CACHE_MAX = 10_000
 _compiled: dict[str, tuple[str, Policy]] = {}
 
 
-def bucket_policy(attrs: dict[str, Any]) -> Policy | None:
+def bucket_policy(attrs: BucketInfo) -> Policy | None:
     """The compiled policy of a bucket, or None; compiled once per text and kept per bucket."""
-    text = attrs.get(POLICY_ATTR)
+    text = attrs.extra.get(POLICY_ATTR)
     if not text:
         return None
-    name = attrs["name"]
+    name = attrs.name
     hit = _compiled.get(name)
     if hit is not None and hit[0] == text:
         return hit[1]
@@ -51,7 +51,7 @@ def principal(req: S3Request) -> Principal:
 
 
 def allows(req: S3Request, policy: Policy | None, action: str, bucket: str, key: str | None,
-           resource_account: str, acl_allows: Callable[[], bool], md: dict[str, Any] | None = None,
+           resource_account: str, acl_allows: Callable[[], bool], md: ObjectMD | None = None,
            restrict: bool = False) -> bool:
     """Whether the policy (with the ACL where no policy decides) allows `action` on bucket[/key];
     `md`, the object version acted on, brings its tags (s3:ExistingObjectTag/<key>). With
@@ -59,7 +59,7 @@ def allows(req: S3Request, policy: Policy | None, action: str, bucket: str, key:
     who = principal(req)
     resource = bucket_arn(bucket) if key is None else object_arn(bucket, key)
     keys = condition_keys(req)
-    for tag, value in ((md or {}).get("tags") or {}).items():
+    for tag, value in ((md.extra.get(TAGS) if md else None) or {}).items():
         keys[f"s3:existingobjecttag/{tag.lower()}"] = value
     verdict = decide(Request(who, action, resource, resource_account, context(who, keys)),
                      (), policy, (), acl_allows)
@@ -68,7 +68,7 @@ def allows(req: S3Request, policy: Policy | None, action: str, bucket: str, key:
     return verdict.decision is Decision.ALLOW
 
 
-def restricted(attrs: dict[str, Any], policy: Policy | None) -> bool:
+def restricted(attrs: BucketInfo, policy: Policy | None) -> bool:
     """RestrictPublicBuckets is on and the policy is public: it may only let in the owner's account."""
     return policy is not None and switch(attrs, "RestrictPublicBuckets") and is_public(policy)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from s3front import acl_model as A
+from shared.contract.records import BucketInfo
 from shared.errors import S3Error
 
 OWNERSHIP = "ownership"                 # the bucket attribute
@@ -20,17 +21,17 @@ HEADER = "x-amz-object-ownership"
 _HANDED_OVER = "bucket-owner-full-control"
 
 
-def acls_off(attrs: dict[str, Any] | None) -> bool:
-    return attrs is not None and attrs.get(OWNERSHIP) == ENFORCED
+def acls_off(attrs: BucketInfo | None) -> bool:
+    return attrs is not None and attrs.extra.get(OWNERSHIP) == ENFORCED
 
 
-def owner_takes_it(attrs: dict[str, Any], headers: dict[str, str]) -> bool:
+def owner_takes_it(attrs: BucketInfo, headers: dict[str, str]) -> bool:
     """Whether a new object belongs to the bucket's owner rather than its writer."""
-    mode = attrs.get(OWNERSHIP)
+    mode = attrs.extra.get(OWNERSHIP)
     return mode == ENFORCED or (mode == PREFERRED and headers.get("x-amz-acl", "").strip() == _HANDED_OVER)
 
 
-def check_request_acl(attrs: dict[str, Any] | None, headers: dict[str, str]) -> None:
+def check_request_acl(attrs: BucketInfo | None, headers: dict[str, str]) -> None:
     """With ACLs off, a request may name no ACL but bucket-owner-full-control."""
     if not acls_off(attrs):
         return

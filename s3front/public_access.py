@@ -11,23 +11,24 @@ from __future__ import annotations
 from typing import Any
 
 from s3front import acl_model as A
+from shared.contract.records import BucketInfo
 from shared.errors import S3Error
 
 ATTR = "publicAccessBlock"
 SWITCHES = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
 
 
-def switch(attrs: dict[str, Any] | None, name: str) -> bool:
-    return bool(attrs and (attrs.get(ATTR) or {}).get(name))
+def switch(attrs: BucketInfo | None, name: str) -> bool:
+    return bool(attrs and (attrs.extra.get(ATTR) or {}).get(name))
 
 
-def check_acl(attrs: dict[str, Any] | None, acl: Any, owner: str) -> None:
+def check_acl(attrs: BucketInfo | None, acl: Any, owner: str) -> None:
     """Refuse to set a public ACL where BlockPublicAcls is on."""
     if acl is not None and switch(attrs, "BlockPublicAcls") and A.is_public(acl, owner):
         raise S3Error("AccessDenied")
 
 
-def effective_acl(attrs: dict[str, Any], acl: Any, owner: str) -> Any:
+def effective_acl(attrs: BucketInfo, acl: Any, owner: str) -> Any:
     """The ACL that decides: without its public grants where IgnorePublicAcls is on."""
     if not switch(attrs, "IgnorePublicAcls"):
         return acl

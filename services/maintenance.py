@@ -6,16 +6,16 @@ import sys
 
 import orjson
 
-from s3front.fsck import fsck
-from s3front.gc import collect_due, sweep
+from s3front.frontend import data_router
 from shared.config import Config
-from shared.data_client import DataClient
+from shared.maintenance.fsck import fsck
+from shared.maintenance.gc import collect_due, sweep
 from shared.metadata_client import MetadataClient
 
 
 async def _with_clients(config: Config, job):
     metadata = MetadataClient(config.metadata_host, config.metadata_port, config.cluster_secret)
-    data = DataClient(config.data_host, config.data_port, config.cluster_secret)
+    data = data_router(config)
     await metadata.start()
     try:
         if not await metadata.wait_ready(10):

@@ -22,7 +22,7 @@ HTTP_LINGER_BYTES = 2**20             # what it sends meanwhile is read and drop
 
 # RPC (front-end <-> metadata daemon)
 RPC_NAMESPACE = "/MDFile/metadata"
-RPC_PROTO = 1
+RPC_PROTO = 2                        # 2: the typed contract (shared/contract/), pieces with partNumber
 RPC_API_VERSION = "1.0"
 RPC_CALL_TIMEOUT_S = 30.0
 RPC_RECONNECT_WAIT_S = 5.0          # a call made while disconnected waits at most this long

@@ -35,11 +35,11 @@ def decode_version_id(external: str) -> str:
                   ArgumentValue=external)
 
 
-def external_version_id(md: dict) -> str:
-    """The version id a client sees for a stored version."""
-    if md.get("isNull") or not md.get("versionId"):
+def external_version_id(version_id: str | None, is_null: bool = False) -> str:
+    """The version id a client sees for a stored version (its internal id, whether it is the null one)."""
+    if is_null or not version_id:
         return NULL_VERSION
-    return encode_version_id(md["versionId"])
+    return encode_version_id(version_id)
 
 
 def etag_matches(header: str, etag: str) -> bool:

@@ -7,13 +7,12 @@ from s3front import acl_model as A
 from s3front.ownership import acls_off, check_request_acl, owner_takes_it
 from s3front.public_access import check_acl as check_public_acl
 from s3front.request import S3Request
-from s3front.tagging import tagging_count
+from s3front.tagging import TAGS, tagging_count
+from shared.contract.records import BucketInfo, ObjectMD
 from shared.object_lock import LEGAL_HOLD, RETENTION, lock_headers, retention_from_json
 from shared.models import external_version_id, http_date
 
-# Headers stored with an object and returned on GET/HEAD as they were given.
-STORED_HEADERS = ("content-type", "content-encoding", "content-disposition", "content-language",
-                  "cache-control", "expires", "x-amz-website-redirect-location", "x-amz-storage-class")
+# The headers an object keeps as they were given are the records' (shared/contract/records.py STORED_HEADERS).
 RESPONSE_OVERRIDES = {"response-content-type": "Content-Type", "response-content-language": "Content-Language",
                       "response-expires": "Expires", "response-cache-control": "Cache-Control",
                       "response-content-disposition": "Content-Disposition",
@@ -31,7 +30,7 @@ def object_owner(req: S3Request) -> tuple[str, str]:
     bucket's owner as the bucket's Object Ownership says (s3front/ownership.py)."""
     attrs = req.access.bucket
     if owner_takes_it(attrs, req.headers):
-        return attrs["owner"], attrs.get("ownerDisplayName", "")
+        return attrs.owner, attrs.owner_name
     return requester_party(req)
 
 
@@ -47,15 +46,15 @@ def request_acl(req: S3Request, owner: str, bucket_owner: str | None = None) -> 
     return {} if acl is None else {"acl": acl}
 
 
-def etag(md: dict[str, Any]) -> str:
-    return f'"{md.get("content-md5", "")}"'
+def etag(md: ObjectMD) -> str:
+    return f'"{md.etag}"'
 
 
-def version_header(md: dict[str, Any], attrs: dict[str, Any]) -> dict[str, str]:
+def version_header(md: ObjectMD, bucket: BucketInfo) -> dict[str, str]:
     """x-amz-version-id, only in buckets that have ever had versioning configured."""
-    if attrs.get("versioning") is None:
+    if bucket.versioning is None:
         return {}
-    return {"x-amz-version-id": external_version_id(md)}
+    return {"x-amz-version-id": external_version_id(md.version_id, md.is_null)}
 
 
 def _wants_checksum(req: S3Request) -> bool:
@@ -64,23 +63,23 @@ def _wants_checksum(req: S3Request) -> bool:
         "range" not in req.headers and "partNumber" not in req.query
 
 
-def object_headers(req: S3Request, md: dict[str, Any], attrs: dict[str, Any]) -> dict[str, str]:
+def object_headers(req: S3Request, md: ObjectMD, bucket: BucketInfo) -> dict[str, str]:
     """The headers of a GET or HEAD answer: stored headers, user metadata, version, checksum."""
-    headers = {"ETag": etag(md), "Last-Modified": http_date(md["last-modified"]), "Accept-Ranges": "bytes",
-               "Content-Type": md.get("content-type") or "binary/octet-stream"}
-    for name in STORED_HEADERS[1:]:
-        if md.get(name):
-            headers[name] = md[name]
-    for name, value in md.items():
-        if name.startswith("x-amz-meta-"):
+    headers = {"ETag": etag(md), "Last-Modified": http_date(md.last_modified), "Accept-Ranges": "bytes",
+               "Content-Type": md.headers.get("content-type") or "binary/octet-stream"}
+    for name, value in md.headers.items():
+        if name != "content-type" and value:
             headers[name] = value
-    checksum = md.get("checksum")
+    if md.storage_class:
+        headers["x-amz-storage-class"] = md.storage_class
+    headers.update(md.user_metadata)
+    checksum = md.checksum
     if checksum and _wants_checksum(req):
-        headers[f"x-amz-checksum-{checksum['algorithm']}"] = checksum["value"]
-        headers["x-amz-checksum-type"] = checksum.get("type", "FULL_OBJECT")
-    headers.update(lock_headers(retention_from_json(md.get(RETENTION)), md.get(LEGAL_HOLD)))
-    count = tagging_count(md.get("tags"))
+        headers[f"x-amz-checksum-{checksum.algorithm}"] = checksum.value
+        headers["x-amz-checksum-type"] = checksum.type
+    headers.update(lock_headers(retention_from_json(md.extra.get(RETENTION)), md.extra.get(LEGAL_HOLD)))
+    count = tagging_count(md.extra.get(TAGS))
     if count is not None:
         headers["x-amz-tagging-count"] = count
-    headers.update(version_header(md, attrs))
+    headers.update(version_header(md, bucket))
     return headers

@@ -9,14 +9,17 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from shared.contract.records import BucketInfo, ObjectMD
+
 from s3front.api.common import version_header
 from s3front.api.objects import read_target
 from s3front.authorize import may_bypass_governance
 from s3front.body import read_small_body
 from s3front.request import S3Request, S3Response, xml_response
 from s3front.xml import document, parse
+from shared.contract.records import bucket_changes_to_wire
 from shared.errors import S3Error
-from shared.object_lock import (LEGAL_HOLD, LOCK_ATTR, RETENTION, check_lock_config_allowed, config_from_json,
+from shared.object_lock import (LEGAL_HOLD, RETENTION, check_lock_config_allowed, config_from_json,
                                 config_to_json, legal_hold_nodes, lock_config_nodes, parse_legal_hold,
                                 parse_lock_config, parse_retention, require_lock_enabled, retention_from_json,
                                 retention_nodes, retention_to_json)
@@ -26,26 +29,27 @@ MAX_BODY = 64 * 1024
 
 async def put_object_lock_configuration(req: S3Request) -> S3Response:
     config = parse_lock_config(parse(await read_small_body(req, MAX_BODY)))
-    check_lock_config_allowed(req.access.bucket.get("versioning"))
-    await req.frontend.metadata.update_bucket_attributes(req.bucket, set={LOCK_ATTR: config_to_json(config)})
+    check_lock_config_allowed(req.access.bucket.versioning)
+    changes = bucket_changes_to_wire({"object_lock": config_to_json(config)})
+    await req.frontend.metadata.update_bucket(req.bucket, *changes)
     return S3Response(200)
 
 
 async def get_object_lock_configuration(req: S3Request) -> S3Response:
-    lock = req.access.bucket.get(LOCK_ATTR)
+    lock = req.access.bucket.object_lock
     if lock is None:
         raise S3Error("ObjectLockConfigurationNotFoundError", BucketName=req.bucket)
     return xml_response(document("ObjectLockConfiguration", lock_config_nodes(config_from_json(lock))))
 
 
-def _locked_target(req: S3Request) -> tuple[dict[str, Any], dict[str, Any]]:
-    require_lock_enabled(req.access.bucket.get(LOCK_ATTR) is not None)
+def _locked_target(req: S3Request) -> tuple[BucketInfo, ObjectMD]:
+    require_lock_enabled(req.access.bucket.object_lock is not None)
     return read_target(req)
 
 
-async def _change(req: S3Request, attrs: dict, md: dict, changes: dict[str, Any]) -> S3Response:
+async def _change(req: S3Request, attrs: BucketInfo, md: ObjectMD, changes: dict[str, Any]) -> S3Response:
     # Name the version that was authorized, so that a PUT racing with us cannot receive the change.
-    version_id = req.access.version_id if req.access.version_id is not None else md.get("versionId")
+    version_id = req.access.version_id if req.access.version_id is not None else md.version_id
     set_ = {k: v for k, v in changes.items() if v is not None}
     unset = [k for k, v in changes.items() if v is None]
     await req.frontend.metadata.update_object(req.bucket, req.key, version_id, set=set_, unset=unset,
@@ -61,7 +65,7 @@ async def put_object_retention(req: S3Request) -> S3Response:
 
 async def get_object_retention(req: S3Request) -> S3Response:
     attrs, md = _locked_target(req)
-    retention = retention_from_json(md.get(RETENTION))
+    retention = retention_from_json(md.extra.get(RETENTION))
     if retention is None:
         raise S3Error("NoSuchObjectLockConfiguration")
     return xml_response(document("Retention", retention_nodes(retention)), headers=version_header(md, attrs))
@@ -75,9 +79,10 @@ async def put_object_legal_hold(req: S3Request) -> S3Response:
 
 async def get_object_legal_hold(req: S3Request) -> S3Response:
     attrs, md = _locked_target(req)
-    if md.get(LEGAL_HOLD) is None:
+    if md.extra.get(LEGAL_HOLD) is None:
         raise S3Error("NoSuchObjectLockConfiguration")
-    return xml_response(document("LegalHold", legal_hold_nodes(md[LEGAL_HOLD])), headers=version_header(md, attrs))
+    return xml_response(document("LegalHold", legal_hold_nodes(md.extra[LEGAL_HOLD])),
+                        headers=version_header(md, attrs))
 
 
 HANDLERS = {

@@ -25,20 +25,20 @@ def _parse(body: bytes) -> str:
 async def put_bucket_ownership_controls(req: S3Request) -> S3Response:
     mode = _parse(await read_small_body(req, MAX_BODY))
     attrs = req.access.bucket
-    refuse_acl_with_enforced(mode, attrs.get("acl"), attrs["owner"])
-    await req.frontend.metadata.update_bucket_attributes(req.bucket, set={OWNERSHIP: mode})
+    refuse_acl_with_enforced(mode, attrs.acl, attrs.owner)
+    await req.frontend.metadata.update_bucket(req.bucket, set={OWNERSHIP: mode})
     return S3Response(200)
 
 
 async def get_bucket_ownership_controls(req: S3Request) -> S3Response:
-    mode = req.access.bucket.get(OWNERSHIP)
+    mode = req.access.bucket.extra.get(OWNERSHIP)
     if mode is None:
         raise S3Error("OwnershipControlsNotFoundError")
     return xml_response(document("OwnershipControls", [("Rule", [("ObjectOwnership", mode)])]))
 
 
 async def delete_bucket_ownership_controls(req: S3Request) -> S3Response:
-    await req.frontend.metadata.update_bucket_attributes(req.bucket, unset=[OWNERSHIP])
+    await req.frontend.metadata.update_bucket(req.bucket, unset=[OWNERSHIP])
     return S3Response(204)
 
 

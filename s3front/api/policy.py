@@ -42,26 +42,26 @@ async def put_bucket_policy(req: S3Request) -> S3Response:
     text = await _policy_text(req)
     if switch(req.access.bucket, "BlockPublicPolicy") and is_public(parse_bucket_policy(text, req.bucket)):
         raise S3Error("AccessDenied")
-    await req.frontend.metadata.update_bucket_attributes(req.bucket, set={POLICY_ATTR: text})
+    await req.frontend.metadata.update_bucket(req.bucket, set={POLICY_ATTR: text})
     return S3Response(204)
 
 
 async def get_bucket_policy(req: S3Request) -> S3Response:
-    text = req.access.bucket.get(POLICY_ATTR)
+    text = req.access.bucket.extra.get(POLICY_ATTR)
     if not text:
         raise S3Error("NoSuchBucketPolicy", BucketName=req.bucket)
     return S3Response(200, {"Content-Type": "application/json"}, text.encode())
 
 
 async def delete_bucket_policy(req: S3Request) -> S3Response:
-    await req.frontend.metadata.update_bucket_attributes(req.bucket, unset=[POLICY_ATTR])
+    await req.frontend.metadata.update_bucket(req.bucket, unset=[POLICY_ATTR])
     return S3Response(204)
 
 
 async def get_bucket_policy_status(req: S3Request) -> S3Response:
     """IsPublic: the policy grants to everyone, or (as RGW and s3-tests count it) the bucket's ACL does."""
     attrs = req.access.bucket
-    public = is_public(bucket_policy(attrs)) or acl_is_public(attrs.get("acl"), attrs.get("owner", ""))
+    public = is_public(bucket_policy(attrs)) or acl_is_public(attrs.acl, attrs.owner)
     return xml_response(document("PolicyStatus", [("IsPublic", public)]))
 
 

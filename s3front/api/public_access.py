@@ -25,19 +25,19 @@ def _parse(body: bytes) -> dict[str, bool]:
 
 async def put_public_access_block(req: S3Request) -> S3Response:
     config = _parse(await read_small_body(req, MAX_BODY))
-    await req.frontend.metadata.update_bucket_attributes(req.bucket, set={ATTR: config})
+    await req.frontend.metadata.update_bucket(req.bucket, set={ATTR: config})
     return S3Response(200)
 
 
 async def get_public_access_block(req: S3Request) -> S3Response:
-    config = req.access.bucket.get(ATTR)
+    config = req.access.bucket.extra.get(ATTR)
     if config is None:
         raise S3Error("NoSuchPublicAccessBlockConfiguration", BucketName=req.bucket)
     return xml_response(document("PublicAccessBlockConfiguration", [(n, bool(config.get(n))) for n in SWITCHES]))
 
 
 async def delete_public_access_block(req: S3Request) -> S3Response:
-    await req.frontend.metadata.update_bucket_attributes(req.bucket, unset=[ATTR])
+    await req.frontend.metadata.update_bucket(req.bucket, unset=[ATTR])
     return S3Response(204)
 
 
