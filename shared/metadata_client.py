@@ -29,7 +29,7 @@ log = logging.getLogger("coffer.rpc")
 WRITE_METHODS = frozenset({
     "createBucket", "putBucketAttributes", "updateBucketAttributes", "deleteBucket", "putObject", "updateObject",
     "deleteObject", "initiateMultipartUpload", "putPart", "completeMultipartUpload", "abortMultipartUpload",
-    "gcDone", "put", "del", "batch"})
+    "gcDone", "put", "del", "batch", "iamCommit"})
 
 
 class MetadataClient:

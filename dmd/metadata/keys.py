@@ -10,6 +10,8 @@ One ordered key space, split into sub-levels by a `!name!` prefix:
     !mpuShadowBucket<bucket>!part\\0<uploadId>\\0<NNNNN>      one of its parts
     !__gc!<due ms, 13 digits>\\0<data key>       data to delete (a string: the RPC's gcKey)
     !__sys!<name>                               db_uuid, schema, vid_hwm
+    !__iam!<account>\\0<kind>\\0<name>           an IAM record of an account (user, group, role, policy)
+    !__iam!\\0key\\0<access key>                  an IAM access key (any account's: looked up by key)
 
 The byte layout is the reference's and must never change: existing LevelDB directories must read.
 Functions give absolute keys (bytes) unless their docstring says relative: `relative_*` (bytes
@@ -23,6 +25,7 @@ METASTORE_DB = "__metastore"
 USERS_DB = "users..bucket"
 GC_DB = "__gc"
 SYS_DB = "__sys"
+IAM_DB = "__iam"
 MPU_DB_PREFIX = "mpuShadowBucket"
 OVERVIEW = b"overview" + SEP   # relative, in an MPU sub-level
 PART = b"part" + SEP           # relative, in an MPU sub-level
@@ -48,6 +51,7 @@ METASTORE = sublevel_prefix(METASTORE_DB)
 USERS = sublevel_prefix(USERS_DB)
 GC = sublevel_prefix(GC_DB)
 SYS = sublevel_prefix(SYS_DB)
+IAM = sublevel_prefix(IAM_DB)
 
 
 def bucket_prefix(bucket: str) -> bytes:
@@ -157,3 +161,14 @@ def gc_entry(gc_key_name: str) -> bytes:
 def sys_key(name: str) -> bytes:
     """A `__sys` scalar: `db_uuid`, `schema`, `vid_hwm`."""
     return SYS + name.encode()
+
+
+# -- identities (IAM) --------------------------------------------------------------------------
+
+def iam_prefix(account: str, kind: str) -> bytes:
+    """Where an account's IAM records of one kind start; account "" holds the access keys of all."""
+    return IAM + account.encode() + SEP + kind.encode() + SEP
+
+
+def iam_key(account: str, kind: str, name: str) -> bytes:
+    return iam_prefix(account, kind) + name.encode()
