@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from s3front.auth import Authenticator
+from s3front.iam_api.store import Identities
 from shared import constants as C
 from shared.config import Config
 from shared.data_client import DataClient
@@ -20,6 +21,8 @@ class Frontend:
         self.metadata = MetadataClient(config.metadata_host, config.metadata_port, config.cluster_secret)
         self.data = DataClient(config.data_host, config.data_port, config.cluster_secret)
         self.auth = Authenticator(config)
+        self.identities = Identities(config, self.metadata)
+        self.auth.identities = self.identities
         self._deletes = asyncio.Semaphore(C.GC_MAX_PARALLEL_DELETES)
 
     async def start(self) -> None:
