@@ -23,6 +23,7 @@ from s3front.addressing import COPY_SOURCE, parse_copy_source
 from s3front.actions import iam_action
 from s3front.bucket_policy import allows, bucket_policy, operation_action
 from s3front.iam import Policy
+from s3front.ownership import acls_off
 from s3front.request import S3Request, upload_id, version_param
 from s3front.routing import (DELETE_VERSION, OBJECT, OWNER, READ, READ_ACP, SERVICE, WRITE, WRITE_ACP,
                              Operation)
@@ -110,6 +111,8 @@ def _bucket_permission(op: Operation) -> str:
 
 
 def _acl_allows(req: S3Request, attrs: dict[str, Any], permission: str) -> bool:
+    if acls_off(attrs):                 # BucketOwnerEnforced: the owner's, and what policies grant
+        return requester_id(req) == attrs.get("owner")
     return A.allowed(attrs.get("acl"), attrs.get("owner"), requester_id(req), permission)
 
 
@@ -157,9 +160,11 @@ def _check_object(req: S3Request, attrs: dict[str, Any], md: dict[str, Any] | No
                                                       _owner_account(req, attrs.get("owner")), acl)
     else:
         def acl() -> bool:
+            if acls_off(attrs):
+                return requester_id(req) == attrs.get("owner")
             return A.allowed(md.get("acl"), md.get("owner-id"), requester_id(req), permission)
         allowed = acl() if policy is None else allows(req, policy, action, bucket, key,
-                                                      _owner_account(req, md.get("owner-id")), acl)
+                                                      _owner_account(req, md.get("owner-id")), acl, md)
     if not allowed:
         raise S3Error("AccessDenied")
 

@@ -13,7 +13,8 @@ from s3front.iam import (Decision, Policy, PolicyError, Request, account_root, a
                          decide, object_arn, parse_bucket_policy)
 from s3front.iam.evaluate import Principal
 from s3front.request import S3Request
-from shared.errors import InternalError
+from s3front.tagging import parse_tagging_header
+from shared.errors import InternalError, S3Error
 
 POLICY_ATTR = "policy"                 # the bucket attribute holding the policy's JSON text
 _CACHE_MAX = 10_000
@@ -49,11 +50,15 @@ def principal(req: S3Request) -> Principal:
 
 
 def allows(req: S3Request, policy: Policy | None, action: str, bucket: str, key: str | None,
-           resource_account: str, acl_allows: Callable[[], bool]) -> bool:
-    """Whether the policy (with the ACL where no policy decides) allows `action` on bucket[/key]."""
+           resource_account: str, acl_allows: Callable[[], bool], md: dict[str, Any] | None = None) -> bool:
+    """Whether the policy (with the ACL where no policy decides) allows `action` on bucket[/key];
+    `md`, the object version acted on, brings its tags (s3:ExistingObjectTag/<key>)."""
     who = principal(req)
     resource = bucket_arn(bucket) if key is None else object_arn(bucket, key)
-    verdict = decide(Request(who, action, resource, resource_account, context(who, condition_keys(req))),
+    keys = condition_keys(req)
+    for tag, value in ((md or {}).get("tags") or {}).items():
+        keys[f"s3:existingobjecttag/{tag.lower()}"] = value
+    verdict = decide(Request(who, action, resource, resource_account, context(who, keys)),
                      (), policy, (), acl_allows)
     return verdict.decision is Decision.ALLOW
 
@@ -71,10 +76,22 @@ _HEADER_KEYS = ("x-amz-acl", "x-amz-copy-source", "x-amz-metadata-directive", "x
                 "x-amz-object-lock-legal-hold")
 
 
-def condition_keys(req: S3Request) -> dict[str, str]:
+def _request_tag_keys(header: str) -> dict[str, str | list[str]]:
+    """s3:RequestObjectTag/<key> and s3:RequestObjectTagKeys of an x-amz-tagging header (none if it is
+    malformed: the handler refuses it with its own error)."""
+    try:
+        tags = parse_tagging_header(header)
+    except S3Error:
+        return {}
+    keys: dict[str, str | list[str]] = {f"s3:requestobjecttag/{k.lower()}": v for k, v in tags.items()}
+    keys["s3:requestobjecttagkeys"] = list(tags)
+    return keys
+
+
+def condition_keys(req: S3Request) -> dict[str, str | list[str]]:
     """The global and S3 condition keys a request carries (AWS's names, lower-cased)."""
     headers, query = req.headers, req.query
-    keys = {"aws:securetransport": "true" if req.secure else "false"}
+    keys: dict[str, str | list[str]] = {"aws:securetransport": "true" if req.secure else "false"}
     if req.source_ip:
         keys["aws:sourceip"] = req.source_ip
     for name, key in (("user-agent", "aws:useragent"), ("referer", "aws:referer")):
@@ -87,6 +104,8 @@ def condition_keys(req: S3Request) -> dict[str, str]:
     for name in _HEADER_KEYS:
         if name in headers:
             keys[f"s3:{name}"] = headers[name]
+    if "x-amz-tagging" in headers:
+        keys.update(_request_tag_keys(headers["x-amz-tagging"]))
     auth = req.auth
     if auth is not None and req.account is not None:
         keys["s3:authtype"] = "REST-QUERY-STRING" if "x-amz-signature" in {k.lower() for k in query} \

@@ -161,3 +161,18 @@ def test_a_copy_reads_its_source_through_the_policy(s3, lisa, bucket):
     finally:
         lisa.delete_object(Bucket=target, Key="dst")
         lisa.delete_bucket(Bucket=target)
+
+
+def test_conditions_on_existing_and_requested_object_tags(s3, anon, bucket):
+    s3.put_object(Bucket=bucket, Key="open", Body=b"o", Tagging="share=yes")
+    s3.put_object(Bucket=bucket, Key="closed", Body=b"c", Tagging="share=no")
+    put_policy(s3, bucket,
+               statement("Allow", "*", "s3:GetObject", f"arn:aws:s3:::{bucket}/*",
+                         {"StringEquals": {"s3:ExistingObjectTag/share": "yes"}}),
+               statement("Allow", "*", "s3:PutObject", f"arn:aws:s3:::{bucket}/*",
+                         {"StringEquals": {"s3:RequestObjectTag/origin": "web"}}))
+    assert anon.get_object(Bucket=bucket, Key="open")["Body"].read() == b"o"
+    assert s3_error(anon.get_object, Bucket=bucket, Key="closed") == (403, "AccessDenied")
+    anon.put_object(Bucket=bucket, Key="upload", Body=b"u", Tagging="origin=web", ACL="bucket-owner-full-control")
+    assert s3_error(anon.put_object, Bucket=bucket, Key="other", Body=b"u", Tagging="origin=cli") == \
+        (403, "AccessDenied")

@@ -12,6 +12,7 @@ from s3front import acl_model as A
 from s3front.api.common import version_header
 from s3front.api.objects import read_target
 from s3front.body import read_small_body
+from s3front.ownership import acls_off
 from s3front.request import S3Request, S3Response, xml_response
 from s3front.xml import MAX_XML_BODY
 from shared.errors import S3Error
@@ -39,6 +40,8 @@ async def get_bucket_acl(req: S3Request) -> S3Response:
 
 async def put_bucket_acl(req: S3Request) -> S3Response:
     attrs = req.access.bucket
+    if acls_off(attrs):
+        raise S3Error("AccessControlListNotSupported")
     acl = await _requested_acl(req, attrs["owner"])
     await req.frontend.metadata.update_bucket_attributes(req.bucket, set={"acl": acl})
     return S3Response(200)
@@ -58,6 +61,8 @@ async def get_object_acl(req: S3Request) -> S3Response:
 
 async def put_object_acl(req: S3Request) -> S3Response:
     attrs, md, version_id = _object_target(req)
+    if acls_off(attrs):
+        raise S3Error("AccessControlListNotSupported")
     acl = await _requested_acl(req, md.get("owner-id", ""), attrs.get("owner"))
     # Name the version that was authorized, so that a PUT racing with us cannot receive this ACL.
     target = version_id if version_id is not None else md.get("versionId")

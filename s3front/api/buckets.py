@@ -8,6 +8,8 @@ from s3front.body import read_small_body
 from s3front.request import S3Request, S3Response, xml_response
 from s3front.api.listing import decode_token, encode_token
 from s3front.xml import Node, child_text, document, parse, text_document
+from s3front.ownership import HEADER as OWNERSHIP_HEADER
+from s3front.ownership import OWNERSHIP, check_mode, refuse_acl_with_enforced
 from shared import constants as C
 from shared.errors import S3Error
 from shared.models import iso_now
@@ -61,6 +63,9 @@ async def create_bucket(req: S3Request) -> S3Response:
     location = await _location_constraint(req)
     attrs = {"owner": account.canonical_id, "ownerDisplayName": account.name, "creationDate": iso_now(),
              "locationConstraint": location, **acl}
+    if OWNERSHIP_HEADER in req.headers:
+        attrs[OWNERSHIP] = check_mode(req.headers[OWNERSHIP_HEADER].strip())
+        refuse_acl_with_enforced(attrs[OWNERSHIP], acl.get("acl"), account.canonical_id)
     if req.headers.get(LOCK_ENABLED_HEADER, "").strip().lower() == "true":
         # Object Lock is for good, and needs versioning on for good (AWS turns it on with it).
         attrs.update({"versioning": "Enabled", LOCK_ATTR: config_to_json(LockConfig())})

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from s3front import acl_model as A
+from s3front.ownership import acls_off, check_request_acl, owner_takes_it
 from s3front.request import S3Request
 from s3front.tagging import tagging_count
 from shared.object_lock import LEGAL_HOLD, RETENTION, lock_headers, retention_from_json
@@ -24,8 +25,22 @@ def requester_party(req: S3Request) -> tuple[str, str]:
     return (account.canonical_id, account.name) if account else (A.ANONYMOUS_ID, A.ANONYMOUS_NAME)
 
 
+def object_owner(req: S3Request) -> tuple[str, str]:
+    """(canonical id, display name) of the owner of an object the request writes: the writer, or the
+    bucket's owner as the bucket's Object Ownership says (s3front/ownership.py)."""
+    attrs = req.access.bucket
+    if owner_takes_it(attrs, req.headers):
+        return attrs["owner"], attrs.get("ownerDisplayName", "")
+    return requester_party(req)
+
+
 def request_acl(req: S3Request, owner: str, bucket_owner: str | None = None) -> dict[str, Any]:
-    """{"acl": grants} when the request's x-amz-acl or x-amz-grant-* headers set an ACL, else {}."""
+    """{"acl": grants} when the request's x-amz-acl or x-amz-grant-* headers set an ACL, else {}
+    (always {} in a bucket whose ACLs are off, where only bucket-owner-full-control may be named)."""
+    attrs = req.access.bucket if req.access else None
+    check_request_acl(attrs, req.headers)
+    if acls_off(attrs):
+        return {}
     acl = A.header_acl(req.headers, owner, req.frontend.config.accounts, bucket_owner)
     return {} if acl is None else {"acl": acl}
 

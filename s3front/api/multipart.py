@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import quote
 from xml.etree.ElementTree import Element
 
-from s3front.api.common import request_acl, requester_party
+from s3front.api.common import object_owner, request_acl, requester_party
 from s3front.api.copy import copy_bytes, copy_source
 from s3front.api.listing import encoder, max_keys, prefixes_nodes
 from s3front.api.objects import _put_version_header, _with_gc, new_object_md, user_metadata
@@ -59,7 +59,8 @@ async def create_multipart_upload(req: S3Request) -> S3Response:
         md.pop(name, None)
     algorithm = _checksum_algorithm(req)
     kind = upload_checksum_type(algorithm, req.headers.get("x-amz-checksum-type"))
-    overview = {"initiator": _party(req), "owner": _party(req), "md": md,
+    owner_id, owner_name = object_owner(req)
+    overview = {"initiator": _party(req), "owner": {"ID": owner_id, "DisplayName": owner_name}, "md": md,
                 "storageClass": md.get("x-amz-storage-class") or "STANDARD", "checksumAlgorithm": algorithm,
                 "checksumType": kind}
     result = await req.frontend.metadata.initiate_multipart_upload(req.bucket, req.key, overview)

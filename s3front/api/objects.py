@@ -5,7 +5,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from s3front.api.common import (RESPONSE_OVERRIDES, STORED_HEADERS, etag, object_headers, request_acl, requester_party, version_header)
+from s3front.api.common import (RESPONSE_OVERRIDES, STORED_HEADERS, etag, object_headers, object_owner, request_acl, requester_party, version_header)
 from s3front.api.conditions import check_read_conditions, write_condition
 from s3front.api.store import commit, write_data
 from s3front.body import BodyReader, body_length, stored_content_encoding
@@ -32,7 +32,7 @@ def user_metadata(headers: dict[str, str]) -> dict[str, str]:
 
 
 def new_object_md(req: S3Request, size: int, md5: str, location: list | None) -> dict[str, Any]:
-    owner_id, owner_name = requester_party(req)
+    owner_id, owner_name = object_owner(req)
     md: dict[str, Any] = {"content-length": size, "content-md5": md5, "last-modified": iso_now(),
                           "owner-id": owner_id, "owner-display-name": owner_name,
                           "x-amz-storage-class": req.headers.get("x-amz-storage-class", "STANDARD"),
