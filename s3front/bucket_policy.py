@@ -58,8 +58,10 @@ def allows(req: S3Request, policy: Policy | None, action: str, bucket: str, key:
     keys = condition_keys(req)
     for tag, value in ((md or {}).get("tags") or {}).items():
         keys[f"s3:existingobjecttag/{tag.lower()}"] = value
+    access, auth = getattr(req, "access", None), req.auth
     verdict = decide(Request(who, action, resource, resource_account, context(who, keys)),
-                     (), policy, (), acl_allows)
+                     access.identity if access is not None else (), policy,
+                     auth.session_policies if auth is not None else (), acl_allows)
     return verdict.decision is Decision.ALLOW
 
 
