@@ -125,7 +125,8 @@ def _unsigned_mode(headers: dict[str, str]) -> AuthResult:
 
 def security_token(query: dict[str, str], headers: dict[str, str]) -> str | None:
     """The session token a request carries (header, or presigned query parameter)."""
-    return headers.get("x-amz-security-token", query.get("X-Amz-Security-Token"))
+    # SigV4 presigned URLs name it X-Amz-Security-Token, SigV2 ones x-amz-security-token
+    return headers.get("x-amz-security-token", query.get("X-Amz-Security-Token", query.get("x-amz-security-token")))
 
 
 class Authenticator:

@@ -125,6 +125,7 @@ def verify_query(auth: Authenticator, method: str, raw_path: str, query: dict[st
         raise S3Error("AccessDenied", "Request has expired", Expires=iso_time(max(deadline, 0)),
                       ServerTime=iso_time(now))
     identity = auth.lookup(query["AWSAccessKeyId"], security_token(query, headers))
-    return _check(auth, identity, method, raw_path, query, headers, expires,
-                  query["Signature"])
+    # A signer moves the x-amz-* headers it signed (a session token, say) into the query string.
+    signed = {**headers, **{k.lower(): v for k, v in query.items() if k.lower().startswith("x-amz-")}}
+    return _check(auth, identity, method, raw_path, query, signed, expires, query["Signature"])
 
