@@ -5,6 +5,10 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 from urllib.parse import quote
 
 import boto3
@@ -299,3 +303,22 @@ def test_a_body_that_does_not_match_its_signature_is_refused(cluster):
                           headers={k: v for k, v in request.headers.items() if k.lower() != "content-length"})
     assert tampered.status_code == 403 and "SignatureDoesNotMatch" in tampered.text
     assert hashlib.sha256(body.encode()).hexdigest() not in tampered.text
+
+
+def test_the_aws_cli_speaks_iam_and_sts_unchanged(cluster, tmp_path):
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+           "AWS_DEFAULT_REGION": "us-east-1", "AWS_CONFIG_FILE": str(tmp_path / "none"),
+           "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"), "AWS_EC2_METADATA_DISABLED": "true"}
+    for var in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
+        env.pop(var, None)
+
+    def aws(*args: str) -> dict:
+        done = subprocess.run([str(Path(sys.executable).parent / "aws"), *args, "--endpoint-url", cluster.endpoint,
+                               "--output", "json"], env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout) if done.stdout.strip() else {}
+    user = name("cliuser")
+    assert aws("iam", "create-user", "--user-name", user)["User"]["UserName"] == user
+    assert user in [u["UserName"] for u in aws("iam", "list-users")["Users"]]
+    aws("iam", "delete-user", "--user-name", user)
+    assert aws("sts", "get-caller-identity")["Account"] == "123456789012"

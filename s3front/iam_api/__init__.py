@@ -106,14 +106,12 @@ def _handler(q: QueryRequest):
 
 
 def _resource(q: QueryRequest, family: str | None) -> str:
-    """The ARN an IAM action acts on, as policies name it."""
-    if family == "policy" and q.get("PolicyArn"):
-        return q.params["PolicyArn"]
-    name = q.get(_NAME_PARAMS.get(family or "", ""), None) if family else None
+    """The ARN an IAM action acts on, as policies name it (the entity named, else all of its kind)."""
     if family is None:
         return "*"
-    path = q.get("Path") or "/"
-    return arn(q.account_id, family, path if path.startswith("/") else "/", name or "*")
+    if family == "policy" and q.get("PolicyArn"):
+        return q.params["PolicyArn"]
+    return arn(q.account_id, family, q.get("Path") or "/", q.get(_NAME_PARAMS[family]) or "*")
 
 
 async def _authorize(q: QueryRequest, family: str | None) -> None:

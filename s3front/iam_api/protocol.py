@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -40,7 +40,6 @@ class QueryRequest:
     frontend: "Frontend"
     request_id: str
     source_ip: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def account_id(self) -> str:
@@ -104,11 +103,6 @@ def iso(when: float | None = None) -> str:
 def policy_document(text: str) -> str:
     """A policy document as IAM returns it: URL-encoded JSON (SDKs decode it)."""
     return quote(text, safe="")
-
-
-def members(items: list[list[Node]] | list[Node], scalar: bool = False) -> list[Node]:
-    """A list as the Query protocol renders it: one <member> per item."""
-    return [("member", item) for item in items]
 
 
 def response(service: str, action: str, result: list[Node] | None, request_id: str) -> bytes:

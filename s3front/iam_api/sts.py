@@ -5,7 +5,6 @@ import re
 
 from s3front.iam import (Decision, PolicyError, PrincipalKind, Request, context, decide, parse_identity_policy,
                          policy_size, session_arn)
-from s3front.iam_api import model as M
 from s3front.iam_api import sessions
 from s3front.iam_api.protocol import QueryRequest, iso
 from s3front.iam_api.roles import parse_trust_policy
