@@ -89,6 +89,7 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "InvalidAction": (400, "The action or operation requested is invalid. Verify that the action is typed correctly."),
     "InvalidClientTokenId": (403, "The security token included in the request is invalid."),
     "InvalidInput": (400, "The request was rejected because an invalid or out-of-range value was supplied for an input parameter."),
+    "InvalidParameterValue": (400, "An invalid or out-of-range value was supplied for the input parameter."),
     "InvalidToken": (400, "The provided token is malformed or otherwise invalid."),
     "LimitExceeded": (409, "The request was rejected because it attempted to create resources beyond the current AWS account limits."),
     "MalformedPolicyDocument": (400, "The request was rejected because the policy document was malformed."),

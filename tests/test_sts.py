@@ -121,6 +121,20 @@ def test_a_session_policy_narrows_the_role(cluster, s3, bucket, reader_role):
     assert s3_error(session.get_object, Bucket=bucket, Key="b/2") == (403, "AccessDenied")
 
 
+def test_managed_session_policies_narrow_the_role_too(cluster, iam, s3, bucket, reader_role):
+    s3.put_object(Bucket=bucket, Key="a/1", Body=b"1")
+    s3.put_object(Bucket=bucket, Key="b/2", Body=b"2")
+    arn = iam.create_policy(PolicyName=name("only-b"), PolicyDocument=policy(
+        allow("s3:GetObject", f"arn:aws:s3:::{bucket}/b/*")))["Policy"]["Arn"]
+    creds = sts_client(cluster).assume_role(RoleArn=reader_role, RoleSessionName="managed",
+                                            PolicyArns=[{"arn": arn}])["Credentials"]
+    session = session_s3(cluster, creds)
+    assert session.get_object(Bucket=bucket, Key="b/2")["Body"].read() == b"2"
+    assert s3_error(session.get_object, Bucket=bucket, Key="a/1") == (403, "AccessDenied")
+    assert iam_error(sts_client(cluster).assume_role, RoleArn=reader_role, RoleSessionName="nope",
+                     PolicyArns=[{"arn": arn + "-gone"}])[:2] == (400, "InvalidParameterValue")
+
+
 def test_another_account_assumes_a_role_its_trust_names(cluster, iam, s3, bucket):
     s3.put_object(Bucket=bucket, Key="k", Body=b"shared")
     role = name("partner")
@@ -152,7 +166,7 @@ def test_durations_and_session_names_are_bounded(cluster, reader_role):
 def _forged(access_key: str, secret: str, expires: int) -> str:
     """A token as a front-end seals it (the tests know the cluster secret), for times no test can wait for."""
     body = {"ak": access_key, "sk": secret, "exp": expires, "acct": ACCOUNT, "kind": "root", "name": "", "path": "/",
-            "id": "", "session": "", "policy": None}
+            "id": "", "session": "", "policies": []}
     return seal(derive(SECRET, TOKENS_LABEL), orjson.dumps(body), access_key.encode())
 
 

@@ -1,7 +1,7 @@
 """Temporary credentials: an ASIA... key, its secret, and a session token that carries them both.
 
 The token is the session sealed (sealing.py, bound to its access key id) with its expiry, the
-identity it stands for and its session policy, so any front-end verifies it without a lookup,
+identity it stands for and its session policies, so any front-end verifies it without a lookup,
 also after a restart. What the identity may do is still read from the store (a role's policies
 as they are now), so deleting a role or detaching a policy takes effect within the cache time.
 """
@@ -26,12 +26,12 @@ ROLE, USER, ROOT = "role", "user", "root"
 
 
 def issue(identities: "Identities", account: str, kind: str, duration: int, name: str = "", path: str = "/",
-          entity_id: str = "", session: str = "", policy: str | None = None) -> dict[str, Any]:
+          entity_id: str = "", session: str = "", policies: tuple[str, ...] = ()) -> dict[str, Any]:
     """New credentials for `kind` (role, user or root) of `account`, valid `duration` seconds."""
     access_key, secret = new_id("session"), new_secret()
     expires = int(time.time()) + duration
     body = {"ak": access_key, "sk": secret, "exp": expires, "acct": account, "kind": kind, "name": name,
-            "path": path, "id": entity_id, "session": session, "policy": policy}
+            "path": path, "id": entity_id, "session": session, "policies": list(policies)}
     token = seal(identities.tokens, orjson.dumps(body), access_key.encode())
     return {"AccessKeyId": access_key, "SecretAccessKey": secret, "SessionToken": token, "Expiration": expires}
 
@@ -63,5 +63,6 @@ def open_session(identities: "Identities", access_key: str, token: str) -> Ident
         who = iam_user(owner.account_id, body["name"], body["id"], owner.canonical_id, body["path"])
     else:
         who = None
-    narrowing = (identities.compiled(body["policy"], f"session/{access_key}"),) if body.get("policy") else ()
+    narrowing = tuple(identities.compiled(text, f"session/{access_key}/{i}")
+                      for i, text in enumerate(body.get("policies") or ()))
     return Identity(account, who, narrowing)

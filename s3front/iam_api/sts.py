@@ -10,7 +10,7 @@ from s3front.iam_api.protocol import QueryRequest, iso
 from s3front.iam_api.roles import parse_trust_policy
 from s3front.xml import Node
 from shared import constants as C
-from shared.contract.iam import ROLE
+from shared.contract.iam import POLICY, ROLE
 from shared.errors import S3Error
 
 _ROLE_ARN = re.compile(r"arn:aws:iam::(\d{12}):role(/|/[\x21-\x7e]*/)([\w+=,.@-]{1,64})", re.ASCII)
@@ -65,6 +65,22 @@ def _session_policy(q: QueryRequest) -> str | None:
     return text
 
 
+async def _managed_session_policies(q: QueryRequest, account: str) -> tuple[str, ...]:
+    """The documents of the managed policies PolicyArns names (the role's account's), as session policies."""
+    arns = [m.get("arn", "") for m in q.member_maps("PolicyArns")]
+    if len(arns) > 10:
+        raise S3Error("ValidationError", "1 validation error detected: Value at 'policyArns' failed to satisfy "
+                      "constraint: Member must have length less than or equal to 10")
+    texts = []
+    for arn in arns:
+        name = arn.rsplit("/", 1)[-1] if arn.startswith(f"arn:aws:iam::{account}:policy/") else None
+        record = await q.frontend.identities.get(account, POLICY, name) if name else None
+        if record is None or record.doc["arn"] != arn:
+            raise S3Error("InvalidParameterValue", f"The policy {arn} does not exist or is not attachable.")
+        texts.append(record.doc["versions"][record.doc["defaultVersion"]]["document"])
+    return tuple(texts)
+
+
 def _trusted(q: QueryRequest, role_account: str, role_arn: str, trust_text: str, policies: list) -> bool:
     """Whether the role's trust policy lets the caller in, with the caller's own policies where AWS wants them:
     a trust policy naming the caller itself suffices in its account; one naming an account needs the
@@ -107,7 +123,9 @@ async def assume_role(q: QueryRequest) -> list[Node]:
     if requested > maximum:
         raise S3Error("ValidationError", "The requested DurationSeconds exceeds the MaxSessionDuration set for this "
                       "role.")
-    creds = sessions.issue(store, account, sessions.ROLE, requested, name, path, role.doc["roleId"], session, policy)
+    narrowing = ((policy,) if policy else ()) + await _managed_session_policies(q, account)
+    creds = sessions.issue(store, account, sessions.ROLE, requested, name, path, role.doc["roleId"], session,
+                           narrowing)
     packed = round(100 * policy_size("managed", policy) / C.STS_SESSION_POLICY_MAX_CHARS) if policy else None
     return [_credentials(creds),
             ("AssumedRoleUser", [("AssumedRoleId", f"{role.doc['roleId']}:{session}"),
