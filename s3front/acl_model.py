@@ -30,6 +30,7 @@ ANONYMOUS_ID, ANONYMOUS_NAME = "65a011a29cdf8ec533ec3d1ccaae921c", "anonymous"
 GROUPS = "http://acs.amazonaws.com/groups/"
 ALL_USERS = GROUPS + "global/AllUsers"
 AUTHENTICATED_USERS = GROUPS + "global/AuthenticatedUsers"
+PUBLIC_GROUPS = (ALL_USERS, AUTHENTICATED_USERS)     # what makes an ACL public
 LOG_DELIVERY = GROUPS + "s3/LogDelivery"
 KNOWN_GROUPS = (ALL_USERS, AUTHENTICATED_USERS, LOG_DELIVERY)
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
@@ -185,7 +186,7 @@ def _matches(grant: Grant, requester: str | None) -> bool:
 
 def is_public(acl: ACL | None, owner: str) -> bool:
     """Whether an ACL grants anything to everyone (AllUsers) or to every AWS account (AuthenticatedUsers)."""
-    return any(g["type"] == "Group" and g["uri"] in (ALL_USERS, AUTHENTICATED_USERS) for g in grants_of(acl, owner))
+    return any(g["type"] == "Group" and g["uri"] in PUBLIC_GROUPS for g in grants_of(acl, owner))
 
 
 def allowed(acl: ACL | None, owner: str | None, requester: str | None, permission: str) -> bool:

@@ -21,10 +21,11 @@ from typing import Any
 from s3front import acl_model as A
 from s3front.addressing import COPY_SOURCE, parse_copy_source
 from s3front.actions import iam_action
-from s3front.bucket_policy import allows, bucket_policy, operation_action
+from s3front.bucket_policy import allows, bucket_policy, operation_action, restricted
 from s3front.iam import Decision, Policy, PrincipalKind, Request, context, decide
 from s3front.iam_api.store import identity_policies
 from s3front.ownership import acls_off
+from s3front.public_access import effective_acl
 from s3front.request import S3Request, upload_id, version_param
 from s3front.routing import (DELETE_VERSION, OBJECT, OWNER, READ, READ_ACP, SERVICE, WRITE, WRITE_ACP,
                              Operation)
@@ -132,7 +133,8 @@ def _bucket_permission(op: Operation) -> str:
 def _acl_allows(req: S3Request, attrs: dict[str, Any], permission: str) -> bool:
     if acls_off(attrs):                 # BucketOwnerEnforced: the owner's, and what policies grant
         return requester_id(req) == attrs.get("owner")
-    return A.allowed(attrs.get("acl"), attrs.get("owner"), requester_id(req), permission)
+    owner = attrs.get("owner")
+    return A.allowed(effective_acl(attrs, attrs.get("acl"), owner or ""), owner, requester_id(req), permission)
 
 
 def _check_expected_owner(req: S3Request, attrs: dict[str, Any], header: str) -> None:
@@ -172,7 +174,8 @@ def _check_bucket(req: S3Request, access: Access, op: Operation) -> None:
     else:
         key = req.key if op.target == OBJECT else None
         allowed = allows(req, policy, operation_action(req), req.bucket, key,
-                         _owner_account(req, attrs.get("owner")), lambda: _acl_allows(req, attrs, permission))
+                         _owner_account(req, attrs.get("owner")), lambda: _acl_allows(req, attrs, permission),
+                         restrict=restricted(attrs, policy))
     if not allowed:
         raise S3Error("AccessDenied")
 
@@ -188,14 +191,17 @@ def _check_object(req: S3Request, attrs: dict[str, Any], md: dict[str, Any] | No
         def acl() -> bool:
             return _acl_allows(req, attrs, A.READ)
         allowed = acl() if policy is None and not governed(req) else allows(req, policy, "s3:ListBucket", bucket, None,
-                                                      _owner_account(req, attrs.get("owner")), acl)
+                                                      _owner_account(req, attrs.get("owner")), acl,
+                                                      restrict=restricted(attrs, policy))
     else:
         def acl() -> bool:
             if acls_off(attrs):
                 return requester_id(req) == attrs.get("owner")
-            return A.allowed(md.get("acl"), md.get("owner-id"), requester_id(req), permission)
+            acl_ = effective_acl(attrs, md.get("acl"), md.get("owner-id") or "")
+            return A.allowed(acl_, md.get("owner-id"), requester_id(req), permission)
         allowed = acl() if policy is None and not governed(req) else allows(req, policy, action, bucket, key,
-                                                      _owner_account(req, md.get("owner-id")), acl, md)
+                                                      _owner_account(req, md.get("owner-id")), acl, md,
+                                                      restrict=restricted(attrs, policy))
     if not allowed:
         raise S3Error("AccessDenied")
 
@@ -222,7 +228,8 @@ def may_delete(req: S3Request, key: str, version: bool) -> bool:
     permission = A.DELETE_VERSION if version else A.WRITE
     return allows(req, access.policy, iam_action("DeleteObject", version), req.bucket, key,
                   _owner_account(req, access.bucket.get("owner")),
-                  lambda: _acl_allows(req, access.bucket, permission))
+                  lambda: _acl_allows(req, access.bucket, permission),
+                  restrict=restricted(access.bucket, access.policy))
 
 
 async def _authorize_source(req: S3Request, access: Access) -> None:

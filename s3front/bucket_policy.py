@@ -10,8 +10,9 @@ from typing import Any
 
 from s3front.actions import iam_action
 from s3front.iam import (Decision, Policy, PolicyError, Request, account_root, anonymous, bucket_arn, context,
-                         decide, object_arn, parse_bucket_policy)
+                         decide, is_public, object_arn, parse_bucket_policy)
 from s3front.iam.evaluate import Principal
+from s3front.public_access import switch
 from s3front.request import S3Request
 from s3front.tagging import parse_tagging_header
 from shared.errors import InternalError, S3Error
@@ -50,9 +51,11 @@ def principal(req: S3Request) -> Principal:
 
 
 def allows(req: S3Request, policy: Policy | None, action: str, bucket: str, key: str | None,
-           resource_account: str, acl_allows: Callable[[], bool], md: dict[str, Any] | None = None) -> bool:
+           resource_account: str, acl_allows: Callable[[], bool], md: dict[str, Any] | None = None,
+           restrict: bool = False) -> bool:
     """Whether the policy (with the ACL where no policy decides) allows `action` on bucket[/key];
-    `md`, the object version acted on, brings its tags (s3:ExistingObjectTag/<key>)."""
+    `md`, the object version acted on, brings its tags (s3:ExistingObjectTag/<key>). With
+    `restrict` (RestrictPublicBuckets on a public policy) the policy lets in the owner's account only."""
     who = principal(req)
     resource = bucket_arn(bucket) if key is None else object_arn(bucket, key)
     keys = condition_keys(req)
@@ -62,7 +65,14 @@ def allows(req: S3Request, policy: Policy | None, action: str, bucket: str, key:
     verdict = decide(Request(who, action, resource, resource_account, context(who, keys)),
                      access.identity if access is not None else (), policy,
                      auth.session_policies if auth is not None else (), acl_allows)
+    if restrict and policy is not None and verdict.source == policy.name and who.account != resource_account:
+        return False
     return verdict.decision is Decision.ALLOW
+
+
+def restricted(attrs: dict[str, Any], policy: Policy | None) -> bool:
+    """RestrictPublicBuckets is on and the policy is public: it may only let in the owner's account."""
+    return policy is not None and switch(attrs, "RestrictPublicBuckets") and is_public(policy)
 
 
 def operation_action(req: S3Request) -> str:

@@ -13,6 +13,7 @@ from s3front.api.common import version_header
 from s3front.api.objects import read_target
 from s3front.body import read_small_body
 from s3front.ownership import acls_off
+from s3front.public_access import check_acl as check_public_acl
 from s3front.request import S3Request, S3Response, xml_response
 from s3front.xml import MAX_XML_BODY
 from shared.errors import S3Error
@@ -43,6 +44,7 @@ async def put_bucket_acl(req: S3Request) -> S3Response:
     if acls_off(attrs):
         raise S3Error("AccessControlListNotSupported")
     acl = await _requested_acl(req, attrs["owner"])
+    check_public_acl(attrs, acl, attrs["owner"])
     await req.frontend.metadata.update_bucket_attributes(req.bucket, set={"acl": acl})
     return S3Response(200)
 
@@ -64,6 +66,7 @@ async def put_object_acl(req: S3Request) -> S3Response:
     if acls_off(attrs):
         raise S3Error("AccessControlListNotSupported")
     acl = await _requested_acl(req, md.get("owner-id", ""), attrs.get("owner"))
+    check_public_acl(attrs, acl, md.get("owner-id", ""))
     # Name the version that was authorized, so that a PUT racing with us cannot receive this ACL.
     target = version_id if version_id is not None else md.get("versionId")
     await req.frontend.metadata.update_object(req.bucket, req.key, target, set={"acl": acl})

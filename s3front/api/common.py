@@ -5,6 +5,7 @@ from typing import Any
 
 from s3front import acl_model as A
 from s3front.ownership import acls_off, check_request_acl, owner_takes_it
+from s3front.public_access import check_acl as check_public_acl
 from s3front.request import S3Request
 from s3front.tagging import tagging_count
 from shared.object_lock import LEGAL_HOLD, RETENTION, lock_headers, retention_from_json
@@ -42,6 +43,7 @@ def request_acl(req: S3Request, owner: str, bucket_owner: str | None = None) -> 
     if acls_off(attrs):
         return {}
     acl = A.header_acl(req.headers, owner, req.frontend.config.accounts, bucket_owner)
+    check_public_acl(attrs, acl, owner)
     return {} if acl is None else {"acl": acl}
 
 

@@ -9,6 +9,7 @@ from s3front.acl_model import is_public as acl_is_public
 from s3front.body import read_small_body
 from s3front.bucket_policy import POLICY_ATTR, bucket_policy
 from s3front.iam import PolicyError, check_size, is_public, parse_bucket_policy
+from s3front.public_access import switch
 from s3front.request import S3Request, S3Response, xml_response
 from s3front.xml import document
 from shared import constants as C
@@ -39,6 +40,8 @@ async def _policy_text(req: S3Request) -> str:
 
 async def put_bucket_policy(req: S3Request) -> S3Response:
     text = await _policy_text(req)
+    if switch(req.access.bucket, "BlockPublicPolicy") and is_public(parse_bucket_policy(text, req.bucket)):
+        raise S3Error("AccessDenied")
     await req.frontend.metadata.update_bucket_attributes(req.bucket, set={POLICY_ATTR: text})
     return S3Response(204)
 
