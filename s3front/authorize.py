@@ -167,7 +167,8 @@ def _check_service(req: S3Request, access: Access, op: Operation) -> None:
 def _check_bucket(req: S3Request, access: Access, op: Operation) -> None:
     attrs, policy, permission = access.bucket, access.policy, _bucket_permission(op)
     _check_expected_owner(req, attrs, EXPECTED_OWNER)
-    if (policy is None and not governed(req)) or (op.name in _POLICY_OPS and requester_id(req) == attrs.get("owner")):
+    owner_policy_op = op.name in _POLICY_OPS and requester_id(req) == attrs.get("owner")
+    if (policy is None and not governed(req)) or owner_policy_op:
         allowed = _acl_allows(req, attrs, permission)
     elif op.name == "DeleteObjects":
         return      # no bucket-level action: each key is decided on its own (may_delete)
@@ -187,21 +188,22 @@ def _check_object(req: S3Request, attrs: dict[str, Any], md: dict[str, Any] | No
     learns nothing and gets AccessDenied."""
     _check_expected_owner(req, attrs, header)
     policy, bucket = bucket_policy(attrs), attrs["name"]
+    acl_alone = policy is None and not governed(req)
     if md is None or md.get("isDeleteMarker"):
         def acl() -> bool:
             return _acl_allows(req, attrs, A.READ)
-        allowed = acl() if policy is None and not governed(req) else allows(req, policy, "s3:ListBucket", bucket, None,
-                                                      _owner_account(req, attrs.get("owner")), acl,
-                                                      restrict=restricted(attrs, policy))
+        allowed = acl() if acl_alone else allows(req, policy, "s3:ListBucket", bucket, None,
+                                                 _owner_account(req, attrs.get("owner")), acl,
+                                                 restrict=restricted(attrs, policy))
     else:
         def acl() -> bool:
             if acls_off(attrs):
                 return requester_id(req) == attrs.get("owner")
             acl_ = effective_acl(attrs, md.get("acl"), md.get("owner-id") or "")
             return A.allowed(acl_, md.get("owner-id"), requester_id(req), permission)
-        allowed = acl() if policy is None and not governed(req) else allows(req, policy, action, bucket, key,
-                                                      _owner_account(req, md.get("owner-id")), acl, md,
-                                                      restrict=restricted(attrs, policy))
+        allowed = acl() if acl_alone else allows(req, policy, action, bucket, key,
+                                                 _owner_account(req, md.get("owner-id")), acl, md,
+                                                 restrict=restricted(attrs, policy))
     if not allowed:
         raise S3Error("AccessDenied")
 

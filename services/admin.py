@@ -47,7 +47,8 @@ class Admin:
 
     def call(self, action: str, **params: str) -> ElementTree.Element:
         """A Coffer action of the IAM Query API (not in boto3's model): its Result element."""
-        body = "&".join(f"{k}={quote(v, safe='')}" for k, v in {"Action": action, "Version": "2010-05-08", **params}.items())
+        fields = {"Action": action, "Version": "2010-05-08", **params}
+        body = "&".join(f"{k}={quote(v, safe='')}" for k, v in fields.items())
         request = AWSRequest("POST", self.endpoint + "/", data=body.encode(),
                              headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
         SigV4Auth(self.credentials, "iam", REGION).add_auth(request)

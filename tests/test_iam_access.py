@@ -96,8 +96,8 @@ def test_deny_beats_allow_across_group_and_user_policies(cluster, iam, s3, bucke
 
 def test_managed_policies_attached_to_a_group_apply_to_its_members(cluster, iam, s3, bucket):
     s3.put_object(Bucket=bucket, Key="k", Body=b"v")
-    arn = iam.create_policy(PolicyName=name("read"), PolicyDocument=policy(
-        allow(["s3:GetObject", "s3:ListBucket"], [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"])))["Policy"]["Arn"]
+    document = policy(allow(["s3:GetObject", "s3:ListBucket"], [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"]))
+    arn = iam.create_policy(PolicyName=name("read"), PolicyDocument=document)["Policy"]["Arn"]
     group = name("readers")
     iam.create_group(GroupName=group)
     iam.attach_group_policy(GroupName=group, PolicyArn=arn)

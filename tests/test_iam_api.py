@@ -241,8 +241,8 @@ def test_oversized_policies_exceed_the_limits(iam):
 
 
 def trust_account(account: str = "123456789012") -> dict:
-    return {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
-                                                    "Action": "sts:AssumeRole"}]}
+    return {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                    "Principal": {"AWS": f"arn:aws:iam::{account}:root"}}]}
 
 
 def test_roles_with_trust_policies(iam):

@@ -84,9 +84,9 @@ class QueryRequest:
         except ValueError:
             raise S3Error("ValidationError", f"Value '{raw}' at '{lower_first(name)}' is not an integer") from None
         if not low <= value <= high:
+            bound = f"greater than or equal to {low}" if value < low else f"less than or equal to {high}"
             raise S3Error("ValidationError", f"1 validation error detected: Value '{value}' at "
-                          f"'{lower_first(name)}' failed to satisfy constraint: Member must have value "
-                          f"{'greater than or equal to ' + str(low) if value < low else 'less than or equal to ' + str(high)}")
+                          f"'{lower_first(name)}' failed to satisfy constraint: Member must have value {bound}")
         return value
 
 
