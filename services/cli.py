@@ -20,7 +20,9 @@ ROLES = {
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="coffer", description="Coffer, an S3-compatible object store.")
+    parser = argparse.ArgumentParser(prog="coffer", description="Coffer, an S3-compatible object store.",
+                                     epilog="coffer admin ...: manage users, groups, policies, service accounts "
+                                            "and anonymous access of a running cluster (coffer admin --help)")
     sub = parser.add_subparsers(dest="role", required=True, metavar="COMMAND")
     for role, help_text in ROLES.items():
         p = sub.add_parser(role, help=help_text, description=help_text)
@@ -57,6 +59,10 @@ def _configs(role: str, config: Config) -> list:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["admin"]:       # a client of a running cluster, with its own options (services/admin.py)
+        from services.admin import main as admin_main
+        return admin_main(argv[1:])
     args = _parser().parse_args(argv)
     maintenance = {k: vars(args).pop(k) for k in ("sweep", "dry_run", "grace") if k in vars(args)}
     overrides = {k: v for k, v in vars(args).items() if k != "role"}
