@@ -31,8 +31,8 @@ class IdentityClient:
     def __init__(self, metadata: Any) -> None:
         self._metadata = metadata
 
-    async def call(self, wire: str, writes: bool, args: dict[str, Any]) -> Any:
-        return await self._metadata.call(wire, **args)
+    async def rpc_call(self, wire: str, writes: bool, args: dict[str, Any], timeout: float | None = None) -> Any:
+        return await self._metadata.rpc_call(wire, writes, args, timeout)
 
 
 bind_client(IdentityClient, calls_of(IdentityAPI))
