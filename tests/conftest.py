@@ -8,6 +8,7 @@ import pytest
 
 from shared import constants as C
 from tests.cluster import BACKEND, Cluster
+from tests.postgres import postgres  # noqa: F401 - the session's PostgreSQL server, for the tests that ask
 
 _names = itertools.count()
 
