@@ -1,12 +1,12 @@
-"""Storage engines of the metadata daemon: the Protocols (base.py), LevelDB (default) and memory."""
+"""Storage engines of the metadata daemon: the Protocols (base.py), LevelDB (default), memory, PostgreSQL."""
 from __future__ import annotations
 
-from dmd.metadata.engine.base import (Cursor, Engine, Op, StoreLocked, View, ensure_system, has_keys, prefix_cursor,
-                                     sys_int)
+from dmd.metadata.engine.base import (Cursor, Engine, EngineUnavailable, Op, StoreLocked, View, ensure_system,
+                                     has_keys, prefix_cursor, sys_int)
 from shared import constants as C
 
-__all__ = ["Cursor", "Engine", "Op", "StoreLocked", "View", "ensure_system", "has_keys", "open_engine",
-           "prefix_cursor", "sys_int"]
+__all__ = ["Cursor", "Engine", "EngineUnavailable", "Op", "StoreLocked", "View", "ensure_system", "has_keys",
+           "open_engine", "prefix_cursor", "sys_int"]
 
 
 def open_engine(backend: str, path: str, engine: str = "leveldb", dsn: str = "",

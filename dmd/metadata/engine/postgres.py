@@ -29,7 +29,7 @@ import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from dmd.metadata import keys
-from dmd.metadata.engine.base import SCHEMA_VERSION, Op, ensure_system
+from dmd.metadata.engine.base import SCHEMA_VERSION, EngineUnavailable, Op, ensure_system
 from dmd.metadata.engine.keyset import Bound, KeysetView, Pair
 from shared import constants as C
 from shared.errors import InternalError, ServiceUnavailable
@@ -47,7 +47,7 @@ _UPSERT = (f"INSERT INTO {TABLE} (key, value) SELECT k, v FROM unnest(%s::bytea[
 _DELETE = f"DELETE FROM {TABLE} WHERE key = ANY(%s::bytea[])"
 
 
-class StartupError(RuntimeError):
+class StartupError(EngineUnavailable):
     """PostgreSQL cannot be used (unreachable, refused, or a schema newer than this code)."""
 
 
