@@ -31,6 +31,8 @@ class _Lifespan:
             elif message["type"] == "lifespan.shutdown":
                 await self.ctx.gatherer.drain()
                 self.ctx.gatherer.close()
+                if self.ctx.sessions is not None:
+                    self.ctx.sessions.close()
                 self.ctx.engine.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return

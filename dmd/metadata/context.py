@@ -17,9 +17,11 @@ import orjson
 from dmd.metadata import keys
 from dmd.metadata.engine import Engine, Op, prefix_cursor, sys_int
 from dmd.metadata.gatherer import WriteGatherer
-from dmd.metadata.locks import LockTable
+from dmd.metadata.locks import LockSpace
+from dmd.metadata.sessions import SessionLocks, SharedEngine
 from dmd.metadata.versionids import VersionIdGenerator
 from dmd.metadata.versioning import MD, Plan
+from shared import constants as C
 from shared.errors import S3Error
 
 T = TypeVar("T")
@@ -38,10 +40,15 @@ class MetadataContext:
     def __init__(self, engine: Engine, replication_group: str, sync: bool = True) -> None:
         self.engine = engine
         self.gatherer = WriteGatherer(engine, sync=sync)
-        self.buckets = LockTable()
-        self.uploads = LockTable()
-        self.keys = LockTable()
-        self.vids = VersionIdGenerator(replication_group, sys_int(engine, "vid_hwm"))
+        # On an engine several daemons share, locks hold across daemons and locked writes commit
+        # with their locks (sessions.py); version ids come from this daemon's slot of the sequence.
+        self.shared = isinstance(engine, SharedEngine)
+        self.sessions = SessionLocks(engine, sync) if isinstance(engine, SharedEngine) else None
+        self.buckets = LockSpace("bucket", self.sessions)
+        self.uploads = LockSpace("upload", self.sessions)
+        self.keys = LockSpace("key", self.sessions)
+        slot, stride = (engine.vid_slot(), C.PG_VID_SLOTS) if isinstance(engine, SharedEngine) else (0, 1)
+        self.vids = VersionIdGenerator(replication_group, sys_int(engine, "vid_hwm"), slot, stride)
         self.boot_id = str(uuid.uuid4())
 
     # -- reads -------------------------------------------------------------
@@ -92,11 +99,17 @@ class MetadataContext:
             return [(raw_key, loads(raw)) for raw_key, raw in cursor]
 
     # -- writes ------------------------------------------------------------
-    def new_version_id(self) -> str:
-        return self.vids.next()
+    def new_version_id(self, master: MD | None = None) -> str:
+        """A version id newer than every one made here, and than the key's latest version (`master`)."""
+        return self.vids.next((master or {}).get("versionId"))
 
-    def hwm_op(self) -> Op:
-        return keys.sys_key("vid_hwm"), str(self.vids.last_ms).encode()
+    def hwm_ops(self) -> list[Op]:
+        """The id clock's high-water mark, kept so ids keep growing across a restart.
+
+        Not on a shared engine: one row written by every PUT of every daemon would serialize them
+        all; there the ids follow each key's latest version under its lock (new_version_id).
+        """
+        return [] if self.shared else [(keys.sys_key("vid_hwm"), str(self.vids.last_ms).encode())]
 
     def plan_ops(self, bucket: str, plan: Plan, reason: str) -> tuple[list[Op], list[dict[str, Any]]]:
         """A versioning plan as engine ops, with `__gc` entries for the data it drops."""
@@ -120,7 +133,9 @@ class MetadataContext:
         return ops, gc
 
     async def commit(self, ops: list[Op]) -> None:
-        await self.gatherer.write(ops)
+        """Make `ops` durable: in the locked operation's own transaction on a shared engine, else gathered."""
+        if self.sessions is None or not await self.sessions.commit(ops):
+            await self.gatherer.write(ops)
         changed = [name for name in (keys.metastore_bucket(key) for key, _ in ops) if name is not None]
         if changed:
             # Front-ends cache bucket attributes: they forget these before the write is acknowledged.

@@ -19,7 +19,6 @@ which releases the locks only once the writes are durable (docs/design.md, "Seve
 """
 from __future__ import annotations
 
-import hashlib
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -49,12 +48,6 @@ _DELETE = f"DELETE FROM {TABLE} WHERE key = ANY(%s::bytea[])"
 
 class StartupError(EngineUnavailable):
     """PostgreSQL cannot be used (unreachable, refused, or a schema newer than this code)."""
-
-
-def lock_id(space: str, name: object) -> int:
-    """The 64-bit advisory lock id of a named lock (a hash: a collision only serializes two names)."""
-    digest = hashlib.blake2b(f"{space}\x00{name!r}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
 
 
 def _page_sql(lo: Bound, hi: Bound, reverse: bool) -> tuple[str, list[Any]]:
