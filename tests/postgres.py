@@ -80,8 +80,3 @@ def postgres():
     server = PostgresServer(bindir).start()
     yield server
     server.cleanup()
-
-
-def engine_env(dsn: str) -> dict[str, str]:
-    """The environment that puts a cluster's metadata daemons on PostgreSQL."""
-    return {"METADATA_ENGINE": "postgres", "METADATA_DSN": dsn}
