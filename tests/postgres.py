@@ -44,6 +44,10 @@ class PostgresServer:
 
     def start(self) -> "PostgresServer":
         self._run(str(self.bindir / "initdb"), "-D", str(self.data), "-U", USER, "--auth=trust", "-E", "UTF8")
+        return self.start_again()
+
+    def start_again(self) -> "PostgresServer":
+        """Start the server (again, after stop()) on its port."""
         # fsync off: the tests check behaviour, not power-loss durability, on a machine shared with others.
         options = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
                    "-c max_connections=200 -c shared_buffers=32MB")

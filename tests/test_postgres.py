@@ -177,3 +177,23 @@ def test_an_unreachable_database_stops_the_daemon_saying_so(postgres) -> None:
     dsn = f"postgresql://coffer@127.0.0.1:{free_port()}/nothing"
     done = _mdserver({"METADATA_ENGINE": "postgres", "METADATA_DSN": dsn})
     assert done.returncode != 0 and "cannot connect to PostgreSQL" in done.stderr
+
+
+def test_a_postgres_restart_gives_503s_then_service_resumes(pg_cluster: Cluster, postgres) -> None:
+    """While the database is down writes get 503 SlowDown; after it is back the daemon serves again by
+    itself (stale pooled connections are replaced), and what was acknowledged before is there."""
+    s3 = pg_cluster.client()
+    s3.create_bucket(Bucket="bounce")
+    s3.put_object(Bucket="bounce", Key="before", Body=b"acknowledged")
+    postgres.stop()
+    try:
+        with pytest.raises(ClientError) as err:
+            s3.put_object(Bucket="bounce", Key="during", Body=b"x")
+        assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 503
+        assert err.value.response["Error"]["Code"] == "SlowDown"
+    finally:
+        postgres.start_again()
+    patient = pg_cluster.client(retries={"max_attempts": 10, "mode": "standard"})
+    patient.put_object(Bucket="bounce", Key="after", Body=b"y")
+    assert patient.get_object(Bucket="bounce", Key="before")["Body"].read() == b"acknowledged"
+    assert patient.get_object(Bucket="bounce", Key="after")["Body"].read() == b"y"
