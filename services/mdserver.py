@@ -1,6 +1,7 @@
 """`coffer mdserver`: the metadata daemon."""
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -27,6 +28,7 @@ class _Lifespan:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                self.ctx.listen_for_bucket_changes(asyncio.get_running_loop())
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 await self.ctx.gatherer.drain()

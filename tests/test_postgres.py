@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -232,3 +233,18 @@ def test_migrate_copies_a_leveldb_store_to_postgres_and_verifies_it(fresh_cluste
     # New versions written on PostgreSQL are newer than the migrated ones.
     newest = s3.put_object(Bucket="moved", Key="k0", Body=b"after")["VersionId"]
     assert s3.list_object_versions(Bucket="moved", Prefix="k0")["Versions"][0]["VersionId"] == newest
+
+
+def test_a_bucket_change_reaches_the_other_daemons_front_ends(two_daemons: Cluster) -> None:
+    """Front-end 1 cached the bucket's attributes through daemon 2; a change made through daemon 1
+    reaches it by LISTEN/NOTIFY (bounded wait: it comes just after the acknowledgement)."""
+    s3a, s3b = two_daemons.client(i=0), two_daemons.client(i=1)
+    s3a.create_bucket(Bucket="cached")
+    assert "Status" not in s3b.get_bucket_versioning(Bucket="cached")
+    s3b.put_object(Bucket="cached", Key="k", Body=b"warm")        # the attributes are now cached there
+    s3a.put_bucket_versioning(Bucket="cached", VersioningConfiguration={"Status": "Enabled"})
+    deadline = time.monotonic() + 10
+    while s3b.get_bucket_versioning(Bucket="cached").get("Status") != "Enabled":
+        assert time.monotonic() < deadline, "front-end 1 never saw the versioning change"
+        time.sleep(0.05)
+    assert s3b.put_object(Bucket="cached", Key="k", Body=b"v")["VersionId"] != "null"

@@ -7,6 +7,7 @@ the event loop never waits on one. Operations take them under their locks, as be
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import uuid
 from collections.abc import Callable
@@ -22,7 +23,9 @@ from dmd.metadata.sessions import SessionLocks, SharedEngine
 from dmd.metadata.versionids import VersionIdGenerator
 from dmd.metadata.versioning import MD, Plan
 from shared import constants as C
-from shared.errors import S3Error
+from shared.errors import S3Error, ServiceUnavailable
+
+log = logging.getLogger("coffer.metadata")
 
 T = TypeVar("T")
 
@@ -140,6 +143,28 @@ class MetadataContext:
         if changed:
             # Front-ends cache bucket attributes: they forget these before the write is acknowledged.
             await self.announce_bucket_change(changed)
+            if self.shared:     # and the other daemons' front-ends, soon after (not before the ack)
+                await self._notify_others(changed)
+
+    async def _notify_others(self, buckets: list[str]) -> None:
+        payload = orjson.dumps({"from": self.boot_id, "buckets": buckets}).decode()
+        try:
+            await self.run(self.engine.notify, C.PG_BUCKETS_CHANNEL, payload)
+        except ServiceUnavailable as exc:   # the write is durable: a lost notice is not its failure
+            log.warning("could not tell the other daemons of a bucket change",
+                        extra={"buckets": buckets, "error": str(exc)})
+
+    def listen_for_bucket_changes(self, loop: asyncio.AbstractEventLoop) -> None:
+        """On a shared engine, pass other daemons' bucket changes on to this daemon's front-ends."""
+        if not self.shared:
+            return
+
+        def deliver(payload: str) -> None:
+            note = orjson.loads(payload)
+            if note.get("from") != self.boot_id:
+                asyncio.run_coroutine_threadsafe(self.announce_bucket_change(note["buckets"]), loop)
+
+        self.engine.listen(C.PG_BUCKETS_CHANNEL, deliver)
 
     async def announce_bucket_change(self, buckets: list[str]) -> None:
         """Replaced by the RPC server, which can reach every connected front-end."""

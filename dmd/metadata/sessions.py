@@ -52,6 +52,10 @@ class SharedEngine(Engine, Protocol):
 
     def vid_slot(self) -> int: ...
 
+    def notify(self, channel: str, payload: str) -> None: ...
+
+    def listen(self, channel: str, deliver: Callable[[str], None]) -> None: ...
+
 
 def lock_id(space: str, name: Hashable) -> int:
     """The 64-bit advisory lock id of a named lock (a hash: a collision only serializes two names)."""

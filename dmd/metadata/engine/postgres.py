@@ -19,6 +19,7 @@ which releases the locks only once the writes are durable (docs/design.md, "Seve
 """
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -137,6 +138,7 @@ class PostgresEngine(KeysetView):
 
     def __init__(self, dsn: str, pool_size: int = C.PG_POOL_SIZE) -> None:
         self.pool_size = pool_size
+        self._dsn, self._closed = dsn, threading.Event()
         self._pool = self._open_pool(dsn, pool_size, autocommit=True, name="reads")
         self._lock_pool = self._open_pool(dsn, pool_size, autocommit=False, name="locks")
         super().__init__(self, b"")
@@ -214,7 +216,28 @@ class PostgresEngine(KeysetView):
         row = self._read(lambda conn: conn.execute("SELECT nextval('coffer_vid_slot')").fetchone())
         return int(row[0]) % C.PG_VID_SLOTS
 
+    def notify(self, channel: str, payload: str) -> None:
+        """Tell every daemon listening on `channel` (LISTEN/NOTIFY), this one included."""
+        self._read(lambda conn: conn.execute("SELECT pg_notify(%s, %s)", (channel, payload)))
+
+    def listen(self, channel: str, deliver: Callable[[str], None]) -> None:
+        """Call `deliver(payload)` from a thread of its own for every notification on `channel`."""
+        threading.Thread(target=self._listen, args=(channel, deliver), name="md-listen", daemon=True).start()
+
+    def _listen(self, channel: str, deliver: Callable[[str], None]) -> None:
+        """One connection LISTENing; a lost one is opened again (what was sent meanwhile is lost)."""
+        while not self._closed.is_set():
+            try:
+                with psycopg.connect(self._dsn, autocommit=True, connect_timeout=5) as conn:
+                    conn.execute(f'LISTEN "{channel}"')
+                    while not self._closed.is_set():
+                        for note in conn.notifies(timeout=1.0):
+                            deliver(note.payload)
+            except psycopg.Error:
+                self._closed.wait(1.0)
+
     def close(self) -> None:
+        self._closed.set()
         self._lock_pool.close()
         self._pool.close()
 
