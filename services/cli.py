@@ -11,7 +11,7 @@ from shared.security import private_umask
 ROLES = {
     "serve": "all-in-one: the metadata daemon, the data daemon and one S3 front-end (the embedded default)",
     "s3server": "one stateless S3 front-end",
-    "mdserver": "the metadata daemon (LevelDB)",
+    "mdserver": "the metadata daemon (LevelDB, or PostgreSQL with METADATA_ENGINE=postgres)",
     "dataserver": "the data daemon (object bytes on disk)",
     "dmd": "both daemons in one process",
     "gc": "finish due deferred data deletions; --sweep also deletes data no metadata references",

@@ -15,6 +15,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from botocore.exceptions import ClientError
 
+from dmd.metadata.engine import open_engine
+from dmd.metadata.sessions import lock_id
+from dmd.metadata.versionids import VersionIdGenerator, parse
+from shared.errors import InternalError
 from tests.cluster import REPO_ROOT, SECRET, Cluster, free_port
 
 pytestmark = pytest.mark.needs_disk     # PostgreSQL is not the memory backend
@@ -248,3 +252,39 @@ def test_a_bucket_change_reaches_the_other_daemons_front_ends(two_daemons: Clust
         assert time.monotonic() < deadline, "front-end 1 never saw the versioning change"
         time.sleep(0.05)
     assert s3b.put_object(Bucket="cached", Key="k", Body=b"v")["VersionId"] != "null"
+
+
+def test_a_lock_wait_ends_at_the_deadline_with_request_timeout(postgres) -> None:
+    """A daemon waiting for another's lock gives up at its call's deadline (RequestTimeout), then
+    gets the lock once the holder's transaction ends."""
+    engine = open_engine("file", "", engine="postgres", dsn=postgres.database(), pool_size=2)
+    holder, waiter = engine.lock_session(), engine.lock_session()
+    try:
+        holder.lock(lock_id("key", ("b", "k")), True, None)
+        with pytest.raises(InternalError) as err:
+            waiter.lock(lock_id("key", ("b", "k")), True, 50)
+        assert err.value.code == "RequestTimeout"
+        holder.close()
+        waiter.close()
+        again = engine.lock_session()
+        again.lock(lock_id("key", ("b", "k")), True, 1000)
+        again.commit([(b"k", b"v")], sync=True)
+        again.close()
+        assert engine.get(b"k") == b"v"
+    finally:
+        engine.close()
+
+
+def test_version_ids_of_two_daemons_never_meet_and_follow_the_key() -> None:
+    """Slots keep two daemons' ids apart; `after` makes an id newer than one a faster clock made."""
+    first, second = VersionIdGenerator("RG001", slot=1, stride=1000), VersionIdGenerator("RG001", slot=2, stride=1000)
+    made, latest = set(), None
+    for i in range(3000):
+        vid = (first if i % 3 else second).next(latest)
+        assert vid not in made and (latest is None or vid < latest)     # newer sorts first
+        made.add(vid)
+        latest = vid
+    ms, seq = parse(latest)
+    ahead = f"{99_999_999_999_999 - (ms + 60_000):014d}{999_999 - 7:06d}RG001  "    # a clock a minute ahead
+    assert parse(ahead) == (ms + 60_000, 7)
+    assert second.next(ahead) < ahead

@@ -84,10 +84,10 @@ def _unavailable() -> Iterator[None]:
     """A lost or refused connection is a 503 (SDKs retry); other database errors are internal."""
     try:
         yield
+    except psycopg.errors.LockNotAvailable as exc:     # lock_timeout (an OperationalError: caught first)
+        raise InternalError("the call's deadline passed while it waited for a lock", "RequestTimeout") from exc
     except (psycopg.OperationalError, PoolTimeout) as exc:
         raise ServiceUnavailable(f"PostgreSQL: {exc}", outcome_unknown=True) from exc
-    except psycopg.errors.LockNotAvailable as exc:
-        raise InternalError("the call's deadline passed while it waited for a lock", "RequestTimeout") from exc
     except psycopg.Error as exc:
         raise InternalError(f"PostgreSQL: {exc}") from exc
 
