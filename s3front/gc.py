@@ -1,4 +1,4 @@
-"""Garbage collection, both halves of dmd-reference §9.
+"""Garbage collection, both halves of design.md §9.
 
 - `collect_due`: the deferred deletions recorded in `__gc` that their front-end did not finish
   (it crashed, or the data daemon was down); run every minute by every front-end.

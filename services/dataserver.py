@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from dmd.data.app import DataApp
+from dmd.data.app import DataApp, WithMemory
 from dmd.data.memory import MemoryStore
 from dmd.data.store import FileStore
 from services.runner import check_daemon_bind, uvicorn_config
@@ -23,5 +23,7 @@ def uvicorn_configs(config: Config) -> list:
                                             "backend": config.backend,
                                             "path": config.data_path if config.backend == "file" else None,
                                             "staleTemporariesRemoved": removed})
-    return [uvicorn_config(DataApp(store, config.cluster_secret), config.data_bind, config.data_port, config,
-                           daemon=True)]
+    app = DataApp(store, config.cluster_secret)
+    # `mem` locations live in this daemon's memory (with S3BACKEND=mem, that is its one store).
+    memory = app if config.backend == "mem" else DataApp(MemoryStore(), config.cluster_secret)
+    return [uvicorn_config(WithMemory(app, memory), config.data_bind, config.data_port, config, daemon=True)]

@@ -203,6 +203,8 @@ def _die_with_parent(parent: int) -> Callable[[], None] | None:
 
 
 def run_serve(config: Config) -> int:
+    from shared.locations import locations_or_exit
+    locations_or_exit()             # a bad locationConfig.json stops here, not in a restart loop
     setup_logging("serve", config.log_level)
     env = child_env(config)
     log.info("coffer serve starting", extra={"port": config.port, "data": config.data_path,

@@ -1,4 +1,4 @@
-"""The front-end's client of the data daemon's /DataFile API (dmd-reference §8.4).
+"""The front-end's client of the data daemon's /DataFile API (design.md §8.4).
 
 It runs on `shared.http_client` (pooled keep-alive HTTP/1.1 over httptools) rather than httpx:
 see that module for the measurements behind the choice.

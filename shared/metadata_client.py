@@ -1,7 +1,7 @@
 """The front-end's client of the metadata daemon: one socket.io connection per process, shared by all requests.
 
 Calls in flight when the connection drops fail at once (a write's outcome is then unknown);
-calls made while reconnecting wait a little, then fail as ServiceUnavailable (dmd-reference §1.5).
+calls made while reconnecting wait a little, then fail as ServiceUnavailable (design.md §1.5).
 """
 from __future__ import annotations
 
@@ -153,7 +153,7 @@ class MetadataClient:
         except ServiceUnavailable:
             if method in WRITE_METHODS:
                 raise
-            # A read may be retried once after a reconnect (dmd-reference §1.5).
+            # A read may be retried once after a reconnect (design.md §1.5).
             if not await self.wait_ready(min(timeout, C.RPC_RECONNECT_WAIT_S)):
                 raise
             return await self._send(method, args, timeout)
@@ -227,7 +227,7 @@ class MetadataClient:
             if fut is not None and not fut.done():
                 fut.set_result(reply)
 
-    # -- the typed surface (dmd-reference §2.4) ----------------------------------------
+    # -- the typed surface (design.md §2.4) ----------------------------------------
     async def get_manifest(self) -> dict:
         return await self.call("getManifest")
 
@@ -276,13 +276,17 @@ class MetadataClient:
         return await self.call("putObject", bucket=bucket, key=key, md=md)
 
     async def update_object(self, bucket: str, key: str, version_id: str | None = None,
-                            set: dict | None = None, unset: list[str] | None = None) -> dict:
+                            set: dict | None = None, unset: list[str] | None = None,
+                            bypass_governance: bool = False) -> dict:
+        args = {"bypassGovernance": True} if bypass_governance else {}
         return await self.call("updateObject", bucket=bucket, key=key, versionId=version_id,
-                               set=set or {}, unset=unset or [])
+                               set=set or {}, unset=unset or [], **args)
 
     async def delete_object(self, bucket: str, key: str, version_id: str | None = None,
-                            marker: dict | None = None) -> dict:
-        return await self.call("deleteObject", bucket=bucket, key=key, versionId=version_id, marker=marker)
+                            marker: dict | None = None, bypass_governance: bool = False) -> dict:
+        args = {"bypassGovernance": True} if bypass_governance else {}
+        return await self.call("deleteObject", bucket=bucket, key=key, versionId=version_id, marker=marker,
+                               **args)
 
     async def list_object(self, bucket: str, params: dict) -> dict:
         return await self.call("listObject", bucket=bucket, params=params)

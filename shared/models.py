@@ -72,6 +72,6 @@ def http_date(iso: str) -> str:
             f"{d.hour:02d}:{d.minute:02d}:{d.second:02d} GMT")
 
 
-# The fields of object metadata that listings return (dmd-reference §6.6): never `location`.
+# The fields of object metadata that listings return (design.md §6.6): never `location`.
 LISTING_FIELDS = ("key", "content-length", "content-md5", "last-modified", "owner-id",
                   "owner-display-name", "x-amz-storage-class", "versionId", "isNull", "isDeleteMarker")

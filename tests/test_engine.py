@@ -304,7 +304,7 @@ def test_the_loop_reads_the_engine_only_when_it_does_not_block(blocking: bool) -
 
 
 def test_the_key_layout_is_the_reference_one() -> None:
-    """Pinned bytes: existing LevelDB directories must keep reading (dmd-reference §2.1)."""
+    """Pinned bytes: existing LevelDB directories must keep reading (design.md §2.1)."""
     assert keys.metastore_key("bkt") == b"!__metastore!bkt"
     assert keys.users_key("owner", "bkt") == b"!users..bucket!owner\x00bkt"
     assert keys.object_key("bkt", "k") == b"!bkt!k"

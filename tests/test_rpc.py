@@ -1,4 +1,4 @@
-"""RPC robustness (dmd-reference §1): timeouts, restarts, authentication, unknown methods, big values."""
+"""RPC robustness (design.md §1): timeouts, restarts, authentication, unknown methods, big values."""
 from __future__ import annotations
 
 import asyncio

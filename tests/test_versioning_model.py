@@ -1,4 +1,4 @@
-"""Model test of versioning (dmd-reference §5.5, §5.6): random operations on the REAL metadata daemon
+"""Model test of versioning (design.md §5.5, §5.6): random operations on the REAL metadata daemon
 (on each engine), checked after every step against a plain Python model of S3 versioning.
 
 The model keeps, per key, the list of its versions newest first. Null-version rules: a PUT or DELETE

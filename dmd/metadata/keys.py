@@ -1,4 +1,4 @@
-"""Every key the metadata daemon stores, in one place (dmd-reference §2.1).
+"""Every key the metadata daemon stores, in one place (design.md §2.1).
 
 One ordered key space, split into sub-levels by a `!name!` prefix:
 

@@ -1,4 +1,4 @@
-"""Multipart upload operations of the metadata daemon (dmd-reference §7).
+"""Multipart upload operations of the metadata daemon (design.md §7).
 
 Keys (keys.py) of the `!mpuShadowBucket<b>!` sub-level: `overview\\0<key>\\0<uploadId>` and
 `part\\0<uploadId>\\0<NNNNN>`. Completion is one call and one batch: the parts' pieces become the
@@ -28,7 +28,7 @@ def new_upload_id() -> str:
 
 
 def multipart_etag(etags: list[str]) -> str:
-    """md5 of the concatenated binary part md5s, then `-N` (dmd-reference §7)."""
+    """md5 of the concatenated binary part md5s, then `-N` (design.md §7)."""
     return hashlib.md5(b"".join(bytes.fromhex(e) for e in etags)).hexdigest() + f"-{len(etags)}"
 
 
@@ -144,7 +144,7 @@ async def _retried(ctx: MetadataContext, bucket: str, key: str, upload_id: str, 
 async def complete_multipart_upload(ctx: MetadataContext, bucket: str, key: str, uploadId: str,
                                     parts: list[dict], md: MD, minPartSize: int = C.MPU_MIN_PART_SIZE,
                                     condition: dict | None = None, checksum: dict | None = None) -> dict:
-    """Turn an upload into an object version in one batch (dmd-reference §7).
+    """Turn an upload into an object version in one batch (design.md §7).
 
     `condition` (If-Match / If-None-Match) is checked against the current object under the key lock;
     `checksum` is the whole object's checksum the client announced ({algorithm, value}).

@@ -1,6 +1,8 @@
 """Object operations of the metadata daemon: each S3 decision in one call, under the key lock."""
 from __future__ import annotations
 
+import time
+
 from dmd.metadata import keys
 from dmd.metadata.context import MetadataContext
 from dmd.metadata.keys import version_key
@@ -8,6 +10,7 @@ from dmd.metadata.versioning import (MD, Plan, plan_delete, plan_delete_version,
                                      successor_needed, version_to_read)
 from shared.errors import InternalError, S3Error
 from shared.models import NULL_VERSION, etag_matches, iso_now
+from shared.object_lock import LEGAL_HOLD, RETENTION, check_delete, check_retention_change, retention_from_json
 
 MD_MODEL_VERSION = 1
 
@@ -77,7 +80,7 @@ def check_write_condition(master: MD | None, condition: dict | None, key: str) -
 
 
 async def put_object(ctx: MetadataContext, bucket: str, key: str, md: MD, condition: dict | None = None) -> dict:
-    """Store a new object version per the bucket's versioning state (dmd-reference §5.6), if `condition` holds."""
+    """Store a new object version per the bucket's versioning state (design.md §5.6), if `condition` holds."""
     async with ctx.buckets.hold(bucket, exclusive=False), ctx.keys.hold((bucket, key)):
         if condition:
             await ctx.bucket_attrs(bucket)
@@ -101,8 +104,9 @@ async def put_version_ops(ctx: MetadataContext, bucket: str, key: str, md: MD) -
 
 
 async def update_object(ctx: MetadataContext, bucket: str, key: str, versionId: str | None = None,
-                        set: MD | None = None, unset: list[str] | None = None) -> MD:
-    """Change metadata-only fields (ACL, tags) of one version, and of the master if it is that version."""
+                        set: MD | None = None, unset: list[str] | None = None, bypassGovernance: bool = False) -> MD:
+    """Change metadata-only fields (ACL, tags, retention, legal hold) of one version, and of the master
+    if it is that version. A retention may only be weakened as Object Lock allows (under the key lock)."""
     async with ctx.buckets.hold(bucket, exclusive=False), ctx.keys.hold((bucket, key)):
         await ctx.bucket_attrs(bucket)
         target = await _find(ctx, bucket, key, versionId)
@@ -111,6 +115,10 @@ async def update_object(ctx: MetadataContext, bucket: str, key: str, versionId: 
         updated = {**target, **(set or {})}
         for name in unset or []:
             updated.pop(name, None)
+        if updated.get(RETENTION) != target.get(RETENTION):
+            check_retention_change(retention_from_json(target.get(RETENTION)),
+                                   retention_from_json(updated.get(RETENTION)), time.time(),
+                                   bypassGovernance, bypassGovernance)
         master = await ctx.read_object(bucket, key)
         puts = []
         vid = target.get("versionId")
@@ -124,8 +132,11 @@ async def update_object(ctx: MetadataContext, bucket: str, key: str, versionId: 
 
 
 async def delete_object(ctx: MetadataContext, bucket: str, key: str, versionId: str | None = None,
-                        marker: MD | None = None) -> dict:
-    """Delete an object, stack a delete marker, or remove one version (dmd-reference §5.6)."""
+                        marker: MD | None = None, bypassGovernance: bool = False) -> dict:
+    """Delete an object, stack a delete marker, or remove one version (design.md §5.6). A version
+    under Object Lock (a legal hold, or a retention not yet past) is refused here, under the key
+    lock, so that no front-end and no race can remove it; `bypassGovernance` is the front-end's
+    word that the request sent x-amz-bypass-governance-retention and may use it."""
     async with ctx.buckets.hold(bucket, exclusive=False), ctx.keys.hold((bucket, key)):
         state = (await ctx.bucket_attrs(bucket)).get("versioning")
         master = _check_master(await ctx.read_object(bucket, key))
@@ -135,6 +146,9 @@ async def delete_object(ctx: MetadataContext, bucket: str, key: str, versionId: 
             plan = plan_delete(state, key, master, null_version, marker, ctx.new_version_id(master))
         else:
             target = await _resolve(ctx, bucket, key, master, versionId)
+            if target is not None:
+                check_delete(retention_from_json(target.get(RETENTION)), bool(target.get(LEGAL_HOLD)),
+                             time.time(), bypassGovernance, bypassGovernance)
             replaced = successor_needed(master, target)
             successor = await ctx.next_version(bucket, key, replaced) if replaced else None
             plan = plan_delete_version(key, master, target, successor)

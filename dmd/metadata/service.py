@@ -1,4 +1,4 @@
-"""The RPC surface of the metadata daemon (dmd-reference §2.4): one table, one dispatcher."""
+"""The RPC surface of the metadata daemon (design.md §2.4): one table, one dispatcher."""
 from __future__ import annotations
 
 import asyncio
@@ -27,7 +27,7 @@ WRITE_METHODS = {"createBucket", "putBucketAttributes", "updateBucketAttributes"
 
 
 async def list_object(ctx: MetadataContext, bucket: str, params: dict) -> dict:
-    """One listing page, computed next to the data (dmd-reference §6)."""
+    """One listing page, computed next to the data (design.md §6)."""
     kind = params.get("listingType", "DelimiterMaster")
     await ctx.bucket_attrs(bucket)
     prefix = mpu_prefix(bucket) if kind == "MultipartUploads" else bucket_prefix(bucket)

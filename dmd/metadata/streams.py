@@ -1,4 +1,4 @@
-"""Acknowledged, flow-controlled streams: createReadStream (dmd-reference §4).
+"""Acknowledged, flow-controlled streams: createReadStream (design.md §4).
 
 The client draws the stream id and listens before it calls; the daemon walks an engine cursor
 in a worker thread and emits `stream-data` packets to the calling sid, at most

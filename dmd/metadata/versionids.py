@@ -1,4 +1,4 @@
-"""Version ids that sort newest first and never repeat (dmd-reference §5.1).
+"""Version ids that sort newest first and never repeat (design.md §5.1).
 
 An id is the inverted ms, the inverted sequence within that ms, then the replication group. With
 several daemons on one database (PostgreSQL) two more rules hold, at no round trip: each daemon

@@ -83,7 +83,7 @@ def _checksum_node(md: dict[str, Any]) -> Node | None:
 async def get_object_attributes(req: S3Request) -> S3Response:
     names = requested_attributes(req.headers)
     marker, wanted = _parts_page(req.headers)
-    attrs, md = await read_target(req)
+    attrs, md = read_target(req)
     children: list[Node | None] = []
     if "ETag" in names:
         children.append(("ETag", md.get("content-md5", "")))

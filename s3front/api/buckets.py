@@ -3,16 +3,20 @@ from __future__ import annotations
 
 from s3front.addressing import valid_bucket_name
 from s3front.acl_model import grants_of
-from s3front.api.common import bucket_attrs, request_acl
+from s3front.api.common import request_acl
 from s3front.body import read_small_body
 from s3front.request import S3Request, S3Response, xml_response
 from s3front.api.listing import decode_token, encode_token
 from s3front.xml import Node, child_text, document, parse, text_document
+from s3front.ownership import HEADER as OWNERSHIP_HEADER
+from s3front.ownership import OWNERSHIP, check_mode, refuse_acl_with_enforced
 from shared import constants as C
 from shared.errors import S3Error
 from shared.models import iso_now
+from shared.object_lock import LOCK_ATTR, LockConfig, config_to_json
 from shared.params import ascii_int
 
+LOCK_ENABLED_HEADER = "x-amz-bucket-object-lock-enabled"
 _LIST_BUCKETS_PARAMS = ("max-buckets", "continuation-token", "prefix", "bucket-region")
 
 
@@ -59,6 +63,12 @@ async def create_bucket(req: S3Request) -> S3Response:
     location = await _location_constraint(req)
     attrs = {"owner": account.canonical_id, "ownerDisplayName": account.name, "creationDate": iso_now(),
              "locationConstraint": location, **acl}
+    if OWNERSHIP_HEADER in req.headers:
+        attrs[OWNERSHIP] = check_mode(req.headers[OWNERSHIP_HEADER].strip())
+        refuse_acl_with_enforced(attrs[OWNERSHIP], acl.get("acl"), account.canonical_id)
+    if req.headers.get(LOCK_ENABLED_HEADER, "").strip().lower() == "true":
+        # Object Lock is for good, and needs versioning on for good (AWS turns it on with it).
+        attrs.update({"versioning": "Enabled", LOCK_ATTR: config_to_json(LockConfig())})
     try:
         await req.frontend.metadata.create_bucket(req.bucket, attrs)
     except S3Error as exc:
@@ -84,13 +94,12 @@ async def _location_constraint(req: S3Request) -> str:
 
 
 async def head_bucket(req: S3Request) -> S3Response:
-    attrs = await bucket_attrs(req)
+    attrs = req.access.bucket
     region = attrs.get("locationConstraint") or req.frontend.config.region
     return S3Response(200, {"x-amz-bucket-region": region})
 
 
 async def delete_bucket(req: S3Request) -> S3Response:
-    await bucket_attrs(req)
     result = await req.frontend.metadata.delete_bucket(req.bucket)
     resp = S3Response(204)
     if result.get("gc"):
@@ -99,7 +108,7 @@ async def delete_bucket(req: S3Request) -> S3Response:
 
 
 async def get_bucket_location(req: S3Request) -> S3Response:
-    attrs = await bucket_attrs(req)
+    attrs = req.access.bucket
     return xml_response(text_document("LocationConstraint", attrs.get("locationConstraint") or ""))
 
 

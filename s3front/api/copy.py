@@ -7,22 +7,20 @@ from __future__ import annotations
 
 import hashlib
 from typing import Any
-from urllib.parse import parse_qsl, unquote_to_bytes
-
-from s3front.acl_model import READ
-from s3front.api.common import (SOURCE_EXPECTED_OWNER, STORED_HEADERS, bucket_attrs, check_object, request_acl,
-                                requester_party)
+from s3front.addressing import COPY_SOURCE
+from s3front.api.common import STORED_HEADERS, request_acl, requester_party
 from s3front.api.conditions import check_read_conditions, write_condition
-from s3front.api.objects import _put_version_header, _with_gc, new_object_md, open_pieces, user_metadata
+from s3front.api.objects import (_put_version_header, _with_gc, new_object_md, open_pieces, request_tags,
+                                 user_metadata)
 from s3front.api.store import commit, write_stream
 from s3front.request import S3Request, S3Response, xml_response
+from s3front.tagging import REPLACE, tagging_directive
 from s3front.xml import Node, document
 from shared import constants as C
 from shared.checksums import ALGORITHMS, Checksum
 from shared.errors import S3Error
-from shared.models import decode_version_id, external_version_id
+from shared.models import external_version_id
 
-COPY_SOURCE = "x-amz-copy-source"
 # The copy-source conditions, named as the GET conditions they mirror.
 _SOURCE_CONDITIONS = {"x-amz-copy-source-if-match": "if-match", "x-amz-copy-source-if-none-match": "if-none-match",
                       "x-amz-copy-source-if-modified-since": "if-modified-since",
@@ -34,23 +32,6 @@ _SELF_COPY = ("This copy request is illegal because it is trying to copy an obje
 # Object fields that belong to the bytes or to the write, never copied from the source's metadata.
 _COPIED_HEADERS = tuple(h for h in STORED_HEADERS
                         if h not in ("x-amz-storage-class", "x-amz-website-redirect-location"))
-
-
-def parse_copy_source(value: str) -> tuple[str, str, str | None]:
-    """(bucket, key, internal version id or None) of an x-amz-copy-source value: `[/]bucket/key[?versionId=v]`."""
-    path, _, query = value.partition("?")      # a `?` inside the key arrives URL-encoded
-    try:
-        # Header values reach us as UTF-8 text; the key is UTF-8 once its %XX escapes are undone.
-        path = unquote_to_bytes(path.encode("utf-8")).decode("utf-8")
-    except (UnicodeEncodeError, UnicodeDecodeError):
-        path = ""
-    bucket, _, key = path.removeprefix("/").partition("/")
-    if not bucket or not key:
-        raise S3Error("InvalidArgument", "Copy Source must mention the source bucket and key: sourcebucket/sourcekey",
-                      ArgumentName=COPY_SOURCE, ArgumentValue=value)
-    params = dict(parse_qsl(query, keep_blank_values=True))
-    version = params.get("versionId")
-    return bucket, key, None if version is None else decode_version_id(version)
 
 
 def check_source_conditions(headers: dict[str, str], md: dict[str, Any]) -> None:
@@ -66,12 +47,10 @@ def check_source_conditions(headers: dict[str, str], md: dict[str, Any]) -> None
         raise
 
 
-async def copy_source(req: S3Request) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(bucket attributes, object metadata) of the copy source, readable by the requester and its conditions met."""
-    bucket, key, version_id = parse_copy_source(req.headers[COPY_SOURCE])
-    found = await req.frontend.metadata.get_bucket_and_object(bucket, key, version_id)
-    attrs, md = found["bucket"], found["object"]
-    check_object(req, attrs, md, READ, SOURCE_EXPECTED_OWNER)
+def copy_source(req: S3Request) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(bucket attributes, object metadata) of the copy source (authorized), with its conditions met."""
+    access = req.access
+    attrs, md, key, version_id = access.source_bucket, access.source, access.source_key, access.source_version_id
     if md is None or (md.get("isDeleteMarker") and version_id is None):
         raise S3Error("NoSuchKey", Key=key)
     if md.get("isDeleteMarker"):
@@ -125,7 +104,8 @@ def _checksum_algorithm(req: S3Request, source: dict[str, Any]) -> str:
 
 
 def _check_not_self_copy(req: S3Request, directive: str) -> None:
-    bucket, key, version_id = parse_copy_source(req.headers[COPY_SOURCE])
+    access = req.access
+    bucket, key, version_id = access.source_bucket["name"], access.source_key, access.source_version_id
     if bucket != req.bucket or key != req.key or version_id is not None or directive == "REPLACE":
         return
     if any(h.startswith(_SELF_COPY_CHANGES) for h in req.headers):
@@ -145,6 +125,15 @@ def _destination_md(req: S3Request, source: dict, directive: str, md5: str, loca
     return md
 
 
+def _copy_tags(md: dict, source: dict, directive: str) -> None:
+    """x-amz-tagging-directive: the source's tags (COPY, the default) or the request's (REPLACE)."""
+    if directive == REPLACE:
+        return                   # new_object_md took x-amz-tagging, if any
+    md.pop("tags", None)
+    if source.get("tags"):
+        md["tags"] = source["tags"]
+
+
 async def copy_object(req: S3Request) -> S3Response:
     if "versionId" in req.query:
         raise S3Error("InvalidArgument", "This operation does not accept a version-id.",
@@ -152,17 +141,20 @@ async def copy_object(req: S3Request) -> S3Response:
     directive = _directive(req)
     if directive == "REPLACE":
         user_metadata(req.headers)
+    tags_directive = tagging_directive(req.headers.get("x-amz-tagging-directive"))
+    request_tags(req)
     condition = write_condition(req.headers)
-    attrs = await bucket_attrs(req)
+    attrs = req.access.bucket
     acl = request_acl(req, requester_party(req)[0], attrs["owner"])
     _check_not_self_copy(req, directive)
-    source_attrs, source = await copy_source(req)
+    source_attrs, source = copy_source(req)
     size = source["content-length"]
     if size > C.MAX_PUT_BYTES:
         raise S3Error("InvalidRequest", "The specified copy source is larger than the maximum allowable size for a "
                                         f"copy source: {C.MAX_PUT_BYTES}")
     location, md5, checksum = await copy_bytes(req, source, 0, size - 1, _checksum_algorithm(req, source))
     md = {**_destination_md(req, source, directive, md5, location), **acl}
+    _copy_tags(md, source, tags_directive)
     if checksum:
         md["checksum"] = checksum
     result = await commit(req, req.frontend.metadata.put_object(req.bucket, req.key, md, condition), location)

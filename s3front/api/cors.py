@@ -9,7 +9,6 @@ import re
 from typing import Any
 from xml.etree.ElementTree import Element
 
-from s3front.api.common import bucket_attrs
 from s3front.body import read_small_body
 from s3front.request import S3Request, S3Response, xml_response
 from s3front.xml import Node, document, parse
@@ -98,14 +97,13 @@ def _rule_node(rule: dict[str, Any]) -> Node:
 
 
 async def put_bucket_cors(req: S3Request) -> S3Response:
-    await bucket_attrs(req)
     rules = parse_cors(await read_small_body(req, CORS_MAX_BODY))
     await req.frontend.metadata.update_bucket_attributes(req.bucket, set={"cors": rules})
     return S3Response(200)
 
 
 async def get_bucket_cors(req: S3Request) -> S3Response:
-    attrs = await bucket_attrs(req)
+    attrs = req.access.bucket
     rules = attrs.get("cors")
     if not rules:
         raise S3Error("NoSuchCORSConfiguration", BucketName=req.bucket)
@@ -113,7 +111,6 @@ async def get_bucket_cors(req: S3Request) -> S3Response:
 
 
 async def delete_bucket_cors(req: S3Request) -> S3Response:
-    await bucket_attrs(req)
     await req.frontend.metadata.update_bucket_attributes(req.bucket, unset=["cors"])
     return S3Response(204)
 
@@ -180,10 +177,9 @@ async def add_cors_headers(req: S3Request, resp: S3Response) -> None:
     origin = req.headers.get("origin")
     if not origin or req.bucket is None or req.method == "OPTIONS":
         return
-    attrs = req.bucket_attrs
-    if attrs is None or attrs.get("name") != req.bucket:
-        # The handler failed before reading the bucket (or read another one, as a copy reads its
-        # source): read the addressed bucket once, only because Origin was sent.
+    attrs = req.access.bucket if req.access else None
+    if attrs is None:
+        # Authorization failed before reading the bucket: read it once, only because Origin was sent.
         try:
             attrs = await req.frontend.metadata.get_bucket_attributes(req.bucket)
         except (S3Error, InternalError):

@@ -6,7 +6,6 @@ import binascii
 from typing import Any
 from urllib.parse import quote
 
-from s3front.api.common import bucket_attrs
 from s3front.request import S3Request, S3Response, xml_response
 from s3front.xml import Node, document, escape_all, raw, render
 from shared import constants as C
@@ -79,7 +78,6 @@ async def _page(req: S3Request, params: dict[str, Any], wanted: int) -> dict[str
 
 
 async def list_objects_v2(req: S3Request) -> S3Response:
-    await bucket_attrs(req)
     enc = encoder(req)
     echo, wanted = max_keys(req)
     q = req.query
@@ -104,7 +102,6 @@ async def list_objects_v2(req: S3Request) -> S3Response:
 
 
 async def list_objects(req: S3Request) -> S3Response:
-    await bucket_attrs(req)
     enc = encoder(req)
     echo, wanted = max_keys(req)
     q = req.query

@@ -5,7 +5,8 @@ import asyncio
 from typing import Any
 
 from s3front.addressing import check_key
-from s3front.api.common import bucket_attrs, may_delete_versions, requester_party
+from s3front.api.common import requester_party
+from s3front.authorize import may_bypass_governance, may_delete
 from s3front.body import read_small_body
 from s3front.request import S3Request, S3Response, xml_response
 from s3front.xml import Node, child_text, document, parse
@@ -61,20 +62,21 @@ def _error(key: str, version: str | None, err: S3Error) -> Node:
     return ("Error", [("Key", key), ("VersionId", version), ("Code", err.code), ("Message", err.message)])
 
 
-async def _delete_one(req: S3Request, target: Target, marker: dict[str, Any], versions_allowed: bool,
+async def _delete_one(req: S3Request, target: Target, marker: dict[str, Any], bypass: bool,
                       gate: asyncio.Semaphore, gc: list[dict]) -> Node:
     key, version = target
     try:
         check_key(key)
-        if version is not None and not versions_allowed:
-            # Only the bucket owner deletes a version for good; WRITE alone adds delete markers.
+        if not may_delete(req, key, version is not None):
+            # By the ACLs, only the bucket owner deletes a version for good; WRITE adds delete markers.
             raise S3Error("AccessDenied")
         try:
             version_id = None if version is None else decode_version_id(version)
         except S3Error:
             raise S3Error("NoSuchVersion") from None
         async with gate:
-            result = await req.frontend.metadata.delete_object(req.bucket, key, version_id, marker)
+            result = await req.frontend.metadata.delete_object(req.bucket, key, version_id, marker,
+                                                               bypass_governance=bypass)
     except S3Error as exc:
         return _error(key, version, exc)
     except InternalError:
@@ -84,15 +86,15 @@ async def _delete_one(req: S3Request, target: Target, marker: dict[str, Any], ve
 
 
 async def delete_objects(req: S3Request) -> S3Response:
-    attrs = await bucket_attrs(req)
+    attrs = req.access.bucket
     if not _has_integrity_header(req.headers):
         raise S3Error("InvalidRequest", "Missing required header for this request: Content-MD5")
     quiet, targets = parse_delete(await read_small_body(req, C.MULTI_DELETE_MAX_BODY))
     owner_id, owner_name = requester_party(req)
     marker = {"last-modified": iso_now(), "owner-id": owner_id, "owner-display-name": owner_name}
     gate, gc = asyncio.Semaphore(C.MULTI_DELETE_PARALLEL), []
-    versions_allowed = may_delete_versions(req, attrs)
-    nodes = await asyncio.gather(*(_delete_one(req, t, marker, versions_allowed, gate, gc) for t in targets))
+    bypass = may_bypass_governance(req)
+    nodes = await asyncio.gather(*(_delete_one(req, t, marker, bypass, gate, gc) for t in targets))
     if quiet:
         nodes = [n for n in nodes if n[0] == "Error"]
     resp = xml_response(document("DeleteResult", nodes))

@@ -10,14 +10,14 @@ from typing import Any
 from urllib.parse import quote
 from xml.etree.ElementTree import Element
 
-from s3front.api.common import bucket_attrs, check_initiator, request_acl, requester_id, requester_party
+from s3front.api.common import object_owner, request_acl, requester_party
 from s3front.api.copy import copy_bytes, copy_source
 from s3front.api.listing import encoder, max_keys, prefixes_nodes
 from s3front.api.objects import _put_version_header, _with_gc, new_object_md, user_metadata
 from s3front.api.store import commit, write_data
 from s3front.api.conditions import write_condition
 from s3front.body import BodyReader, body_length, object_checksum_header, read_small_body
-from s3front.request import S3Request, S3Response, xml_response
+from s3front.request import S3Request, S3Response, upload_id, xml_response
 from s3front.xml import MAX_XML_BODY, Node, child_text, document, parse
 from shared import constants as C
 from shared.checksums import ALGORITHMS, header_name, upload_checksum_type
@@ -29,13 +29,6 @@ from shared.params import ascii_int, ascii_part_number, parse_int
 _COMPLETION_FIELDS = ("content-length", "content-md5", "last-modified", "location")
 _XML_CHECKSUMS = {f"Checksum{name.upper()}": name for name in ALGORITHMS}
 _COPY_RANGE = re.compile(r"^bytes=([0-9]+)-([0-9]+)$")      # ASCII digits: \d takes any script's
-
-
-def upload_id(req: S3Request) -> str:
-    value = req.query.get("uploadId", "")
-    if not value:
-        raise S3Error("NoSuchUpload", UploadId=value)
-    return value
 
 
 def part_number(req: S3Request) -> int:
@@ -59,14 +52,15 @@ def _party(req: S3Request) -> dict[str, str]:
 
 async def create_multipart_upload(req: S3Request) -> S3Response:
     user_metadata(req.headers)
-    attrs = await bucket_attrs(req)
+    attrs = req.access.bucket
     # The ACL asked for now is the completed object's: completion applies the overview's md.
     md = {**new_object_md(req, 0, "", None), **request_acl(req, requester_party(req)[0], attrs["owner"])}
     for name in _COMPLETION_FIELDS:
         md.pop(name, None)
     algorithm = _checksum_algorithm(req)
     kind = upload_checksum_type(algorithm, req.headers.get("x-amz-checksum-type"))
-    overview = {"initiator": _party(req), "owner": _party(req), "md": md,
+    owner_id, owner_name = object_owner(req)
+    overview = {"initiator": _party(req), "owner": {"ID": owner_id, "DisplayName": owner_name}, "md": md,
                 "storageClass": md.get("x-amz-storage-class") or "STANDARD", "checksumAlgorithm": algorithm,
                 "checksumType": kind}
     result = await req.frontend.metadata.initiate_multipart_upload(req.bucket, req.key, overview)
@@ -90,7 +84,6 @@ async def upload_part(req: S3Request) -> S3Response:
     upload_id(req)
     part_number(req)
     length = body_length(req, C.MAX_PUT_BYTES)
-    await bucket_attrs(req)
     reader = BodyReader(req, length)
     location = await write_data(req, reader)
     checksum = reader.verify()
@@ -104,7 +97,6 @@ async def upload_part(req: S3Request) -> S3Response:
 async def upload_part_copy(req: S3Request) -> S3Response:
     upload_id(req)
     part_number(req)
-    await bucket_attrs(req)
     location, etag, size = await _copy_part(req)
     result = await _store_part(req, location, etag, size, None)
     body = document("CopyPartResult", [("LastModified", iso_now()), ("ETag", f'"{etag}"')])
@@ -134,7 +126,7 @@ def _copy_range(req: S3Request, size: int) -> tuple[int, int]:
 
 async def _copy_part(req: S3Request) -> tuple[list | None, str, int]:
     """Copy a byte range of the source into new data (keys are never shared): (location, md5, size)."""
-    _, md = await copy_source(req)
+    _, md = copy_source(req)
     size = md["content-length"]
     first, last = _copy_range(req, size)
     location, md5, _ = await copy_bytes(req, md, first, last)
@@ -174,7 +166,7 @@ def _object_url(req: S3Request) -> str:
 
 async def complete_multipart_upload(req: S3Request) -> S3Response:
     uid = upload_id(req)
-    attrs = await bucket_attrs(req)
+    attrs = req.access.bucket
     condition, announced = write_condition(req.headers), object_checksum_header(req.headers)
     parts = parse_complete(await read_small_body(req, MAX_XML_BODY, body_checksums=False))
     md = {"last-modified": iso_now()}
@@ -192,10 +184,6 @@ async def complete_multipart_upload(req: S3Request) -> S3Response:
 
 async def abort_multipart_upload(req: S3Request) -> S3Response:
     uid = upload_id(req)
-    attrs = await bucket_attrs(req)
-    if requester_id(req) != attrs["owner"]:        # anyone else must be the upload's initiator
-        page = await req.frontend.metadata.list_parts(req.bucket, uid, 0, 0, key=req.key)
-        check_initiator(req, attrs, page["Upload"])
     result = await req.frontend.metadata.abort_multipart_upload(req.bucket, req.key, uid)
     return _with_gc(req, S3Response(204), result)
 
@@ -222,12 +210,10 @@ def _part_node(part: dict[str, Any]) -> Node:
 
 async def list_parts(req: S3Request) -> S3Response:
     uid = upload_id(req)
-    attrs = await bucket_attrs(req)
     marker = _marker(req, "part-number-marker")
     echo, wanted = max_keys(req, "max-parts")
     page = await req.frontend.metadata.list_parts(req.bucket, uid, marker, wanted, key=req.key)
     upload, parts = page["Upload"], page["Parts"]
-    check_initiator(req, attrs, upload)
     truncated = bool(page["IsTruncated"])
     children: list[Node] = [("Bucket", req.bucket), ("Key", req.key), ("UploadId", uid),
                             ("PartNumberMarker", marker),
@@ -250,7 +236,6 @@ def _upload_node(entry: dict[str, Any], enc) -> Node:
 
 
 async def list_multipart_uploads(req: S3Request) -> S3Response:
-    await bucket_attrs(req)
     enc = encoder(req)
     echo, wanted = max_keys(req, "max-uploads")
     q = req.query

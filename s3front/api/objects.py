@@ -1,19 +1,23 @@
 """Object operations: PutObject, GetObject, HeadObject, DeleteObject."""
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from s3front.api.common import (RESPONSE_OVERRIDES, STORED_HEADERS, bucket_attrs, check_object, etag,
-                                object_headers, request_acl, requester_party, version_header)
+from s3front.api.common import (RESPONSE_OVERRIDES, STORED_HEADERS, etag, object_headers, object_owner, request_acl, requester_party, version_header)
 from s3front.api.conditions import check_read_conditions, write_condition
 from s3front.api.store import commit, write_data
 from s3front.body import BodyReader, body_length, stored_content_encoding
-from s3front.request import S3Request, S3Response
+from s3front.authorize import may_bypass_governance
+from s3front.request import S3Request, S3Response, version_param
+from s3front.tagging import parse_tagging_header
 from shared import constants as C
 from shared.data_client import DataStream
 from shared.errors import S3Error
-from shared.models import NULL_VERSION, decode_version_id, encode_version_id, external_version_id, iso_now
+from shared.object_lock import (LEGAL_HOLD, LOCK_ATTR, RETENTION, check_lock_allowed, config_from_json,
+                                new_version_retention, parse_lock_headers, retention_to_json)
+from shared.models import NULL_VERSION, encode_version_id, external_version_id, iso_now
 from shared.params import ascii_part_number
 from shared.ranges import Unsatisfiable, parse_range
 
@@ -28,7 +32,7 @@ def user_metadata(headers: dict[str, str]) -> dict[str, str]:
 
 
 def new_object_md(req: S3Request, size: int, md5: str, location: list | None) -> dict[str, Any]:
-    owner_id, owner_name = requester_party(req)
+    owner_id, owner_name = object_owner(req)
     md: dict[str, Any] = {"content-length": size, "content-md5": md5, "last-modified": iso_now(),
                           "owner-id": owner_id, "owner-display-name": owner_name,
                           "x-amz-storage-class": req.headers.get("x-amz-storage-class", "STANDARD"),
@@ -40,12 +44,35 @@ def new_object_md(req: S3Request, size: int, md5: str, location: list | None) ->
     if stored_content_encoding(req.headers):
         md["content-encoding"] = stored_content_encoding(req.headers)
     md.update(user_metadata(req.headers))
+    tags = request_tags(req)
+    if tags:
+        md["tags"] = tags
+    md.update(request_lock(req))
     return md
 
 
-def version_param(req: S3Request) -> str | None:
-    value = req.query.get("versionId")
-    return None if value is None else decode_version_id(value)
+def request_lock(req: S3Request) -> dict[str, Any]:
+    """The Object Lock fields of a new version: the x-amz-object-lock-* headers, else the bucket's
+    default retention; InvalidArgument/InvalidRequest if the headers are wrong or the bucket has no lock."""
+    now = time.time()
+    retention, hold = parse_lock_headers(req.headers, now)
+    lock = req.access.bucket.get(LOCK_ATTR)
+    check_lock_allowed(lock is not None, retention, hold)
+    if lock is None:
+        return {}
+    fields: dict[str, Any] = {}
+    retention = new_version_retention(retention, config_from_json(lock), now)
+    if retention is not None:
+        fields[RETENTION] = retention_to_json(retention)
+    if hold is not None:
+        fields[LEGAL_HOLD] = hold
+    return fields
+
+
+def request_tags(req: S3Request) -> dict[str, str] | None:
+    """The tags x-amz-tagging asks for (InvalidTag and friends if it is wrong), or None."""
+    value = req.headers.get("x-amz-tagging")
+    return None if value is None else parse_tagging_header(value)
 
 
 async def put_object(req: S3Request) -> S3Response:
@@ -53,9 +80,11 @@ async def put_object(req: S3Request) -> S3Response:
         raise S3Error("InvalidArgument", "This operation does not accept a version-id.",
                       ArgumentName="versionId", ArgumentValue=req.query["versionId"])
     user_metadata(req.headers)
+    request_tags(req)                 # refused before any byte is stored
+    request_lock(req)
     length = body_length(req)
     condition = write_condition(req.headers)
-    attrs = await bucket_attrs(req)
+    attrs = req.access.bucket
     acl = request_acl(req, requester_party(req)[0], attrs["owner"])
     reader = BodyReader(req, length, C.DEFAULT_CHECKSUM)
     location = await write_data(req, reader)
@@ -85,12 +114,10 @@ def _with_gc(req: S3Request, resp: S3Response, result: dict) -> S3Response:
     return resp
 
 
-async def read_target(req: S3Request) -> tuple[dict, dict]:
+def read_target(req: S3Request) -> tuple[dict, dict]:
     """(bucket attributes, object metadata) of a GET or HEAD, with delete markers answered as S3 does."""
-    version_id = version_param(req)
-    found = await req.frontend.metadata.get_bucket_and_object(req.bucket, req.key, version_id)
-    attrs, md = found["bucket"], found["object"]
-    check_object(req, attrs, md)
+    access = req.access
+    attrs, md, version_id = access.bucket, access.object, access.version_id
     if md is None:
         # s3-tests' test_delete_marker_nonversioned (not marked fails_on_aws) reads "false" here
         raise S3Error("NoSuchKey", headers={"x-amz-delete-marker": "false"}, Key=req.key)
@@ -158,7 +185,7 @@ def _part_checksum(req: S3Request, md: dict, n: int, headers: dict[str, str]) ->
 
 
 async def get_object(req: S3Request) -> S3Response:
-    attrs, md = await read_target(req)
+    attrs, md = read_target(req)
     check_read_conditions(req.headers, md)
     size = md["content-length"]
     headers = _answer_headers(req, md, attrs)
@@ -175,7 +202,7 @@ async def get_object(req: S3Request) -> S3Response:
 
 
 async def head_object(req: S3Request) -> S3Response:
-    attrs, md = await read_target(req)
+    attrs, md = read_target(req)
     check_read_conditions(req.headers, md)
     headers = _answer_headers(req, md, attrs)
     size = md["content-length"]
@@ -229,11 +256,11 @@ class PieceStream:
 
 async def delete_object(req: S3Request) -> S3Response:
     # With a versionId the routing table asks DELETE_VERSION (the bucket owner), else WRITE.
-    await bucket_attrs(req)
     version_id = version_param(req)
     owner_id, owner_name = requester_party(req)
     marker = {"last-modified": iso_now(), "owner-id": owner_id, "owner-display-name": owner_name}
-    result = await req.frontend.metadata.delete_object(req.bucket, req.key, version_id, marker)
+    result = await req.frontend.metadata.delete_object(req.bucket, req.key, version_id, marker,
+                                                       bypass_governance=may_bypass_governance(req))
     headers: dict[str, str] = {}
     if result.get("deleteMarker"):
         headers["x-amz-delete-marker"] = "true"

@@ -58,7 +58,7 @@ async def _piece_hashes(req: S3Request, md: dict, size: int) -> bytes:
 
 
 async def get_object_torrent(req: S3Request) -> S3Response:
-    _, md = await read_target(req)
+    _, md = read_target(req)
     if not req.frontend.config.torrents:
         raise S3Error("NoSuchKey", "Torrents are not enabled on this server (COFFER_TORRENTS).", Key=req.key)
     size = md["content-length"]

@@ -4,13 +4,13 @@ from __future__ import annotations
 from typing import Any
 from xml.etree.ElementTree import Element
 
-from s3front.api.common import bucket_attrs
 from s3front.api.listing import encoder, max_keys, owner_node, prefixes_nodes, version_id_text
 from s3front.body import read_small_body
 from s3front.request import S3Request, S3Response, xml_response
 from s3front.xml import Node, document, parse
 from shared.errors import S3Error
 from shared.models import NULL_VERSION, decode_version_id, encode_version_id
+from shared.object_lock import LOCK_ATTR, check_versioning_change
 
 ENABLED, SUSPENDED = "Enabled", "Suspended"
 MAX_CONFIG_BODY = 64 * 1024
@@ -46,15 +46,15 @@ def _children(root: Element) -> dict[str, str]:
 
 
 async def put_bucket_versioning(req: S3Request) -> S3Response:
-    await bucket_attrs(req)
     status = parse_versioning(await read_small_body(req, MAX_CONFIG_BODY))
+    check_versioning_change(req.access.bucket.get(LOCK_ATTR) is not None, status)
     # The daemon writes it under the exclusive bucket lock: the next object write sees it.
     await req.frontend.metadata.update_bucket_attributes(req.bucket, set={"versioning": status})
     return S3Response(200)
 
 
 async def get_bucket_versioning(req: S3Request) -> S3Response:
-    attrs = await bucket_attrs(req)
+    attrs = req.access.bucket
     return xml_response(document("VersioningConfiguration", [("Status", attrs.get("versioning"))]))
 
 
@@ -101,7 +101,6 @@ def _next_version_marker(page: dict[str, Any]) -> str | None:
 
 
 async def list_object_versions(req: S3Request) -> S3Response:
-    await bucket_attrs(req)
     enc = encoder(req)
     echo, wanted = max_keys(req)
     key_marker, vid_marker = _markers(req)

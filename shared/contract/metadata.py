@@ -211,11 +211,11 @@ class MetadataAPI(Protocol):
 
     @rpc(writes=True)
     async def update_object(self, bucket: str, key: str, version_id: str | None, set: dict[str, Any],
-                            unset: list[str]) -> ObjectMD: ...
+                            unset: list[str], bypass_governance: bool = False) -> ObjectMD: ...
 
     @rpc(writes=True)
     async def delete_object(self, bucket: str, key: str, version_id: str | None = None,
-                            marker: ObjectMD | None = None) -> DeleteResult: ...
+                            marker: ObjectMD | None = None, bypass_governance: bool = False) -> DeleteResult: ...
 
     # listings
     @rpc()

@@ -15,7 +15,7 @@ Reads run on autocommit connections of one pool; a scan is keyset pages of at mo
 one transaction, pipelined (SET LOCAL synchronous_commit, one DELETE, one INSERT ... ON CONFLICT,
 COMMIT: one round trip), its rows touched in key order. Operations under key locks run in a
 LockSession (a second pool): transaction-scoped advisory locks, then their writes and one COMMIT,
-which releases the locks only once the writes are durable (docs/design.md, "Several metadata daemons").
+which releases the locks only once the writes are durable (docs/design.md §13).
 """
 from __future__ import annotations
 
