@@ -37,6 +37,15 @@ LDB_CACHE_BYTES = 64 * 2**20
 # Backends (S3BACKEND): LevelDB and data files on disk, or everything in the daemons' memory
 BACKENDS = ("file", "mem")
 
+# Metadata engines of the file backend (METADATA_ENGINE): LevelDB (the default) or PostgreSQL (METADATA_DSN)
+ENGINES = ("leveldb", "postgres")
+PG_POOL_SIZE = 10                    # METADATA_POOL_SIZE: connections per pool (reads, locked operations)
+PG_CONNECT_TIMEOUT_S = 10.0          # the daemon refuses to start when PostgreSQL does not answer by then
+PG_PAGE_FIRST = 16                   # a cursor's first page (and after a seek): a point scan reads a few rows
+PG_PAGE_MAX = 1000                   # its largest page: what one scan holds in memory at most
+PG_BUCKETS_CHANNEL = "coffer_buckets"   # LISTEN/NOTIFY: bucket attributes changed through another daemon
+PG_VID_SLOTS = 1000                  # version-id sequence slots: daemons on one database never share an id
+
 # In-memory engine (S3BACKEND=mem): a cursor reads its range in pages, growing from the first to the last size
 MEM_CURSOR_FIRST_PAGE = 16           # a point scan (has_keys, next_version) or a seek reads a few keys, not 512
 MEM_CURSOR_MAX_PAGE = 512            # bounds how long one page holds the engine's lock
