@@ -12,11 +12,14 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from s3front.addressing import check_key, split_target
+from s3front import iam_api
 from s3front.api import HANDLERS
+from s3front.auth import claimed_access_key
 from s3front.authorize import authorize
 from s3front.api.cors import add_cors_headers
 from s3front.errors import error_body, not_implemented
 from s3front.frontend import Frontend
+from s3front.iam_api import query_service
 from s3front.request import S3Request, S3Response
 from s3front.routing import resolve
 from shared.config import Config
@@ -89,11 +92,17 @@ class S3App:
                                      "ms": round((time.perf_counter() - started) * 1000, 2)})
 
     async def _dispatch(self, req: S3Request) -> S3Response:
+        service = query_service(req.method, req.raw_path, req.headers)
+        if service is not None:         # the IAM and STS APIs share the port, told apart by their signature
+            return await iam_api.handle(req, service)
         req.bucket, req.key = split_target(req.headers.get("host", ""), req.raw_path, self.config.endpoints)
         if req.key is not None:
             check_key(req.key)
         req.operation = resolve(req.method, req.bucket, req.key, req.query, req.headers)
         if req.method != "OPTIONS":     # a CORS preflight is anonymous, even on a presigned URL
+            claimed = claimed_access_key(req.query, req.headers)
+            if claimed:
+                await self.frontend.identities.prefetch(claimed)    # an IAM user's key: cached, else one read
             req.auth = self.frontend.auth.authenticate(req.method, req.raw_path, req.raw_query, req.query,
                                                        req.headers)
         handler = HANDLERS.get(req.operation.name)

@@ -21,7 +21,8 @@ from s3front import acl_model as A
 from s3front.addressing import COPY_SOURCE, parse_copy_source
 from s3front.actions import iam_action
 from s3front.bucket_policy import allows, bucket_policy, operation_action, restricted
-from s3front.iam import Policy
+from s3front.iam import Decision, Policy, PrincipalKind, Request, context, decide
+from s3front.iam_api.store import identity_policies
 from s3front.ownership import acls_off
 from s3front.public_access import effective_acl
 from s3front.request import S3Request, upload_id, version_param
@@ -67,18 +68,36 @@ class Access:
     upload: UploadInfo | None = None               # the upload, when its initiator mattered
     may_delete_versions: bool = False              # DeleteObjects: whether entries may name versions
     policy: Policy | None = None                   # the bucket's compiled policy, if it has one
+    identity: tuple[Policy, ...] = ()              # an IAM user's or role session's own policies
+
+
+# What ACLs see of an IAM user or role session: an authenticated requester that is not its account's
+# root, so that grants to AuthenticatedUsers and AllUsers count and the account's own do not (within
+# an account, a user's permissions come from its policies).
+IAM_PRINCIPAL_ID = "iam-principal"
+
+
+def governed(req: S3Request) -> bool:
+    """Whether the requester's own policies decide (an IAM user, a role session, a service account)."""
+    who = req.principal
+    return who is not None and who.kind is not PrincipalKind.ROOT
 
 
 def requester_id(req: S3Request) -> str | None:
-    return req.account.canonical_id if req.account else None
+    if req.account is None:
+        return None
+    return IAM_PRINCIPAL_ID if governed(req) else req.account.canonical_id
 
 
 async def authorize(req: S3Request) -> None:
     """Decide whether the request's operation may run; AccessDenied (or NoSuchBucket) if not."""
     op: Operation = req.operation
     req.access = access = Access()
+    if governed(req):
+        access.identity = tuple(await identity_policies(req.frontend, req.principal))
     if op.target == SERVICE or op.name in _NO_BUCKET:
         req.require_account()
+        _check_service(req, access, op)
         return
     if op.name == _PREFLIGHT:
         return
@@ -133,10 +152,23 @@ def _owner_account(req: S3Request, canonical_id: str | None) -> str:
     return account.account_id if account else ""
 
 
+def _check_service(req: S3Request, access: Access, op: Operation) -> None:
+    """ListBuckets and CreateBucket: an IAM principal needs its policies to allow them."""
+    if not governed(req):
+        return
+    who = req.principal
+    resource = "*" if op.name == "ListBuckets" else f"arn:aws:s3:::{req.bucket}"
+    verdict = decide(Request(who, operation_action(req), resource, who.account, context(who)), access.identity,
+                     None, req.auth.session_policies)
+    if verdict.decision is not Decision.ALLOW:
+        raise S3Error("AccessDenied")
+
+
 def _check_bucket(req: S3Request, access: Access, op: Operation) -> None:
     attrs, policy, permission = access.bucket, access.policy, _bucket_permission(op)
     _check_expected_owner(req, attrs, EXPECTED_OWNER)
-    if policy is None or (op.name in _POLICY_OPS and requester_id(req) == attrs.owner):
+    owner_policy_op = op.name in _POLICY_OPS and requester_id(req) == attrs.owner
+    if (policy is None and not governed(req)) or owner_policy_op:
         allowed = _acl_allows(req, attrs, permission)
     elif op.name == "DeleteObjects":
         return      # no bucket-level action: each key is decided on its own (may_delete)
@@ -156,20 +188,21 @@ def _check_object(req: S3Request, attrs: BucketInfo, md: ObjectMD | None, permis
     learns nothing and gets AccessDenied."""
     _check_expected_owner(req, attrs, header)
     policy, bucket = bucket_policy(attrs), attrs.name
+    acl_alone = policy is None and not governed(req)
     if md is None or md.is_delete_marker:
         def acl() -> bool:
             return _acl_allows(req, attrs, A.READ)
-        allowed = acl() if policy is None else allows(req, policy, "s3:ListBucket", bucket, None,
-                                                      _owner_account(req, attrs.owner), acl,
-                                                      restrict=restricted(attrs, policy))
+        allowed = acl() if acl_alone else allows(req, policy, "s3:ListBucket", bucket, None,
+                                                 _owner_account(req, attrs.owner), acl,
+                                                 restrict=restricted(attrs, policy))
     else:
         def acl() -> bool:
             if acls_off(attrs):
                 return requester_id(req) == attrs.owner
             return A.allowed(effective_acl(attrs, md.acl, md.owner_id), md.owner_id, requester_id(req), permission)
-        allowed = acl() if policy is None else allows(req, policy, action, bucket, key,
-                                                      _owner_account(req, md.owner_id), acl, md,
-                                                      restrict=restricted(attrs, policy))
+        allowed = acl() if acl_alone else allows(req, policy, action, bucket, key,
+                                                 _owner_account(req, md.owner_id), acl, md,
+                                                 restrict=restricted(attrs, policy))
     if not allowed:
         raise S3Error("AccessDenied")
 
@@ -182,7 +215,7 @@ def may_bypass_governance(req: S3Request) -> bool:
     attrs = req.access.bucket
     def owner() -> bool:
         return requester_id(req) == attrs.owner
-    if req.access.policy is None:
+    if req.access.policy is None and not governed(req):
         return owner()
     return allows(req, req.access.policy, "s3:BypassGovernanceRetention", req.bucket, req.key,
                   _owner_account(req, attrs.owner), owner)
@@ -191,7 +224,7 @@ def may_bypass_governance(req: S3Request) -> bool:
 def may_delete(req: S3Request, key: str, version: bool) -> bool:
     """DeleteObjects: whether the requester may delete this key (this version of it, with `version`)."""
     access = req.access
-    if access.policy is None:
+    if access.policy is None and not governed(req):
         return not version or access.may_delete_versions
     permission = A.DELETE_VERSION if version else A.WRITE
     return allows(req, access.policy, iam_action("DeleteObject", version), req.bucket, key,
@@ -213,8 +246,8 @@ async def _authorize_source(req: S3Request, access: Access) -> None:
 async def _authorize_upload(req: S3Request, access: Access) -> None:
     """Only an upload's initiator and the bucket's owner may list its parts or abort it."""
     requester = requester_id(req) or A.ANONYMOUS_ID
-    if requester == access.bucket.owner:
-        return
+    if requester == access.bucket.owner or governed(req):
+        return                          # an IAM principal's own policies decided already
     page = await req.frontend.metadata.list_parts(req.bucket, upload_id(req), 0, 0, key=req.key)
     access.upload = page.upload
     if requester != access.upload.initiator.id:

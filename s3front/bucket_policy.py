@@ -61,8 +61,10 @@ def allows(req: S3Request, policy: Policy | None, action: str, bucket: str, key:
     keys = condition_keys(req)
     for tag, value in ((md.extra.get(TAGS) if md else None) or {}).items():
         keys[f"s3:existingobjecttag/{tag.lower()}"] = value
+    access, auth = getattr(req, "access", None), req.auth
     verdict = decide(Request(who, action, resource, resource_account, context(who, keys)),
-                     (), policy, (), acl_allows)
+                     access.identity if access is not None else (), policy,
+                     auth.session_policies if auth is not None else (), acl_allows)
     if restrict and policy is not None and verdict.source == policy.name and who.account != resource_account:
         return False
     return verdict.decision is Decision.ALLOW

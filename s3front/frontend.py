@@ -6,6 +6,7 @@ import logging
 from collections.abc import Iterable
 
 from s3front.auth import Authenticator
+from s3front.iam_api.store import Identities
 from shared import constants as C
 from shared.config import Config
 from shared.contract.data import DataRouter
@@ -34,6 +35,8 @@ class Frontend:
         self.data = data_router(config)
         self.location = self.data.default          # where new data goes
         self.auth = Authenticator(config)
+        self.identities = Identities(config, self.metadata)
+        self.auth.identities = self.identities
         self._deletes = asyncio.Semaphore(C.GC_MAX_PARALLEL_DELETES)
 
     async def start(self) -> None:

@@ -43,6 +43,12 @@ class S3Request:
         return self.auth.account if self.auth else None
 
     @property
+    def principal(self) -> Any:
+        """Who signed, in the policy language's terms (s3front.iam.Principal): an IAM user, a
+        session, a service account; None for an account's own keys and for anonymous requests."""
+        return self.auth.principal if self.auth else None
+
+    @property
     def resource(self) -> str:
         if self.bucket is None:
             return "/"

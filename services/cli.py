@@ -11,16 +11,19 @@ from shared.security import private_umask
 ROLES = {
     "serve": "all-in-one: the metadata daemon, the data daemon and one S3 front-end (the embedded default)",
     "s3server": "one stateless S3 front-end",
-    "mdserver": "the metadata daemon (LevelDB)",
+    "mdserver": "the metadata daemon (LevelDB, or PostgreSQL with METADATA_ENGINE=postgres)",
     "dataserver": "the data daemon (object bytes on disk)",
     "dmd": "both daemons in one process",
     "gc": "finish due deferred data deletions; --sweep also deletes data no metadata references",
     "fsck": "check that every piece of data metadata points at exists with the right size",
+    "migrate": "copy a stopped metadata store to another engine, then verify it (counts and checksums)",
 }
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="coffer", description="Coffer, an S3-compatible object store.")
+    parser = argparse.ArgumentParser(prog="coffer", description="Coffer, an S3-compatible object store.",
+                                     epilog="coffer admin ...: manage users, groups, policies, service accounts "
+                                            "and anonymous access of a running cluster (coffer admin --help)")
     sub = parser.add_subparsers(dest="role", required=True, metavar="COMMAND")
     for role, help_text in ROLES.items():
         p = sub.add_parser(role, help=help_text, description=help_text)
@@ -37,6 +40,11 @@ def _parser() -> argparse.ArgumentParser:
             p.add_argument("--sweep", action="store_true", help="delete unreferenced data files too")
             p.add_argument("--dry-run", action="store_true", help="with --sweep: report, delete nothing")
             p.add_argument("--grace", type=float, help="seconds a file or entry must be old (24 h / 5 min)")
+        if role == "migrate":
+            p.add_argument("--from", dest="source", required=True, metavar="leveldb:PATH",
+                           help="the store to copy: leveldb:<metadata directory>")
+            p.add_argument("--to", dest="destination", required=True, metavar="postgres:DSN",
+                           help="an empty store: postgres:postgresql://user@host/db")
     return parser
 
 
@@ -57,11 +65,19 @@ def _configs(role: str, config: Config) -> list:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["admin"]:       # a client of a running cluster, with its own options (services/admin.py)
+        from services.admin import main as admin_main
+        return admin_main(argv[1:])
     args = _parser().parse_args(argv)
-    maintenance = {k: vars(args).pop(k) for k in ("sweep", "dry_run", "grace") if k in vars(args)}
+    maintenance = {k: vars(args).pop(k) for k in ("sweep", "dry_run", "grace", "source", "destination")
+                   if k in vars(args)}
     overrides = {k: v for k, v in vars(args).items() if k != "role"}
     config = load_config(**overrides)
     private_umask()                 # the store's files (data, LevelDB, the secret) are this user's alone
+    if args.role == "migrate":      # no daemon is involved: it opens the stores themselves
+        from services.migrate import run_migrate
+        return run_migrate(maintenance["source"], maintenance["destination"])
     if args.role != "serve":        # `serve` makes one and hands it to its children
         from services.runner import require_cluster_secret
         require_cluster_secret(config, args.role)

@@ -1,13 +1,14 @@
 """`coffer mdserver`: the metadata daemon."""
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
 import socketio
 
 from dmd.metadata.context import MetadataContext
-from dmd.metadata.engine import StoreLocked, open_engine
+from dmd.metadata.engine import EngineUnavailable, open_engine
 from dmd.metadata.server import build_server
 from services.runner import check_daemon_bind, uvicorn_config
 from shared.config import Config
@@ -27,10 +28,13 @@ class _Lifespan:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                self.ctx.listen_for_bucket_changes(asyncio.get_running_loop())
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 await self.ctx.gatherer.drain()
                 self.ctx.gatherer.close()
+                if self.ctx.sessions is not None:
+                    self.ctx.sessions.close()
                 self.ctx.engine.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
@@ -39,8 +43,9 @@ class _Lifespan:
 def metadata_app(config: Config) -> tuple[Any, MetadataContext]:
     check_daemon_bind(config, config.metadata_bind)
     try:
-        engine = open_engine(config.backend, config.metadata_path)
-    except StoreLocked as exc:
+        engine = open_engine(config.backend, config.metadata_path, config.metadata_engine, config.metadata_dsn,
+                             config.metadata_pool_size)
+    except EngineUnavailable as exc:     # LevelDB locked by another daemon, PostgreSQL unreachable
         raise SystemExit(f"coffer mdserver: {exc}") from None
     if config.unsafe_no_fsync:
         log.warning("COFFER_UNSAFE_NO_FSYNC is set: metadata batches are NOT synced; acknowledged writes can be lost")
@@ -52,6 +57,12 @@ def metadata_app(config: Config) -> tuple[Any, MetadataContext]:
 def uvicorn_configs(config: Config) -> list:
     app, _ = metadata_app(config)
     log.info("metadata daemon starting", extra={"bind": config.metadata_bind, "port": config.metadata_port,
-                                                "backend": config.backend,
-                                                "path": config.metadata_path if config.backend == "file" else None})
+                                                "backend": config.backend, "engine": _engine_name(config),
+                                                "path": config.metadata_path if _engine_name(config) == "leveldb"
+                                                else None})
     return [uvicorn_config(app, config.metadata_bind, config.metadata_port, config, daemon=True)]
+
+
+def _engine_name(config: Config) -> str:
+    """What holds the metadata: leveldb, postgres or memory."""
+    return "memory" if config.backend == "mem" else config.metadata_engine

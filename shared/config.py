@@ -40,6 +40,9 @@ class Config:
     backend: str = "file"           # S3BACKEND: `file` (LevelDB and data files) or `mem` (RAM only, nothing on disk)
     data_path: str = "./localData"
     metadata_path: str = "./localMetadata"
+    metadata_engine: str = "leveldb"  # METADATA_ENGINE (file backend): `leveldb` under metadata_path, or `postgres`
+    metadata_dsn: str = ""          # METADATA_DSN: postgresql://user@host:port/db, for METADATA_ENGINE=postgres
+    metadata_pool_size: int = C.PG_POOL_SIZE   # METADATA_POOL_SIZE: PostgreSQL connections per pool (two pools)
     data_host: str = "127.0.0.1"
     data_port: int = C.DATA_PORT
     metadata_host: str = "127.0.0.1"
@@ -76,6 +79,9 @@ _SETTINGS: list[tuple[str, str, str, type]] = [
     ("S3BACKEND", "backend", "backend", str),
     ("S3DATAPATH", "dataPath", "data_path", str),
     ("S3METADATAPATH", "metadataPath", "metadata_path", str),
+    ("METADATA_ENGINE", "metadataEngine", "metadata_engine", str),
+    ("METADATA_DSN", "metadataDsn", "metadata_dsn", str),
+    ("METADATA_POOL_SIZE", "metadataPoolSize", "metadata_pool_size", int),
     ("DATA_HOST", "dataHost", "data_host", str),
     ("DATA_PORT", "dataPort", "data_port", int),
     ("METADATA_HOST", "metadataHost", "metadata_host", str),
@@ -122,7 +128,26 @@ def load_config(**overrides: Any) -> Config:
     values.update({k: v for k, v in overrides.items() if v is not None})
     if values.get("backend", "file") not in C.BACKENDS:
         raise SystemExit(f"coffer: S3BACKEND must be one of {', '.join(C.BACKENDS)}, not {values['backend']!r}")
+    _check_engine(values)
     return Config(**values)
+
+
+def _check_engine(values: dict[str, Any]) -> None:
+    """METADATA_ENGINE and what it needs: a PostgreSQL URI, a usable pool size, the file backend."""
+    engine = values.get("metadata_engine", "leveldb")
+    if engine not in C.ENGINES:
+        raise SystemExit(f"coffer: METADATA_ENGINE must be one of {', '.join(C.ENGINES)}, not {engine!r}")
+    if engine != "postgres":
+        return
+    if values.get("backend", "file") != "file":
+        raise SystemExit("coffer: METADATA_ENGINE=postgres keeps the metadata in PostgreSQL; "
+                         "it cannot be combined with S3BACKEND=mem")
+    dsn = values.get("metadata_dsn", "")
+    if not dsn.startswith(("postgresql://", "postgres://")):
+        raise SystemExit("coffer: METADATA_ENGINE=postgres needs METADATA_DSN=postgresql://USER[:PASSWORD]@HOST"
+                         f"[:PORT]/DATABASE, got {'nothing' if not dsn else 'a value that is not such a URI'}")
+    if values.get("metadata_pool_size", C.PG_POOL_SIZE) < 2:
+        raise SystemExit("coffer: METADATA_POOL_SIZE must be at least 2")
 
 
 def _endpoints(env: os._Environ, file_conf: dict[str, Any]) -> list[str]:

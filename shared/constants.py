@@ -37,6 +37,15 @@ LDB_CACHE_BYTES = 64 * 2**20
 # Backends (S3BACKEND): LevelDB and data files on disk, or everything in the daemons' memory
 BACKENDS = ("file", "mem")
 
+# Metadata engines of the file backend (METADATA_ENGINE): LevelDB (the default) or PostgreSQL (METADATA_DSN)
+ENGINES = ("leveldb", "postgres")
+PG_POOL_SIZE = 10                    # METADATA_POOL_SIZE: connections per pool (reads, locked operations)
+PG_CONNECT_TIMEOUT_S = 10.0          # the daemon refuses to start when PostgreSQL does not answer by then
+PG_PAGE_FIRST = 16                   # a cursor's first page (and after a seek): a point scan reads a few rows
+PG_PAGE_MAX = 1000                   # its largest page: what one scan holds in memory at most
+PG_BUCKETS_CHANNEL = "coffer_buckets"   # LISTEN/NOTIFY: bucket attributes changed through another daemon
+PG_VID_SLOTS = 1000                  # version-id sequence slots: daemons on one database never share an id
+
 # In-memory engine (S3BACKEND=mem): a cursor reads its range in pages, growing from the first to the last size
 MEM_CURSOR_FIRST_PAGE = 16           # a point scan (has_keys, next_version) or a seek reads a few keys, not 512
 MEM_CURSOR_MAX_PAGE = 512            # bounds how long one page holds the engine's lock
@@ -171,6 +180,26 @@ IAM_GROUP_INLINE_MAX_CHARS = 5120
 IAM_ROLE_INLINE_MAX_CHARS = 10240
 POLICY_ACTION_CACHE_SIZE = 1024       # actions whose candidate statements one compiled policy remembers
 POLICY_PATTERN_CACHE_SIZE = 4096      # regexes built from patterns after policy variables were put in
+
+# Identities (s3front/iam_api) and temporary credentials (STS), as AWS limits them.
+IAM_MAX_ACCESS_KEYS = 2               # access keys per IAM user
+IAM_MAX_GROUPS_PER_USER = 10
+IAM_MAX_POLICY_VERSIONS = 5
+IAM_MAX_ATTACHED_POLICIES = 10        # managed policies attached to one user, group or role
+IAM_MAX_TAGS = 50
+IAM_MAX_BODY_BYTES = 256 * 1024       # an IAM/STS form body (policies are at most 10 KB, URL-encoded)
+IAM_CACHE_TTL_S = 1.0                 # a front-end trusts what it read of keys and policies this long
+IAM_CACHE_SIZE = 10_000
+IAM_COMMIT_ATTEMPTS = 5               # plans retried after a ConcurrentModification
+STS_DEFAULT_ROLE_MAX_SESSION_S = 3600
+STS_MIN_ROLE_SESSION_S = 3600         # a role's MaxSessionDuration: 1 to 12 hours
+STS_MAX_ROLE_SESSION_S = 43200
+STS_CHAINED_SESSION_MAX_S = 3600      # a role assumed with a role session's credentials: at most an hour
+STS_MIN_DURATION_S = 900
+STS_SESSION_TOKEN_DEFAULT_S = 43200   # GetSessionToken: 12 hours by default, 15 min to 36 h
+STS_SESSION_TOKEN_MAX_S = 129600
+STS_ROOT_SESSION_TOKEN_MAX_S = 3600   # an account root's session tokens last at most an hour
+STS_SESSION_POLICY_MAX_CHARS = 2048
 
 # Data locations (locationConfig.json, docs/locations.md).
 LOCATION_TYPES = ("file", "mem", "aws_s3")

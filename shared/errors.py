@@ -83,6 +83,23 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "SlowDown": (503, "Please reduce your request rate."),
     "UnexpectedContent": (400, "This request does not support content."),
     "UnresolvableGrantByEmailAddress": (400, "The e-mail address you provided does not match any account on record."),
+    # IAM and STS (their Query APIs answer these in an ErrorResponse; S3 answers the token ones)
+    "ConcurrentModification": (409, "The request was rejected because multiple requests to change this object were submitted simultaneously. Wait a few minutes and submit your request again."),
+    "DeleteConflict": (409, "The request was rejected because it attempted to delete a resource that has attached subordinate entities."),
+    "EntityAlreadyExists": (409, "The request was rejected because it attempted to create a resource that already exists."),
+    "ExpiredToken": (400, "The provided token has expired."),
+    "InvalidAction": (400, "The action or operation requested is invalid. Verify that the action is typed correctly."),
+    "InvalidClientTokenId": (403, "The security token included in the request is invalid."),
+    "InvalidInput": (400, "The request was rejected because an invalid or out-of-range value was supplied for an input parameter."),
+    "InvalidParameterValue": (400, "An invalid or out-of-range value was supplied for the input parameter."),
+    "InvalidToken": (400, "The provided token is malformed or otherwise invalid."),
+    "LimitExceeded": (409, "The request was rejected because it attempted to create resources beyond the current AWS account limits."),
+    "MalformedPolicyDocument": (400, "The request was rejected because the policy document was malformed."),
+    "MissingAction": (400, "The request is missing an action or a required parameter."),
+    "NoSuchEntity": (404, "The request was rejected because it referenced a resource entity that does not exist."),
+    "PackedPolicyTooLarge": (400, "The request was rejected because the total packed size of the session policies and session tags combined was too large."),
+    "ServiceFailure": (500, "The request processing has failed because of an unknown error, exception or failure."),
+    "ValidationError": (400, "The request did not satisfy a constraint of the API."),
     "XAmzContentSHA256Mismatch": (400, "The provided 'x-amz-content-sha256' header does not match what was computed."),
 }
 

@@ -23,6 +23,7 @@ import orjson
 import socketio
 
 from shared import constants as C
+from shared.contract.iam import IdentityAPI
 from shared.contract.metadata import BucketInfo, MetadataAPI
 from shared.contract.raw import RawAPI
 from shared.contract.rpc import Codec, bind_client, calls_of
@@ -34,7 +35,7 @@ from shared.rpc import JsonPacket, OrjsonShim, call_message, encoding_error
 log = logging.getLogger("coffer.rpc")
 
 # Calls that can change state: a lost reply leaves their outcome unknown, so they are never retried.
-WRITE_METHODS = frozenset(c.wire for calls in (calls_of(MetadataAPI), calls_of(RawAPI))
+WRITE_METHODS = frozenset(c.wire for calls in (calls_of(MetadataAPI), calls_of(RawAPI), calls_of(IdentityAPI))
                           for c in calls.values() if c.writes)
 
 

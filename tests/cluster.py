@@ -59,17 +59,24 @@ def stop_all(procs: dict[str, subprocess.Popen]) -> None:
 
 
 class Cluster:
-    """A metadata daemon, a data daemon and N S3 front-ends, each its own process."""
+    """Metadata daemons (one, or several on PostgreSQL), a data daemon and N S3 front-ends, each its own process.
 
-    def __init__(self, root: Path, frontends: int = 1, env: dict[str, str] | None = None) -> None:
+    With `dsn` the metadata daemons keep the metadata in that PostgreSQL database (METADATA_ENGINE=postgres),
+    and front-end i talks to metadata daemon i % metadata_daemons.
+    """
+
+    def __init__(self, root: Path, frontends: int = 1, env: dict[str, str] | None = None, dsn: str | None = None,
+                 metadata_daemons: int = 1) -> None:
         self.root = root
         root.mkdir(parents=True, exist_ok=True)
-        self.md_port, self.data_port = free_port(), free_port()
+        self.md_ports = [free_port() for _ in range(metadata_daemons)]
+        self.md_port, self.data_port = self.md_ports[0], free_port()
         self.s3_ports = [free_port() for _ in range(frontends)]
+        engine = {"METADATA_ENGINE": "postgres", "METADATA_DSN": dsn} if dsn else {}
         self.env = {**os.environ, "COFFER_CLUSTER_SECRET": SECRET, "S3BACKEND": BACKEND, "S3DATAPATH": str(root / "data"),
                     "S3METADATAPATH": str(root / "metadata"), "METADATA_PORT": str(self.md_port),
                     "DATA_PORT": str(self.data_port), "LISTEN_ADDR": "127.0.0.1", "LOG_LEVEL": "INFO",
-                    **(env or {})}
+                    **engine, **(env or {})}
         for k in ("COFFER_ACCESS_KEY_ID", "COFFER_SECRET_ACCESS_KEY", "COFFER_CONFIG", "S3AUTH_CONFIG"):
             self.env.pop(k, None)
         self.procs: dict[str, subprocess.Popen] = {}
@@ -85,16 +92,17 @@ class Cluster:
         self.procs[name] = proc
         return proc
 
-    def start_metadata(self) -> None:
-        self._spawn("metadata", "mdserver")
-        wait_port(self.md_port)
+    def start_metadata(self, i: int = 0) -> None:
+        self._spawn("metadata" if i == 0 else f"metadata-{i}", "mdserver", {"METADATA_PORT": str(self.md_ports[i])})
+        wait_port(self.md_ports[i])
 
     def start_data(self) -> None:
         self._spawn("data", "dataserver")
         wait_port(self.data_port)
 
     def start_frontend(self, i: int = 0) -> None:
-        self._spawn(f"s3-{i}", "s3server", {"COFFER_PORT": str(self.s3_ports[i])})
+        self._spawn(f"s3-{i}", "s3server", {"COFFER_PORT": str(self.s3_ports[i]),
+                                            "METADATA_PORT": str(self.md_ports[i % len(self.md_ports)])})
         wait_port(self.s3_ports[i])
         self.wait_healthy(i)
 
@@ -110,7 +118,8 @@ class Cluster:
         raise TimeoutError("the front-end never became healthy")
 
     def start(self) -> "Cluster":
-        self.start_metadata()
+        for i in range(len(self.md_ports)):
+            self.start_metadata(i)
         self.start_data()
         for i in range(len(self.s3_ports)):
             self.start_frontend(i)

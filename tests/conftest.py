@@ -8,6 +8,7 @@ import pytest
 
 from shared import constants as C
 from tests.cluster import BACKEND, Cluster
+from tests.postgres import postgres  # noqa: F401 - the session's PostgreSQL server, for the tests that ask
 
 _names = itertools.count()
 
@@ -45,8 +46,9 @@ def fresh_cluster(tmp_path):
     """A cluster of its own, for tests that kill processes or count commits."""
     clusters = []
 
-    def make(frontends: int = 1, env: dict | None = None, start: bool = True) -> Cluster:
-        c = Cluster(tmp_path / f"c{len(clusters)}", frontends, env)
+    def make(frontends: int = 1, env: dict | None = None, start: bool = True, dsn: str | None = None,
+             metadata_daemons: int = 1) -> Cluster:
+        c = Cluster(tmp_path / f"c{len(clusters)}", frontends, env, dsn, metadata_daemons)
         clusters.append(c)
         return c.start() if start else c
 

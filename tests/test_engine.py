@@ -1,7 +1,8 @@
-"""The storage-engine contract (dmd/metadata/engine/base.py): LevelDB and memory give the same answers.
+"""The storage-engine contract (dmd/metadata/engine/base.py): LevelDB, memory and PostgreSQL agree.
 
-Every check runs the same sequence of batches, gets, scans (both directions), and seeks against both
-engines and a plain sorted-list model; the memory engine's cursors must also survive concurrent batches.
+Every check runs the same sequence of batches, gets, scans (both directions), and seeks against a set
+of engines (LevelDB and memory; memory and PostgreSQL) and a plain sorted-list model; the memory
+engine's cursors must also survive concurrent batches.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from dmd.metadata import buckets as bucket_ops, keys, multipart, objects
 from dmd.metadata.context import MetadataContext
 from dmd.metadata.engine import Cursor, Engine, View, has_keys, open_engine
 from dmd.metadata.engine.memory import MemoryEngine
+from dmd.metadata.engine.postgres import PostgresEngine
 from dmd.metadata.listing import list_page, list_parts
 from shared import constants as C
 from tests.test_listing_props import buckets, delimiters, draw_marker, draw_prefix, max_keys, skip_streak, streaks
@@ -31,11 +33,17 @@ key_bytes = st.lists(st.sampled_from([b"a", b"b", b"\x00", b"\xff", b"!p!"]), mi
 bound = st.one_of(st.none(), key_bytes)
 
 
-@pytest.fixture(scope="module")
-def engines() -> Iterator[list[Engine]]:
-    """One LevelDB engine in a temporary directory and one memory engine, emptied between examples."""
+@pytest.fixture(scope="module", params=["leveldb", "postgres"])
+def engines(request: pytest.FixtureRequest) -> Iterator[list[Engine]]:
+    """Engines that must agree, emptied between examples: LevelDB in a temporary directory and memory,
+    or memory and PostgreSQL (a database of the session's server: tests/postgres.py)."""
     with tempfile.TemporaryDirectory() as path:
-        pair = [open_engine("file", path), open_engine("mem", path + "/never-created")]
+        memory = open_engine("mem", path + "/never-created")
+        if request.param == "postgres":
+            dsn = request.getfixturevalue("postgres").database()
+            pair = [memory, open_engine("file", path, engine="postgres", dsn=dsn)]
+        else:
+            pair = [open_engine("file", path), memory]
         yield pair
         for engine in pair:
             engine.close()
@@ -70,7 +78,8 @@ def take(cursor: Cursor, n: int) -> list[tuple[bytes, bytes]]:
 def test_both_engines_meet_the_protocols(engines: list[Engine]) -> None:
     for engine in engines:
         assert isinstance(engine, Engine) and isinstance(engine.view(PREFIX), View)
-        assert engine.blocking is False and len(engine.db_uuid) == 36
+        # LevelDB and memory never block; PostgreSQL is a network away: threads only.
+        assert engine.blocking is isinstance(engine, PostgresEngine) and len(engine.db_uuid) == 36
         with engine.cursor() as cursor:
             assert isinstance(cursor, Cursor)
 
@@ -234,7 +243,7 @@ def test_listing_pages_agree(engines: list[Engine], listing: tuple, streak: int)
         reset(engine, {**{PREFIX + k: v for k, v in items.items()}, b"!p\"zz": b"{}", b"!q!": b"{}"})
         with skip_streak(streak):
             pages.append(list_page(engine.view(PREFIX), kind, params))
-    assert pages[0] == pages[1]
+    assert pages[0] == pages[1]       # the first engine of each pair is checked against models elsewhere
 
 
 @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -7,6 +7,7 @@ the event loop never waits on one. Operations take them under their locks, as be
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import uuid
 from collections.abc import Callable
@@ -17,10 +18,14 @@ import orjson
 from dmd.metadata import keys
 from dmd.metadata.engine import Engine, Op, prefix_cursor, sys_int
 from dmd.metadata.gatherer import WriteGatherer
-from dmd.metadata.locks import LockTable
+from dmd.metadata.locks import LockSpace
+from dmd.metadata.sessions import SessionLocks, SharedEngine
 from dmd.metadata.versionids import VersionIdGenerator
 from dmd.metadata.versioning import MD, Plan
-from shared.errors import S3Error
+from shared import constants as C
+from shared.errors import S3Error, ServiceUnavailable
+
+log = logging.getLogger("coffer.metadata")
 
 T = TypeVar("T")
 
@@ -38,10 +43,15 @@ class MetadataContext:
     def __init__(self, engine: Engine, replication_group: str, sync: bool = True) -> None:
         self.engine = engine
         self.gatherer = WriteGatherer(engine, sync=sync)
-        self.buckets = LockTable()
-        self.uploads = LockTable()
-        self.keys = LockTable()
-        self.vids = VersionIdGenerator(replication_group, sys_int(engine, "vid_hwm"))
+        # On an engine several daemons share, locks hold across daemons and locked writes commit
+        # with their locks (sessions.py); version ids come from this daemon's slot of the sequence.
+        self.shared = isinstance(engine, SharedEngine)
+        self.sessions = SessionLocks(engine, sync) if isinstance(engine, SharedEngine) else None
+        self.buckets = LockSpace("bucket", self.sessions)
+        self.uploads = LockSpace("upload", self.sessions)
+        self.keys = LockSpace("key", self.sessions)
+        slot, stride = (engine.vid_slot(), C.PG_VID_SLOTS) if isinstance(engine, SharedEngine) else (0, 1)
+        self.vids = VersionIdGenerator(replication_group, sys_int(engine, "vid_hwm"), slot, stride)
         self.boot_id = str(uuid.uuid4())
 
     # -- reads -------------------------------------------------------------
@@ -92,11 +102,17 @@ class MetadataContext:
             return [(raw_key, loads(raw)) for raw_key, raw in cursor]
 
     # -- writes ------------------------------------------------------------
-    def new_version_id(self) -> str:
-        return self.vids.next()
+    def new_version_id(self, master: MD | None = None) -> str:
+        """A version id newer than every one made here, and than the key's latest version (`master`)."""
+        return self.vids.next((master or {}).get("versionId"))
 
-    def hwm_op(self) -> Op:
-        return keys.sys_key("vid_hwm"), str(self.vids.last_ms).encode()
+    def hwm_ops(self) -> list[Op]:
+        """The id clock's high-water mark, kept so ids keep growing across a restart.
+
+        Not on a shared engine: one row written by every PUT of every daemon would serialize them
+        all; there the ids follow each key's latest version under its lock (new_version_id).
+        """
+        return [] if self.shared else [(keys.sys_key("vid_hwm"), str(self.vids.last_ms).encode())]
 
     def plan_ops(self, bucket: str, plan: Plan, reason: str) -> tuple[list[Op], list[dict[str, Any]]]:
         """A versioning plan as engine ops, with `__gc` entries for the data it drops."""
@@ -120,11 +136,35 @@ class MetadataContext:
         return ops, gc
 
     async def commit(self, ops: list[Op]) -> None:
-        await self.gatherer.write(ops)
+        """Make `ops` durable: in the locked operation's own transaction on a shared engine, else gathered."""
+        if self.sessions is None or not await self.sessions.commit(ops):
+            await self.gatherer.write(ops)
         changed = [name for name in (keys.metastore_bucket(key) for key, _ in ops) if name is not None]
         if changed:
             # Front-ends cache bucket attributes: they forget these before the write is acknowledged.
             await self.announce_bucket_change(changed)
+            if self.shared:     # and the other daemons' front-ends, soon after (not before the ack)
+                await self._notify_others(changed)
+
+    async def _notify_others(self, buckets: list[str]) -> None:
+        payload = orjson.dumps({"from": self.boot_id, "buckets": buckets}).decode()
+        try:
+            await self.run(self.engine.notify, C.PG_BUCKETS_CHANNEL, payload)
+        except ServiceUnavailable as exc:   # the write is durable: a lost notice is not its failure
+            log.warning("could not tell the other daemons of a bucket change",
+                        extra={"buckets": buckets, "error": str(exc)})
+
+    def listen_for_bucket_changes(self, loop: asyncio.AbstractEventLoop) -> None:
+        """On a shared engine, pass other daemons' bucket changes on to this daemon's front-ends."""
+        if not self.shared:
+            return
+
+        def deliver(payload: str) -> None:
+            note = orjson.loads(payload)
+            if note.get("from") != self.boot_id:
+                asyncio.run_coroutine_threadsafe(self.announce_bucket_change(note["buckets"]), loop)
+
+        self.engine.listen(C.PG_BUCKETS_CHANNEL, deliver)
 
     async def announce_bucket_change(self, buckets: list[str]) -> None:
         """Replaced by the RPC server, which can reach every connected front-end."""

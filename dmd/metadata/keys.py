@@ -11,6 +11,8 @@ One ordered key space, split into sub-levels by a `!name!` prefix:
     !__gc!<due ms, 13 digits>\\0<data key>       data to delete (a string: the RPC's gcKey)
     !__configs!<bucket>\\0<kind>                a bucket configuration kept apart (policy, tagging...)
     !__sys!<name>                               db_uuid, schema, vid_hwm
+    !__iam!<account>\\0<kind>\\0<name>           an IAM record of an account (user, group, role, policy)
+    !__iam!\\0key\\0<access key>                  an IAM access key (any account's: looked up by key)
 
 The byte layout is the reference's and must never change: existing LevelDB directories must read.
 Functions give absolute keys (bytes) unless their docstring says relative: `relative_*` (bytes
@@ -25,6 +27,7 @@ USERS_DB = "users..bucket"
 GC_DB = "__gc"
 CONFIGS_DB = "__configs"
 SYS_DB = "__sys"
+IAM_DB = "__iam"
 MPU_DB_PREFIX = "mpuShadowBucket"
 OVERVIEW = b"overview" + SEP   # relative, in an MPU sub-level
 PART = b"part" + SEP           # relative, in an MPU sub-level
@@ -51,6 +54,7 @@ USERS = sublevel_prefix(USERS_DB)
 GC = sublevel_prefix(GC_DB)
 CONFIGS = sublevel_prefix(CONFIGS_DB)
 SYS = sublevel_prefix(SYS_DB)
+IAM = sublevel_prefix(IAM_DB)
 
 
 def bucket_prefix(bucket: str) -> bytes:
@@ -170,3 +174,14 @@ def config_key(bucket: str, kind: str) -> bytes:
 def sys_key(name: str) -> bytes:
     """A `__sys` scalar: `db_uuid`, `schema`, `vid_hwm`."""
     return SYS + name.encode()
+
+
+# -- identities (IAM) --------------------------------------------------------------------------
+
+def iam_prefix(account: str, kind: str) -> bytes:
+    """Where an account's IAM records of one kind start; account "" holds the access keys of all."""
+    return IAM + account.encode() + SEP + kind.encode() + SEP
+
+
+def iam_key(account: str, kind: str, name: str) -> bytes:
+    return iam_prefix(account, kind) + name.encode()

@@ -1,7 +1,8 @@
 """Locks held until commit (design.md §2.5): per key, per upload, and a readers-writer lock per bucket.
 
 Order of acquisition: bucket -> upload -> key. Entries are refcounted and dropped when free,
-so the tables never grow with the number of keys ever touched.
+so the tables never grow with the number of keys ever touched. A LockSpace is one such table,
+and on an engine several daemons share, the same locks in the database too (sessions.py).
 """
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import asyncio
 import contextvars
 import time
 from collections.abc import AsyncIterator, Hashable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Protocol
 
 from shared.errors import InternalError
 
@@ -17,7 +19,8 @@ from shared.errors import InternalError
 call_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar("call_deadline", default=None)
 
 
-def _remaining(deadline: float | None) -> float | None:
+def remaining(deadline: float | None) -> float | None:
+    """Seconds left until the deadline (or the call's); RequestTimeout when none are left."""
     deadline = deadline if deadline is not None else call_deadline.get()
     if deadline is None:
         return None
@@ -55,7 +58,7 @@ class LockTable:
             # A free lock is taken on the spot: no condition, no task (an asyncio.wait_for around a
             # Condition cost a task per lock, two per PUT; measured).
             while not _free(lock, exclusive):
-                await _wait_turn(lock, _remaining(deadline))
+                await _wait_turn(lock, remaining(deadline))
             if exclusive:
                 lock.writer = True
             else:
@@ -100,3 +103,32 @@ def _expire(fut: asyncio.Future) -> None:
 
 def _free(lock: _RW, exclusive: bool) -> bool:
     return not lock.writer and (not exclusive or lock.readers == 0)
+
+
+class Remote(Protocol):
+    """Where a lock is also taken across daemons (sessions.SessionLocks)."""
+
+    def hold(self, space: str, name: Hashable, exclusive: bool,
+             deadline: float | None) -> AbstractAsyncContextManager[None]: ...
+
+
+class LockSpace:
+    """One kind of lock (bucket, upload, key): this daemon's table, then the database's lock if shared."""
+
+    def __init__(self, space: str, remote: Remote | None = None) -> None:
+        self.space, self.remote = space, remote
+        self.local = LockTable()
+
+    @asynccontextmanager
+    async def hold(self, name: Hashable, exclusive: bool = True,
+                   deadline: float | None = None) -> AsyncIterator[None]:
+        # The local lock first: one task per name per daemon waits in the database, not hundreds.
+        async with self.local.hold(name, exclusive, deadline):
+            if self.remote is None:
+                yield
+                return
+            async with self.remote.hold(self.space, name, exclusive, deadline):
+                yield
+
+    def __len__(self) -> int:
+        return len(self.local)

@@ -99,9 +99,9 @@ async def put_version_ops(ctx: MetadataContext, bucket: str, key: str, md: MD) -
     # even when several front-ends race on one key.
     md = {**md, "key": key, "md-model-version": MD_MODEL_VERSION, "last-modified": iso_now()}
     null_version = await _null_version(ctx, bucket, key, master)
-    plan = plan_put(state, key, master, null_version, md, ctx.new_version_id())
+    plan = plan_put(state, key, master, null_version, md, ctx.new_version_id(master))
     ops, gc = ctx.plan_ops(bucket, plan, "replaced")
-    return plan, ops + [ctx.hwm_op()], gc
+    return plan, ops + ctx.hwm_ops(), gc
 
 
 async def update_object(ctx: MetadataContext, bucket: str, key: str, version_id: str | None = None,
@@ -144,7 +144,7 @@ async def delete_object(ctx: MetadataContext, bucket: str, key: str, version_id:
         if version_id is None:
             marker = {**(marker or {}), "key": key, "md-model-version": MD_MODEL_VERSION}
             null_version = await _null_version(ctx, bucket, key, master)
-            plan = plan_delete(state, key, master, null_version, marker, ctx.new_version_id())
+            plan = plan_delete(state, key, master, null_version, marker, ctx.new_version_id(master))
         else:
             target = await _resolve(ctx, bucket, key, master, version_id)
             if target is not None:
@@ -156,7 +156,7 @@ async def delete_object(ctx: MetadataContext, bucket: str, key: str, version_id:
         if not plan.puts and not plan.dels:
             return {**plan.result, "gc": []}
         ops, gc = ctx.plan_ops(bucket, plan, "deleted")
-        await ctx.commit(ops + [ctx.hwm_op()])
+        await ctx.commit(ops + ctx.hwm_ops())
     return {**plan.result, "gc": gc}
 
 

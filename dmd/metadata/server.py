@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 import socketio
 
+from dmd.metadata import iam
 from dmd.metadata.context import MetadataContext
 from dmd.metadata.service import MetadataService
 from dmd.metadata.streams import Caller, StreamRegistry, current_caller
@@ -28,6 +29,7 @@ def build_server(ctx: MetadataContext, secret: str) -> tuple[socketio.AsyncServe
                                ping_interval=25, ping_timeout=20, cors_allowed_origins=[], json=OrjsonShim,
                                serializer=JsonPacket)
     service = MetadataService(ctx)
+    iam.register(service)
     ns = C.RPC_NAMESPACE
     service.streams = StreamRegistry(sio, ns)
     clients: set[str] = set()

@@ -9,14 +9,29 @@ from __future__ import annotations
 import calendar
 import re
 import time
-from dataclasses import dataclass, replace
+import hashlib
+from dataclasses import dataclass, field, replace
 from email.utils import parsedate_to_datetime
+from typing import Any, Protocol
 
 from s3front.auth import sigv4
 from shared import constants as C
 from shared.config import Account, Config
 from shared.errors import S3Error
 from shared.params import parse_int
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who holds a key that is not an account's own: the owning account (carrying this key and its
+    secret, so ACLs and ownership see the account), the principal, and policies narrowing it."""
+    account: Account
+    principal: Any                                  # s3front.iam.Principal
+    session_policies: tuple = ()                    # s3front.iam.Policy: a session's or a service account's
+
+
+class IdentityResolver(Protocol):
+    def find(self, access_key: str, token: str | None) -> Identity | None: ...
 
 
 @dataclass
@@ -27,6 +42,8 @@ class AuthResult:
     scope: str = ""
     amz_date: str = ""
     seed_signature: str = ""
+    principal: Any = None                           # None: the account's root (or anonymous)
+    session_policies: tuple = field(default=())
 
 
 ANONYMOUS = AuthResult(None)
@@ -106,17 +123,35 @@ def _unsigned_mode(headers: dict[str, str]) -> AuthResult:
     return AuthResult(None, payload if payload.startswith("STREAMING-") else sigv4.UNSIGNED_PAYLOAD)
 
 
+def security_token(query: dict[str, str], headers: dict[str, str]) -> str | None:
+    """The session token a request carries (header, or presigned query parameter)."""
+    # SigV4 presigned URLs name it X-Amz-Security-Token, SigV2 ones x-amz-security-token
+    return headers.get("x-amz-security-token", query.get("X-Amz-Security-Token", query.get("x-amz-security-token")))
+
+
 class Authenticator:
     def __init__(self, config: Config) -> None:
         self.config = config
         self.keys = sigv4.SigningKeys()
+        self.identities: IdentityResolver | None = None     # IAM users' keys and sessions (s3front.iam_api)
 
-    def lookup_account(self, access_key: str) -> Account:
-        """The account of an access key; InvalidAccessKeyId when there is none."""
+    def lookup(self, access_key: str, token: str | None = None) -> Identity:
+        """The identity of an access key; InvalidAccessKeyId when there is none."""
         account = self.config.account_by_access_key(access_key)
-        if account is None:
+        if account is not None:
+            return Identity(account, None)
+        found = self.identities.find(access_key, token) if self.identities is not None else None
+        if found is None:
             raise S3Error("InvalidAccessKeyId", AWSAccessKeyId=access_key)
-        return account
+        return found
+
+    def lookup_account(self, access_key: str, token: str | None = None) -> Account:
+        """The account of an access key (an IAM user's key: its owning account); InvalidAccessKeyId if none."""
+        return self.lookup(access_key, token).account
+
+    def _with(self, result: AuthResult, identity: Identity) -> AuthResult:
+        return replace(result, account=identity.account, principal=identity.principal,
+                       session_policies=identity.session_policies)
 
     def authenticate(self, method: str, raw_path: str, raw_query: str, query: dict[str, str],
                      headers: dict[str, str]) -> AuthResult:
@@ -128,27 +163,40 @@ class Authenticator:
                           "specified", ArgumentName="Authorization", ArgumentValue=auth)
         if auth is not None:
             if auth.startswith(sigv4.ALGORITHM + " "):
-                return self._header_v4(method, raw_path, raw_query, headers, auth)
+                return self._header_v4(method, raw_path, raw_query, headers, auth, security_token(query, headers))
             if auth.startswith("AWS "):
                 from s3front.auth import sigv2
-                account = sigv2.verify_header(self, method, raw_path, query, headers, auth)
-                return replace(_unsigned_mode(headers), account=account)
+                identity = sigv2.verify_header(self, method, raw_path, query, headers, auth)
+                return self._with(_unsigned_mode(headers), identity)
             raise S3Error("AccessDenied", "Unsupported Authorization Type")
         if "X-Amz-Algorithm" in query:
             return self._presigned_v4(method, raw_path, raw_query, query, headers)
         if "Signature" in query or "AWSAccessKeyId" in query:
             from s3front.auth import sigv2
-            account = sigv2.verify_query(self, method, raw_path, query, headers)
-            return replace(_unsigned_mode(headers), account=account)
+            identity = sigv2.verify_query(self, method, raw_path, query, headers)
+            return self._with(_unsigned_mode(headers), identity)
         return _unsigned_mode(headers)
 
+    def authenticate_body(self, method: str, raw_path: str, raw_query: str, query: dict[str, str],
+                          headers: dict[str, str], body: bytes) -> AuthResult:
+        """A SigV4-signed request whose body was read first (the IAM and STS Query APIs): the
+        payload signed is the body's SHA-256, which SDKs do not send as a header for these services."""
+        auth = headers.get("authorization", "")
+        if not auth.startswith(sigv4.ALGORITHM + " "):
+            raise S3Error("AccessDenied", "Unsupported Authorization Type")
+        digest = hashlib.sha256(body).hexdigest()
+        claimed = headers.get("x-amz-content-sha256")
+        if claimed is not None and claimed != digest:
+            raise S3Error("XAmzContentSHA256Mismatch")
+        return self._header_v4(method, raw_path, raw_query, headers, auth, security_token(query, headers), digest)
+
     def _header_v4(self, method: str, raw_path: str, raw_query: str, headers: dict[str, str],
-                   auth: str) -> AuthResult:
+                   auth: str, token: str | None = None, body_digest: str | None = None) -> AuthResult:
         amz_date = headers.get("x-amz-date")
         when = parse_amz_date(amz_date) if amz_date else _http_date(headers.get("date", ""))
         signed = sigv4.parse_authorization(auth, amz_date or "")
         check_skew(when)
-        payload = headers.get("x-amz-content-sha256")
+        payload = headers.get("x-amz-content-sha256", body_digest)
         if payload is None:
             raise S3Error("InvalidRequest", "Missing required header for this request: x-amz-content-sha256")
         check_payload_hash(payload)
@@ -157,7 +205,7 @@ class Authenticator:
         if signed.credential.date != amz_date[:8]:
             raise S3Error("AuthorizationHeaderMalformed", f"Invalid credential date \"{signed.credential.date}\". "
                           f"This date is not the same as X-Amz-Date: \"{amz_date[:8]}\".")
-        return self._verify(method, raw_path, raw_query, headers, signed, payload, amz_date, None)
+        return self._verify(method, raw_path, raw_query, headers, signed, payload, amz_date, None, token)
 
     def _presigned_v4(self, method: str, raw_path: str, raw_query: str, query: dict[str, str],
                       headers: dict[str, str]) -> AuthResult:
@@ -192,13 +240,15 @@ class Authenticator:
         if when - now > C.MAX_CLOCK_SKEW_S:
             raise S3Error("AccessDenied", "Request is not valid yet")
         return self._verify(method, raw_path, raw_query, headers, signed, _presigned_payload(query, headers),
-                            amz_date, "X-Amz-Signature")
+                            amz_date, "X-Amz-Signature", security_token(query, headers))
 
     def _verify(self, method: str, raw_path: str, raw_query: str, headers: dict[str, str],
-                signed: sigv4.SignedRequest, payload: str, amz_date: str, exclude: str | None) -> AuthResult:
+                signed: sigv4.SignedRequest, payload: str, amz_date: str, exclude: str | None,
+                token: str | None = None) -> AuthResult:
         # Before any key lookup or handler: a header the signer never saw must change nothing.
         sigv4.check_signed_headers(headers, signed.signed_headers)
-        account = self.lookup_account(signed.credential.access_key)
+        identity = self.lookup(signed.credential.access_key, token)
+        account = identity.account
         canonical = sigv4.canonical_request(method, raw_path, raw_query, headers, signed.signed_headers,
                                             payload, exclude)
         scope = signed.credential.scope
@@ -206,4 +256,23 @@ class Authenticator:
         expected = sigv4.sign(key, sigv4.string_to_sign(amz_date, scope, canonical))
         if not sigv4.signatures_match(expected, signed.signature):
             raise S3Error("SignatureDoesNotMatch", AWSAccessKeyId=account.access_key)
-        return AuthResult(account, payload, key, scope, amz_date, signed.signature)
+        return AuthResult(account, payload, key, scope, amz_date, signed.signature, identity.principal,
+                          identity.session_policies)
+
+
+_V4_CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/")
+
+
+def claimed_access_key(query: dict[str, str], headers: dict[str, str]) -> str | None:
+    """The access key a request says it was signed with, before any check (to look it up ahead)."""
+    auth = headers.get("authorization")
+    if auth is not None:
+        if auth.startswith(sigv4.ALGORITHM + " "):
+            m = _V4_CREDENTIAL.search(auth)
+            return m.group(1) if m else None
+        if auth.startswith("AWS "):
+            return auth[4:].strip().rpartition(":")[0] or None
+        return None
+    if "X-Amz-Credential" in query:
+        return query["X-Amz-Credential"].split("/", 1)[0] or None
+    return query.get("AWSAccessKeyId") or None

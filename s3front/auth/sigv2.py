@@ -10,8 +10,7 @@ import hashlib
 import hmac
 import re
 import time
-from s3front.auth import Authenticator, check_skew, iso_time, parse_any_date
-from shared.config import Account
+from s3front.auth import Authenticator, Identity, check_skew, iso_time, parse_any_date, security_token
 from shared.errors import S3Error
 from shared.params import parse_int
 
@@ -82,20 +81,21 @@ def _resource_paths(raw_path: str) -> list[str]:
     return [path]
 
 
-def _check(auth: Authenticator, account: Account, method: str, raw_path: str, query: dict[str, str],
-           headers: dict[str, str], date: str, given: str) -> Account:
+def _check(auth: Authenticator, identity: Identity, method: str, raw_path: str, query: dict[str, str],
+           headers: dict[str, str], date: str, given: str) -> Identity:
+    account = identity.account
     vhost = _vhost_bucket(auth, headers)
     to_sign = ""
     for path in _resource_paths(raw_path):
         to_sign = string_to_sign(method, headers, date, canonical_resource(path, query, vhost))
         if hmac.compare_digest(sign(account.secret_key, to_sign).encode(), given.encode()):
-            return account
+            return identity
     raise S3Error("SignatureDoesNotMatch", AWSAccessKeyId=account.access_key, StringToSign=to_sign,
                   SignatureProvided=given)
 
 
 def verify_header(auth: Authenticator, method: str, raw_path: str, query: dict[str, str],
-                  headers: dict[str, str], authorization: str) -> Account:
+                  headers: dict[str, str], authorization: str) -> Identity:
     """Check `Authorization: AWS key:signature`; the account, or an S3Error."""
     access_key, sep, given = authorization[len("AWS "):].strip().rpartition(":")
     if not sep or not access_key or not given:
@@ -103,13 +103,13 @@ def verify_header(auth: Authenticator, method: str, raw_path: str, query: dict[s
                       ArgumentName="Authorization", ArgumentValue=authorization)
     when = _request_time(headers)
     check_skew(when)
-    account = auth.lookup_account(access_key)
+    identity = auth.lookup(access_key, security_token(query, headers))
     date = "" if "x-amz-date" in headers else headers.get("date", "")
-    return _check(auth, account, method, raw_path, query, headers, date, given)
+    return _check(auth, identity, method, raw_path, query, headers, date, given)
 
 
 def verify_query(auth: Authenticator, method: str, raw_path: str, query: dict[str, str],
-                 headers: dict[str, str]) -> Account:
+                 headers: dict[str, str]) -> Identity:
     """Check a query string signed with AWSAccessKeyId, Expires and Signature."""
     expires = query.get("Expires", "")
     if not expires or not query.get("Signature") or not query.get("AWSAccessKeyId"):
@@ -124,7 +124,8 @@ def verify_query(auth: Authenticator, method: str, raw_path: str, query: dict[st
         # Shown from the epoch on: gmtime() cannot render times long before it.
         raise S3Error("AccessDenied", "Request has expired", Expires=iso_time(max(deadline, 0)),
                       ServerTime=iso_time(now))
-    account = auth.lookup_account(query["AWSAccessKeyId"])
-    return _check(auth, account, method, raw_path, query, headers, expires,
-                  query["Signature"])
+    identity = auth.lookup(query["AWSAccessKeyId"], security_token(query, headers))
+    # A signer moves the x-amz-* headers it signed (a session token, say) into the query string.
+    signed = {**headers, **{k.lower(): v for k, v in query.items() if k.lower().startswith("x-amz-")}}
+    return _check(auth, identity, method, raw_path, query, signed, expires, query["Signature"])
 

@@ -34,7 +34,11 @@ Op = tuple[bytes, bytes | None]
 SCHEMA_VERSION = 1
 
 
-class StoreLocked(RuntimeError):
+class EngineUnavailable(RuntimeError):
+    """The store cannot be opened: the daemon says why and exits."""
+
+
+class StoreLocked(EngineUnavailable):
     """Another process owns the store (LevelDB allows one process per directory)."""
 
 

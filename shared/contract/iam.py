@@ -1,0 +1,71 @@
+"""The identity store's RPC (IAM users, keys, groups, policies, roles), declared as the metadata one is.
+
+The daemon stores records and applies changes atomically; what a change means (AWS's rules:
+EntityAlreadyExists, DeleteConflict, limits) is decided by the front-end (s3front/iam_api), which
+reads records, plans the new ones and commits them with the revisions it read. A commit whose
+records changed since is refused as ConcurrentModification, and the front-end plans again.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from shared.contract.records import Document
+from shared.contract.rpc import rpc
+
+# Record kinds. Access keys are looked up by key alone, so they are not filed under their account.
+USER, GROUP, ROLE, POLICY, ACCESS_KEY = "user", "group", "role", "policy", "key"
+KINDS = (USER, GROUP, ROLE, POLICY, ACCESS_KEY)
+GLOBAL_KINDS = (ACCESS_KEY,)
+
+
+def filed_under(account: str, kind: str) -> str:
+    """The account a record of `kind` is filed under ("" for the global kinds)."""
+    return "" if kind in GLOBAL_KINDS else account
+
+
+@dataclass(frozen=True, slots=True)
+class IAMRecord:
+    """One stored record; `rev` counts its writes (1 for a new record)."""
+
+    kind: str
+    name: str
+    doc: dict[str, Any]
+    rev: int = 1
+
+    def to_wire(self) -> Document:
+        return {"kind": self.kind, "name": self.name, "doc": self.doc, "rev": self.rev}
+
+    @staticmethod
+    def from_wire(doc: Document) -> IAMRecord:
+        return IAMRecord(doc["kind"], doc["name"], doc["doc"], doc.get("rev", 1))
+
+
+@dataclass(frozen=True, slots=True)
+class IAMChange:
+    """Write `doc` (None: delete) if the record is still at revision `rev` (0: absent; None: any)."""
+
+    kind: str
+    name: str
+    doc: dict[str, Any] | None
+    rev: int | None = None
+
+    def to_wire(self) -> Document:
+        return {"kind": self.kind, "name": self.name, "doc": self.doc, "rev": self.rev}
+
+    @staticmethod
+    def from_wire(doc: Document) -> IAMChange:
+        return IAMChange(doc["kind"], doc["name"], doc.get("doc"), doc.get("rev"))
+
+
+class IdentityAPI(Protocol):
+    """The identity store of the metadata daemon (dmd/metadata/iam.py)."""
+
+    @rpc(wire="iamGet")
+    async def iam_get(self, account: str, kind: str, name: str) -> IAMRecord | None: ...
+
+    @rpc(wire="iamList")
+    async def iam_list(self, account: str, kind: str, prefix: str = "") -> list[IAMRecord]: ...
+
+    @rpc(writes=True, wire="iamCommit")
+    async def iam_commit(self, account: str, changes: list[IAMChange]) -> None: ...
