@@ -10,6 +10,7 @@ from shared import constants as C
 from shared.config import Config
 from shared.data_client import DataClient
 from shared.metadata_client import MetadataClient
+from shared.tls import data_context, metadata_context
 
 log = logging.getLogger("coffer.frontend")
 
@@ -17,8 +18,9 @@ log = logging.getLogger("coffer.frontend")
 class Frontend:
     def __init__(self, config: Config) -> None:
         self.config = config
-        self.metadata = MetadataClient(config.metadata_host, config.metadata_port, config.cluster_secret)
-        self.data = DataClient(config.data_host, config.data_port, config.cluster_secret)
+        self.metadata = MetadataClient(config.metadata_host, config.metadata_port, config.cluster_secret,
+                                       tls=metadata_context(config))
+        self.data = DataClient(config.data_host, config.data_port, config.cluster_secret, tls=data_context(config))
         self.auth = Authenticator(config)
         self._deletes = asyncio.Semaphore(C.GC_MAX_PARALLEL_DELETES)
 

@@ -37,6 +37,10 @@ def _parser() -> argparse.ArgumentParser:
             p.add_argument("--sweep", action="store_true", help="delete unreferenced data files too")
             p.add_argument("--dry-run", action="store_true", help="with --sweep: report, delete nothing")
             p.add_argument("--grace", type=float, help="seconds a file or entry must be old (24 h / 5 min)")
+        if role == "serve":
+            p.add_argument("--tls-self-signed", action="store_true",
+                           help="serve HTTPS with a throwaway certificate kept in the metadata directory "
+                                "(HTTPS on --port, or beside HTTP with COFFER_TLS_PORT)")
     return parser
 
 
@@ -58,7 +62,8 @@ def _configs(role: str, config: Config) -> list:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    maintenance = {k: vars(args).pop(k) for k in ("sweep", "dry_run", "grace") if k in vars(args)}
+    flags = {k: vars(args).pop(k) for k in ("sweep", "dry_run", "grace", "tls_self_signed")
+                   if k in vars(args)}
     overrides = {k: v for k, v in vars(args).items() if k != "role"}
     config = load_config(**overrides)
     private_umask()                 # the store's files (data, LevelDB, the secret) are this user's alone
@@ -67,13 +72,13 @@ def main(argv: list[str] | None = None) -> int:
         require_cluster_secret(config, args.role)
     if args.role == "gc":
         from services.maintenance import run_gc
-        return run_gc(config, maintenance["sweep"], maintenance["dry_run"], maintenance["grace"])
+        return run_gc(config, flags["sweep"], flags["dry_run"], flags["grace"])
     if args.role == "fsck":
         from services.maintenance import run_fsck
         return run_fsck(config)
     if args.role == "serve":
         from services.serve import run_serve
-        return run_serve(config)
+        return run_serve(config, self_signed=flags["tls_self_signed"])
     from services.runner import run, start_logging
     start_logging(args.role, config)
     run(_configs(args.role, config))

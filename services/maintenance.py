@@ -11,11 +11,13 @@ from s3front.gc import collect_due, sweep
 from shared.config import Config
 from shared.data_client import DataClient
 from shared.metadata_client import MetadataClient
+from shared.tls import data_context, metadata_context
 
 
 async def _with_clients(config: Config, job):
-    metadata = MetadataClient(config.metadata_host, config.metadata_port, config.cluster_secret)
-    data = DataClient(config.data_host, config.data_port, config.cluster_secret)
+    metadata = MetadataClient(config.metadata_host, config.metadata_port, config.cluster_secret,
+                              tls=metadata_context(config))
+    data = DataClient(config.data_host, config.data_port, config.cluster_secret, tls=data_context(config))
     await metadata.start()
     try:
         if not await metadata.wait_ready(10):

@@ -11,6 +11,7 @@ from dmd.metadata.engine import StoreLocked, open_engine
 from dmd.metadata.server import build_server
 from services.runner import check_daemon_bind, uvicorn_config
 from shared.config import Config
+from shared.tls import check_server_files
 
 log = logging.getLogger("coffer.metadata")
 
@@ -50,8 +51,11 @@ def metadata_app(config: Config) -> tuple[Any, MetadataContext]:
 
 
 def uvicorn_configs(config: Config) -> list:
+    if config.metadata_tls:
+        check_server_files(config, "METADATA_TLS")
     app, _ = metadata_app(config)
     log.info("metadata daemon starting", extra={"bind": config.metadata_bind, "port": config.metadata_port,
-                                                "backend": config.backend,
+                                                "backend": config.backend, "tls": config.metadata_tls,
                                                 "path": config.metadata_path if config.backend == "file" else None})
-    return [uvicorn_config(app, config.metadata_bind, config.metadata_port, config, daemon=True)]
+    return [uvicorn_config(app, config.metadata_bind, config.metadata_port, config, daemon=True,
+                           tls=config.metadata_tls)]

@@ -171,3 +171,13 @@ IAM_GROUP_INLINE_MAX_CHARS = 5120
 IAM_ROLE_INLINE_MAX_CHARS = 10240
 POLICY_ACTION_CACHE_SIZE = 1024       # actions whose candidate statements one compiled policy remembers
 POLICY_PATTERN_CACHE_SIZE = 4096      # regexes built from patterns after policy variables were put in
+
+# TLS and metrics (shared/tls.py, shared/metrics.py)
+TLS_SELF_SIGNED_DAYS = 90             # `coffer serve --tls-self-signed`: a throwaway certificate's life
+TLS_SELF_SIGNED_DIR = "tls"           # ... kept under the metadata directory
+METRICS_PATH = "/_/metrics"
+# Request and RPC latencies, in seconds: from a cached metadata read to a large upload.
+METRICS_LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+                           10.0, 30.0, 60.0)
+METRICS_BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)    # writes (or files) per synced batch
+PROGRESS_PLAIN_EVERY_S = 2.0          # `coffer fsck`/`gc --sweep` off a terminal: a progress line this often

@@ -11,6 +11,7 @@ from collections import OrderedDict
 import logging
 import os
 import socket
+import ssl
 import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -35,8 +36,9 @@ WRITE_METHODS = frozenset({
 class MetadataClient:
     """Typed access to every RPC of the metadata daemon."""
 
-    def __init__(self, host: str, port: int, secret: str, call_timeout: float = C.RPC_CALL_TIMEOUT_S) -> None:
-        self.url = f"http://{host}:{port}"
+    def __init__(self, host: str, port: int, secret: str, call_timeout: float = C.RPC_CALL_TIMEOUT_S,
+                 tls: ssl.SSLContext | None = None) -> None:
+        self.url = f"{'https' if tls else 'http'}://{host}:{port}"
         self.secret = secret
         self.call_timeout = call_timeout
         self.boot_id: str | None = None
@@ -52,7 +54,8 @@ class MetadataClient:
                                          reconnection_delay=C.RPC_RECONNECT_FIRST_S,
                                          reconnection_delay_max=C.RPC_RECONNECT_MAX_S,
                                          randomization_factor=C.RPC_RECONNECT_JITTER_S, json=OrjsonShim,
-                                         serializer=JsonPacket)
+                                         serializer=JsonPacket,
+                                         websocket_extra_options={"ssl": tls} if tls else None)
         self._sio.on("connect", self._on_connect, namespace=C.RPC_NAMESPACE)
         self._sio.on("disconnect", self._on_disconnect, namespace=C.RPC_NAMESPACE)
         self._streams = StreamTable()
