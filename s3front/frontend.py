@@ -26,8 +26,10 @@ class Frontend:
 
     async def start(self) -> None:
         from s3front.gc import periodic
+        from s3front.metrics import GcMetrics
         await self.metadata.start()
-        self._gc_task = asyncio.get_running_loop().create_task(periodic(self.metadata, self.data))
+        self._gc_task = asyncio.get_running_loop().create_task(
+            periodic(self.metadata, self.data, self.config.gc_interval, on_round=GcMetrics().round))
 
     async def stop(self) -> None:
         self._gc_task.cancel()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict, dataclass, field
 
 from shared import constants as C
@@ -60,12 +60,15 @@ async def collect_due(metadata: MetadataClient, data: DataClient, grace: float =
     return report
 
 
-async def periodic(metadata: MetadataClient, data: DataClient, interval: float = C.GC_INTERVAL_S) -> None:
+async def periodic(metadata: MetadataClient, data: DataClient, interval: float = C.GC_INTERVAL_S,
+                   on_round: Callable[[GcReport], None] | None = None) -> None:
     """The GC task of every front-end: several may race on one entry; deletes are idempotent."""
     while True:
         await asyncio.sleep(interval)
         try:
             report = await collect_due(metadata, data)
+            if on_round is not None:
+                on_round(report)
             if report.entries:
                 log.info("GC finished deferred deletions", extra=report.as_dict())
         except Exception as exc:  # noqa: BLE001 - try again next round

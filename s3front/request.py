@@ -33,6 +33,8 @@ class S3Request:
     auth: "AuthResult | None" = None
     body_complete: bool = False        # the whole HTTP body has been read
     bucket_attrs: dict | None = None   # the bucket's attributes once a handler has read them (CORS headers)
+    received: int = 0                  # body bytes read so far, as sent (metrics)
+    sent: int = 0                      # body bytes of the answer sent so far (metrics)
 
     @property
     def account(self) -> Account | None:
@@ -57,6 +59,7 @@ class S3Request:
                 raise S3Error("IncompleteBody", "The client closed the connection before the body ended.")
             chunk = message.get("body", b"")
             if chunk:
+                self.received += len(chunk)
                 yield chunk
             if not message.get("more_body", False):
                 self.body_complete = True

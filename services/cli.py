@@ -66,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
                    if k in vars(args)}
     overrides = {k: v for k, v in vars(args).items() if k != "role"}
     config = load_config(**overrides)
+    from shared import metrics
+    metrics.configure(config.metrics)       # before anything binds a metric
     private_umask()                 # the store's files (data, LevelDB, the secret) are this user's alone
     if args.role != "serve":        # `serve` makes one and hands it to its children
         from services.runner import require_cluster_secret

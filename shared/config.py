@@ -66,6 +66,7 @@ class Config:
     data_tls: bool = False          # the data daemon's port speaks TLS
     metrics: bool = True            # /_/metrics and the counters behind it (COFFER_METRICS=0: off)
     metrics_public: bool = False    # /_/metrics without the cluster secret
+    gc_interval: float = C.GC_INTERVAL_S    # seconds between a front-end's GC rounds
 
     @property
     def tls(self) -> bool:
@@ -112,6 +113,7 @@ _SETTINGS: list[tuple[str, str, str, type]] = [
     ("DATA_TLS", "dataTls", "data_tls", bool),
     ("COFFER_METRICS", "metrics", "metrics", bool),
     ("COFFER_METRICS_PUBLIC", "metricsPublic", "metrics_public", bool),
+    ("COFFER_GC_INTERVAL", "gcInterval", "gc_interval", float),
 ]
 
 

@@ -12,6 +12,7 @@ import logging
 import os
 import socket
 import ssl
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -22,6 +23,7 @@ import socketio
 from shared import constants as C
 from shared.errors import InternalError, ServiceUnavailable, error_from_wire
 from shared.logging import request_id
+from shared.metrics import RpcMetrics
 from shared.read_stream import StreamTable
 from shared.rpc import JsonPacket, OrjsonShim, call_message, encoding_error
 
@@ -71,6 +73,7 @@ class MetadataClient:
         # allowed when it is invalidated before the write that changes it is acknowledged).
         self._buckets: OrderedDict[str, bytes] = OrderedDict()
         self._epoch = 0                     # bumped by every invalidation: a read that spans one is not kept
+        self._metrics = RpcMetrics()
 
     def _auth(self) -> dict[str, Any]:
         return {"secret": self.secret, "client": f"{socket.gethostname()}:{os.getpid()}", "proto": C.RPC_PROTO}
@@ -116,6 +119,7 @@ class MetadataClient:
     def _on_invalidate(self, msg: Any) -> bool:
         """The daemon changed some buckets' attributes (["*"]: any); confirmed once forgotten."""
         self._epoch += 1
+        self._metrics.invalidated()
         names = msg.get("buckets", ["*"]) if isinstance(msg, dict) else ["*"]
         if "*" in names:
             self._buckets.clear()
@@ -173,11 +177,14 @@ class MetadataClient:
             loop.call_soon(self._flush)
         # A timer on the future, not asyncio.wait_for: that wraps every call in a task (measured).
         timer = loop.call_later(timeout, _time_out, fut, method)
+        started, outcome = time.perf_counter(), "no_reply"
         try:
             reply = await fut
+            outcome = "ok" if reply.get("ok") else "error"
         finally:
             timer.cancel()
             self._pending.pop(call_id, None)
+            self._metrics.call(method, outcome, time.perf_counter() - started)
         if reply.get("ok"):
             return reply.get("result")
         raise error_from_wire(reply["error"])
@@ -242,6 +249,7 @@ class MetadataClient:
 
     async def get_bucket_attributes(self, bucket: str) -> dict:
         cached = self._buckets.get(bucket)
+        self._metrics.cache(cached is not None)
         if cached is not None:
             self._buckets.move_to_end(bucket)
             return orjson.loads(cached)     # a fresh copy: callers may change what they get
