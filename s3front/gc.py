@@ -20,6 +20,11 @@ from shared.metadata_client import MetadataClient
 log = logging.getLogger("coffer.gc")
 GC_DB = "__gc"
 METASTORE_DB = "__metastore"
+Progress = Callable[[str, int], None]       # (phase, items done in it so far): `coffer gc --sweep`, `fsck`
+
+
+def quiet(phase: str, done: int) -> None:
+    """The progress callback of runs nobody watches."""
 
 
 @dataclass
@@ -85,9 +90,12 @@ async def referenced_pieces(metadata: MetadataClient) -> AsyncIterator[tuple[str
                     yield bucket, key, piece
 
 
-async def referenced_keys(metadata: MetadataClient) -> set[str]:
+async def referenced_keys(metadata: MetadataClient, progress: Progress = quiet) -> set[str]:
     """Every data key that metadata points at: objects, parts, and pending `__gc` entries."""
-    keys = {piece["key"] async for _, _, piece in referenced_pieces(metadata)}
+    keys: set[str] = set()
+    async for _, _, piece in referenced_pieces(metadata):
+        keys.add(piece["key"])
+        progress("references", len(keys))
     async for _, entry in metadata.create_read_stream(GC_DB):
         keys.add(entry["location"]["key"])
     return keys
@@ -99,14 +107,15 @@ async def data_files(data: DataClient) -> AsyncIterator[dict]:
 
 
 async def sweep(metadata: MetadataClient, data: DataClient, grace: float = C.ORPHAN_GRACE_S,
-                dry_run: bool = False) -> GcReport:
+                dry_run: bool = False, progress: Progress = quiet) -> GcReport:
     """Delete data files no metadata references and older than `grace` seconds."""
     started = time.time()
     report = GcReport(dry_run=dry_run)
-    referenced = await referenced_keys(metadata)
+    referenced = await referenced_keys(metadata, progress)
     report.referenced = len(referenced)
     async for item in data_files(data):
         report.scanned += 1
+        progress("data files", report.scanned)
         if item["key"] in referenced or item["mtime"] >= started - grace:
             continue
         report.orphans += 1
