@@ -26,5 +26,5 @@ def uvicorn_configs(config: Config) -> list:
                                             "backend": config.backend, "tls": config.data_tls,
                                             "path": config.data_path if config.backend == "file" else None,
                                             "staleTemporariesRemoved": removed})
-    return [uvicorn_config(DataApp(store, config.cluster_secret, config.metrics_public), config.data_bind, config.data_port, config,
-                           daemon=True, tls=config.data_tls)]
+    app = DataApp(store, config.cluster_secret, config.metrics_public)
+    return [uvicorn_config(app, config.data_bind, config.data_port, config, daemon=True, tls=config.data_tls)]

@@ -75,7 +75,9 @@ def self_signed(directory: Path, names: list[str]) -> TlsFiles:
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Coffer throwaway CA")])
     ca = (_builder(ca_name, ca_name, ca_key.public_key(), now)
           .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-          .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
+          .add_extension(x509.KeyUsage(digital_signature=False, content_commitment=False, key_encipherment=False,
+                                       data_encipherment=False, key_agreement=False, key_cert_sign=True,
+                                       crl_sign=True, encipher_only=False, decipher_only=False), critical=True)
           .sign(ca_key, hashes.SHA256()))
     key = ec.generate_private_key(ec.SECP256R1())
     leaf = (_builder(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])]), ca_name, key.public_key(), now)

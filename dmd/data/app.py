@@ -69,10 +69,9 @@ class DataApp:
             status = 507 if exc.errno == 28 else 500
             await _respond(send, status, orjson.dumps({"errorType": "InternalError", "errorMessage": str(exc)}))
         finally:
-            if self._ops is not None:
-                op = _OPERATIONS.get((scope["method"], scope["path"] == "/DataFile"))
-                if op is not None and scope["path"].startswith("/DataFile"):
-                    self._ops[(op, result)].inc()
+            op = _operation(scope) if self._ops is not None else None
+            if op is not None:
+                self._ops[(op, result)].inc()
 
     async def _route(self, scope: Scope, headers: dict[str, str], receive: Receive, send: Send) -> None:
         path, method = scope["path"], scope["method"]
@@ -198,6 +197,14 @@ class DataApp:
         if self._authorized(headers):
             body.update(self.store.disk_usage())
         await _respond(send, 200 if ok else 503, orjson.dumps(body), [(b"content-type", b"application/json")])
+
+
+def _operation(scope: Scope) -> str | None:
+    """The file operation a request is, for the metrics; None for the health check and the metrics."""
+    path = scope["path"]
+    if not path.startswith("/DataFile"):
+        return None
+    return _OPERATIONS.get((scope["method"], path == "/DataFile"))
 
 
 async def _body_parts(receive: Receive) -> AsyncIterator[bytes]:
