@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 # files) are skipped there. About 2 min on a 2-core machine.
 MEM_FAMILIES := $(addprefix tests/test_,objects_basic object_headers buckets attributes listing_api \
 	versioning_api versioning_listing versioning_race multipart multipart_data acl cors copy delete_objects \
-	checksums checksums_multipart conditional rpc streams gathering)
+	checksums checksums_multipart conditional rpc streams gathering contract_daemon)
 MEM_FAMILIES := $(addsuffix .py,$(MEM_FAMILIES))
 
 $(STAMP): pyproject.toml

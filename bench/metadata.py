@@ -131,8 +131,8 @@ async def bench_full_listing(client: MetadataClient, daemon: Daemon, bucket: str
     cpu0, t0 = daemon.cpu(), time.perf_counter()
     seen, marker, pages = 0, None, 0
     while True:
-        params = {"listingType": "DelimiterMaster", "maxKeys": 1000, **({"marker": marker} if marker else {})}
-        page = await client.list_object(bucket, params)
+        params = {"maxKeys": 1000, **({"marker": marker} if marker else {})}
+        page = await client.call("listObjects", bucket=bucket, query=params)
         pages += 1
         seen += len(page["Contents"])
         if not page["IsTruncated"]:
@@ -148,8 +148,7 @@ async def bench_first_page(client: MetadataClient, bucket: str, prefixes: int, r
     times = []
     for _ in range(repeat):
         t0 = time.perf_counter()
-        page = await client.list_object(bucket, {"listingType": "DelimiterMaster", "delimiter": "/",
-                                                 "maxKeys": 1000})
+        page = await client.call("listObjects", bucket=bucket, query={"delimiter": "/", "maxKeys": 1000})
         times.append((time.perf_counter() - t0) * 1000)
         assert len(page["CommonPrefixes"]) == prefixes and not page["Contents"], page
     return {"first_ms": times[0], "median_ms": statistics.median(times), "max_ms": max(times)}

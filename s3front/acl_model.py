@@ -30,6 +30,7 @@ ANONYMOUS_ID, ANONYMOUS_NAME = "65a011a29cdf8ec533ec3d1ccaae921c", "anonymous"
 GROUPS = "http://acs.amazonaws.com/groups/"
 ALL_USERS = GROUPS + "global/AllUsers"
 AUTHENTICATED_USERS = GROUPS + "global/AuthenticatedUsers"
+PUBLIC_GROUPS = (ALL_USERS, AUTHENTICATED_USERS)     # what makes an ACL public
 LOG_DELIVERY = GROUPS + "s3/LogDelivery"
 KNOWN_GROUPS = (ALL_USERS, AUTHENTICATED_USERS, LOG_DELIVERY)
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
@@ -181,6 +182,11 @@ def _matches(grant: Grant, requester: str | None) -> bool:
     if grant["type"] == "Group":
         return grant["uri"] == ALL_USERS or (grant["uri"] == AUTHENTICATED_USERS and requester is not None)
     return requester is not None and grant.get("id") == requester
+
+
+def is_public(acl: ACL | None, owner: str) -> bool:
+    """Whether an ACL grants anything to everyone (AllUsers) or to every AWS account (AuthenticatedUsers)."""
+    return any(g["type"] == "Group" and g["uri"] in PUBLIC_GROUPS for g in grants_of(acl, owner))
 
 
 def allowed(acl: ACL | None, owner: str | None, requester: str | None, permission: str) -> bool:

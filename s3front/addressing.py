@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import unquote_to_bytes
+from urllib.parse import parse_qsl, unquote_to_bytes
 
 from shared import constants as C
 from shared.errors import S3Error
+from shared.models import decode_version_id
+
+COPY_SOURCE = "x-amz-copy-source"
 
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")     # matched whole: "$" would let "abc\n" in
 _IP = re.compile(r"\d+\.\d+\.\d+\.\d+")
@@ -61,3 +64,21 @@ def valid_bucket_name(name: str) -> bool:
     return (_BUCKET.fullmatch(name) is not None and ".." not in name and _IP.fullmatch(name) is None
             and ".-" not in name and "-." not in name and not name.startswith(C.BUCKET_RESERVED_PREFIXES)
             and not name.endswith(C.BUCKET_RESERVED_SUFFIXES))
+
+
+
+def parse_copy_source(value: str) -> tuple[str, str, str | None]:
+    """(bucket, key, internal version id or None) of an x-amz-copy-source value: `[/]bucket/key[?versionId=v]`."""
+    path, _, query = value.partition("?")      # a `?` inside the key arrives URL-encoded
+    try:
+        # Header values reach us as UTF-8 text; the key is UTF-8 once its %XX escapes are undone.
+        path = unquote_to_bytes(path.encode("utf-8")).decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        path = ""
+    bucket, _, key = path.removeprefix("/").partition("/")
+    if not bucket or not key:
+        raise S3Error("InvalidArgument", "Copy Source must mention the source bucket and key: sourcebucket/sourcekey",
+                      ArgumentName=COPY_SOURCE, ArgumentValue=value)
+    params = dict(parse_qsl(query, keep_blank_values=True))
+    version = params.get("versionId")
+    return bucket, key, None if version is None else decode_version_id(version)

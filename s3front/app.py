@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 
 from s3front.addressing import check_key, split_target
 from s3front.api import HANDLERS
+from s3front.authorize import authorize
 from s3front.api.cors import add_cors_headers
 from s3front.errors import error_body, not_implemented
 from s3front.frontend import Frontend
@@ -34,7 +35,7 @@ def _admin_app(frontend: Frontend) -> FastAPI:
 
     @admin.get("/_/health")
     async def health() -> JSONResponse:
-        ready = frontend.metadata._ready.is_set()
+        ready = frontend.metadata.ready
         return JSONResponse({"status": "ok" if ready else "degraded", "metadata": ready},
                             status_code=200 if ready else 503)
 
@@ -80,7 +81,8 @@ class S3App:
         raw_path = scope.get("raw_path", scope["path"].encode()).decode("latin-1") or "/"
         raw_query = scope.get("query_string", b"").decode("latin-1")
         req = S3Request(scope["method"], raw_path, raw_query, None, None,
-                        dict(parse_qsl(raw_query, keep_blank_values=True)), headers, rid, receive, self.frontend)
+                        dict(parse_qsl(raw_query, keep_blank_values=True)), headers, rid, receive, self.frontend,
+                        source_ip=(scope.get("client") or ("",))[0], secure=scope.get("scheme") == "https")
         try:
             resp = await self._dispatch(req)
         except Exception as exc:  # noqa: BLE001 - every failure becomes an S3 error
@@ -108,6 +110,7 @@ class S3App:
         handler = HANDLERS.get(req.operation.name)
         if handler is None:
             raise not_implemented(req.operation.name)
+        await authorize(req)
         return await handler(req)
 
     def _error_response(self, req: S3Request, exc: Exception) -> S3Response:

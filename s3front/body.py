@@ -15,6 +15,7 @@ from s3front.auth.chunked import decode_chunked, declared_trailers
 from s3front.request import S3Request
 from shared import constants as C
 from shared.checksums import ALGORITHMS, Checksum, header_name, valid_value
+from shared.contract.records import ChecksumValue
 from shared.errors import S3Error
 from shared.params import parse_int
 
@@ -91,13 +92,13 @@ def _header_checksums(headers: dict[str, str], validate: bool = True) -> list[tu
     return found
 
 
-def object_checksum_header(headers: dict[str, str]) -> dict[str, str] | None:
+def object_checksum_header(headers: dict[str, str]) -> ChecksumValue | None:
     """The whole object's checksum a CompleteMultipartUpload announces: {algorithm, value}, value unchecked.
 
     Its value may be composite (`<base64>-<N>`), so only the comparison with the computed one decides (BadDigest).
     """
     found = _header_checksums(headers, validate=False)
-    return {"algorithm": found[0][0], "value": found[0][1]} if found else None
+    return ChecksumValue(found[0][0], found[0][1]) if found else None
 
 
 def _trailer_checksums(headers: dict[str, str]) -> list[str]:
@@ -197,7 +198,7 @@ class BodyReader:
     def etag(self) -> str:
         return self.md5.hexdigest()
 
-    def verify(self) -> dict[str, str]:
+    def verify(self) -> ChecksumValue | None:
         """Check every digest the client announced; returns the checksum to store with the object."""
         if self.sha256 and self.sha256.hexdigest() != self.expected_sha256:
             raise S3Error("XAmzContentSHA256Mismatch", ClientComputedContentSHA256=self.expected_sha256,
@@ -206,7 +207,7 @@ class BodyReader:
             raise S3Error("BadDigest", ExpectedDigest=self.req.headers.get("content-md5"),
                           CalculatedDigest=base64.b64encode(self.md5.digest()).decode())
         if self.checksum is None:
-            return {}
+            return None
         algorithm, actual = self.checksum.algorithm, self.checksum.b64()
         sent = self.expected_checksum
         if self.trailer_checksum:
@@ -215,7 +216,7 @@ class BodyReader:
                 raise S3Error("InvalidRequest", f"Value for {header_name(algorithm)} trailing header is invalid.")
         if sent is not None and sent != actual:
             raise _bad_digest(algorithm)
-        return {"algorithm": algorithm, "value": actual}
+        return ChecksumValue(algorithm, actual)
 
 
 async def read_small_body(req: S3Request, limit: int, body_checksums: bool = True) -> bytes:

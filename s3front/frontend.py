@@ -3,16 +3,30 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from collections.abc import Iterable
 
 from s3front.auth import Authenticator
+from s3front.metrics import GcMetrics
 from shared import constants as C
 from shared.config import Config
+from shared.contract.data import DataRouter
+from shared.contract.metadata import Garbage
+from shared.contract.records import Piece
 from shared.data_client import DataClient
+from shared.location_routing import build_router
+from shared.locations import locations_or_exit
+from shared.maintenance.gc import periodic
 from shared.metadata_client import MetadataClient
 from shared.tls import data_context, metadata_context
 
 log = logging.getLogger("coffer.frontend")
+
+
+def data_router(config: Config) -> DataRouter:
+    """Every configured data location by name (shared/locations.py; a new type of backend is one
+    more branch of build_router); this cluster's own data daemon is the default, `us-east-1`."""
+    own = DataClient(config.data_host, config.data_port, config.cluster_secret, tls=data_context(config))
+    return build_router(config, locations_or_exit(), own)
 
 
 class Frontend:
@@ -20,13 +34,12 @@ class Frontend:
         self.config = config
         self.metadata = MetadataClient(config.metadata_host, config.metadata_port, config.cluster_secret,
                                        tls=metadata_context(config))
-        self.data = DataClient(config.data_host, config.data_port, config.cluster_secret, tls=data_context(config))
+        self.data = data_router(config)
+        self.location = self.data.default          # where new data goes
         self.auth = Authenticator(config)
         self._deletes = asyncio.Semaphore(C.GC_MAX_PARALLEL_DELETES)
 
     async def start(self) -> None:
-        from s3front.gc import periodic
-        from s3front.metrics import GcMetrics
         await self.metadata.start()
         self._gc_task = asyncio.get_running_loop().create_task(
             periodic(self.metadata, self.data, self.config.gc_interval, on_round=GcMetrics().round))
@@ -36,18 +49,18 @@ class Frontend:
         await self.metadata.close()
         await self.data.close()
 
-    async def collect(self, gc: list[dict[str, Any]]) -> None:
-        """Delete the data a committed metadata change dropped, then forget its `__gc` entries.
+    async def collect(self, garbage: Iterable[Garbage]) -> None:
+        """Delete the data a committed metadata change dropped, then forget its deferred deletions.
 
-        Runs after the client has its answer; what fails here stays in `__gc` for the GC task.
+        Runs after the client has its answer; what fails here stays recorded for the GC task.
         """
         done = []
-        for entry in gc:
+        for entry in garbage:
             try:
                 async with self._deletes:
-                    for piece in entry["location"]:
-                        await self.data.delete(piece["key"])
-                done.append(entry["gcKey"])
+                    for piece in entry.pieces:
+                        await self.data.delete(piece)
+                done.append(entry.gc_key)
             except Exception as exc:  # noqa: BLE001 - left for the periodic GC
                 log.warning("deferred data deletion failed", extra={"error": str(exc)})
         if done:
@@ -56,9 +69,9 @@ class Frontend:
             except Exception as exc:  # noqa: BLE001
                 log.warning("gcDone failed", extra={"error": str(exc)})
 
-    async def discard(self, data_key: str) -> None:
+    async def discard(self, piece: Piece) -> None:
         """Delete data whose metadata is known never to have been committed."""
         try:
-            await self.data.delete(data_key)
+            await self.data.delete(piece)
         except Exception as exc:  # noqa: BLE001 - the orphan sweeper reclaims it
-            log.warning("could not delete uncommitted data", extra={"dataKey": data_key, "error": str(exc)})
+            log.warning("could not delete uncommitted data", extra={"dataKey": piece.key, "error": str(exc)})

@@ -8,9 +8,11 @@ from typing import TYPE_CHECKING, Any
 
 from shared.config import Account
 from shared.errors import S3Error
+from shared.models import decode_version_id
 
 if TYPE_CHECKING:
     from s3front.auth import AuthResult
+    from s3front.authorize import Access
     from s3front.frontend import Frontend
     from s3front.routing import Operation
 
@@ -32,7 +34,9 @@ class S3Request:
     operation: "Operation | None" = None
     auth: "AuthResult | None" = None
     body_complete: bool = False        # the whole HTTP body has been read
-    bucket_attrs: dict | None = None   # the bucket's attributes once a handler has read them (CORS headers)
+    access: "Access | None" = None     # what authorization resolved (s3front.authorize)
+    source_ip: str = ""                # the client's address (aws:SourceIp)
+    secure: bool = False               # the request came over TLS (aws:SecureTransport)
     received: int = 0                  # body bytes read so far, as sent (metrics)
     sent: int = 0                      # body bytes of the answer sent so far (metrics)
 
@@ -64,6 +68,20 @@ class S3Request:
             if not message.get("more_body", False):
                 self.body_complete = True
                 return
+
+
+def version_param(req: S3Request) -> str | None:
+    """The internal version id the query's versionId names, or None."""
+    value = req.query.get("versionId")
+    return None if value is None else decode_version_id(value)
+
+
+def upload_id(req: S3Request) -> str:
+    """The uploadId query parameter; NoSuchUpload when it is empty."""
+    value = req.query.get("uploadId", "")
+    if not value:
+        raise S3Error("NoSuchUpload", UploadId=value)
+    return value
 
 
 @dataclass

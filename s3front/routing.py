@@ -138,6 +138,7 @@ class Operation:
     name: str
     permission: str
     target: str
+    header: str | None = None       # the header that chose the row (x-amz-copy-source for copies)
 
 
 def resolve(method: str, bucket: str | None, key: str | None, query: dict[str, str],
@@ -151,7 +152,7 @@ def resolve(method: str, bucket: str | None, key: str | None, query: dict[str, s
         if (row.method == method and row.target == target
                 and all(q in query for q in row.query)
                 and (row.header is None or row.header in headers)):
-            return Operation(row.operation, row.permission, target)
+            return Operation(row.operation, row.permission, target, row.header)
     raise S3Error("MethodNotAllowed", f"{method} is not allowed on this {target}.",
                   Method=method, ResourceType=target.upper())
 

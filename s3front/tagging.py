@@ -23,6 +23,7 @@ from shared import constants as C
 from shared.errors import S3Error
 
 Tags = dict[str, str]
+TAGS = "tags"          # the metadata field (object) and attribute (bucket) holding a tag set
 COPY, REPLACE = "COPY", "REPLACE"
 _EXTRA_CHARS = frozenset("_.:/=+-@")
 _BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from dmd.data.app import DataApp
+from dmd.data.app import DataApp, WithMemory
 from dmd.data.memory import MemoryStore
 from dmd.data.store import FileStore
 from services.runner import check_daemon_bind, uvicorn_config
@@ -27,4 +27,7 @@ def uvicorn_configs(config: Config) -> list:
                                             "path": config.data_path if config.backend == "file" else None,
                                             "staleTemporariesRemoved": removed})
     app = DataApp(store, config.cluster_secret, config.metrics_public)
-    return [uvicorn_config(app, config.data_bind, config.data_port, config, daemon=True, tls=config.data_tls)]
+    # `mem` locations live in this daemon's memory (with S3BACKEND=mem, that is its one store).
+    memory = app if config.backend == "mem" else DataApp(MemoryStore(), config.cluster_secret, config.metrics_public)
+    return [uvicorn_config(WithMemory(app, memory), config.data_bind, config.data_port, config, daemon=True,
+                           tls=config.data_tls)]

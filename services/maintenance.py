@@ -6,19 +6,19 @@ import sys
 
 import orjson
 
-from s3front.fsck import fsck
+from s3front.frontend import data_router
 from services.progress import Progress
-from s3front.gc import collect_due, sweep
 from shared.config import Config
-from shared.data_client import DataClient
+from shared.maintenance.fsck import fsck
+from shared.maintenance.gc import collect_due, sweep
 from shared.metadata_client import MetadataClient
-from shared.tls import data_context, metadata_context
+from shared.tls import metadata_context
 
 
 async def _with_clients(config: Config, job):
     metadata = MetadataClient(config.metadata_host, config.metadata_port, config.cluster_secret,
                               tls=metadata_context(config))
-    data = DataClient(config.data_host, config.data_port, config.cluster_secret, tls=data_context(config))
+    data = data_router(config)
     await metadata.start()
     try:
         if not await metadata.wait_ready(10):

@@ -227,6 +227,8 @@ def with_self_signed(config: Config, directory: Path) -> Config:
 
 
 def run_serve(config: Config, self_signed: bool = False) -> int:
+    from shared.locations import locations_or_exit
+    locations_or_exit()             # a bad locationConfig.json stops here, not in a restart loop
     setup_logging("serve", config.log_level)
     scratch = None
     if self_signed:

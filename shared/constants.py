@@ -1,4 +1,4 @@
-"""Every figure of the design (dmd-reference §0), named once."""
+"""Every figure of the design (design.md §0), named once."""
 
 # Ports and addresses
 S3_PORT = 8000
@@ -22,7 +22,7 @@ HTTP_LINGER_BYTES = 2**20             # what it sends meanwhile is read and drop
 
 # RPC (front-end <-> metadata daemon)
 RPC_NAMESPACE = "/MDFile/metadata"
-RPC_PROTO = 1
+RPC_PROTO = 2                        # 2: the typed contract (shared/contract/), pieces with partNumber
 RPC_API_VERSION = "1.0"
 RPC_CALL_TIMEOUT_S = 30.0
 RPC_RECONNECT_WAIT_S = 5.0          # a call made while disconnected waits at most this long
@@ -171,6 +171,22 @@ IAM_GROUP_INLINE_MAX_CHARS = 5120
 IAM_ROLE_INLINE_MAX_CHARS = 10240
 POLICY_ACTION_CACHE_SIZE = 1024       # actions whose candidate statements one compiled policy remembers
 POLICY_PATTERN_CACHE_SIZE = 4096      # regexes built from patterns after policy variables were put in
+
+# Data locations (locationConfig.json, docs/locations.md).
+LOCATION_TYPES = ("file", "mem", "aws_s3")
+LOCATION_FILE_NAME = "locationConfig.json"     # S3DATA=multiple without S3_LOCATION_FILE: beside COFFER_CONFIG
+MEMORY_DATA_PATH = "/MemFile"         # the data daemon's memory store (`mem` locations), beside /DataFile
+# The storage classes AWS defines: x-amz-storage-class and a location's storageClasses name these.
+STORAGE_CLASSES = ("STANDARD", "REDUCED_REDUNDANCY", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING",
+                   "GLACIER", "DEEP_ARCHIVE", "GLACIER_IR", "OUTPOSTS", "SNOW", "EXPRESS_ONEZONE")
+# A remote S3 location (aws_s3): every call has a deadline, so a dead or slow remote is a 503, never a hang.
+REMOTE_CONNECT_TIMEOUT_S = 5.0
+REMOTE_READ_TIMEOUT_S = 30.0          # between two reads of an answer (and two writes of a body)
+REMOTE_POOL_TIMEOUT_S = 10.0          # waiting for a free connection of the pool
+REMOTE_MAX_CONNECTIONS = 128
+REMOTE_MAX_IDLE = 32
+REMOTE_PART_BYTES = 8 * 2**20         # an unknown-length put goes to the remote as a multipart upload of these
+REMOTE_LIST_PAGE = 1000
 
 # TLS and metrics (shared/tls.py, shared/metrics.py)
 TLS_SELF_SIGNED_DAYS = 90             # `coffer serve --tls-self-signed`: a throwaway certificate's life

@@ -1,4 +1,4 @@
-"""The front-end's client of the data daemon's /DataFile API (dmd-reference §8.4).
+"""The data daemon's /DataFile API as a `DataBackend` (shared/contract/data.py; design.md §8.4).
 
 It runs on `shared.http_client` (pooled keep-alive HTTP/1.1 over httptools) rather than httpx:
 see that module for the measurements behind the choice.
@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 import orjson
 
 from shared import constants as C
+from shared.contract.data import LocationHealth, StoredFile
 from shared.errors import InternalError, ServiceUnavailable
 from shared.http_client import HttpPool, Response, TransportError
 from shared.logging import request_id
@@ -20,7 +21,7 @@ log = logging.getLogger("coffer.data")
 
 
 class DataClient:
-    """Streams bytes to and from the data daemon over pooled keep-alive connections."""
+    """A data location served by a data daemon: bytes over pooled keep-alive connections (a DataBackend)."""
 
     def __init__(self, host: str, port: int, secret: str, tls: ssl.SSLContext | None = None) -> None:
         self._pool = HttpPool(host, port, max_connections=256, max_idle=64,
@@ -46,8 +47,10 @@ class DataClient:
         except TransportError as exc:
             raise ServiceUnavailable(f"the data daemon went away mid-answer: {exc}") from exc
 
-    async def put(self, body: AsyncIterator[bytes] | bytes, length: int | None) -> str:
-        """Store `length` bytes (None: unknown, sent chunked); returns the new data key once they are durable."""
+    async def put(self, body: AsyncIterator[bytes] | bytes, length: int | None, hint: str | None = None) -> str:
+        """Store `length` bytes (None: unknown, sent chunked); returns the new data key once they are durable.
+
+        The daemon chooses its keys: the naming `hint` of other locations is not needed."""
         if length is not None and length <= C.DATA_INLINE_READ_BYTES and not isinstance(body, bytes):
             body = b"".join([chunk async for chunk in body])    # one write with the headers, not three
         resp = await self._request("PUT", "/DataFile", body, length)
@@ -85,17 +88,26 @@ class DataClient:
             _raise_for(resp.status, "")
         return int(resp.headers["content-length"])
 
-    async def list_files(self, limit: int = 1000) -> AsyncIterator[dict]:
-        """Every data file ({key, size, mtime}), page by page."""
+    async def list_files(self, limit: int = 1000) -> AsyncIterator[StoredFile]:
+        """Every data file, in key order, page by page."""
         after: str | None = None
         while True:
             query = f"list&limit={limit}" + (f"&after={after}" if after else "")
             page = await self.admin(query)
             for item in page["items"]:
-                yield item
+                yield StoredFile(item["key"], item["size"], item["mtime"])
             after = page["next"]
             if after is None:
                 return
+
+    async def health(self) -> LocationHealth:
+        """Whether the daemon answers its health check."""
+        try:
+            resp = await self._request("GET", "/_/healthcheck")
+            text = await self._text(resp)
+        except ServiceUnavailable as exc:
+            return LocationHealth(False, exc.detail)
+        return LocationHealth(resp.status == 200, "" if resp.status == 200 else text[:200])
 
     async def admin(self, query: str) -> dict:
         resp = await self._request("GET", f"/DataFile?{query}")

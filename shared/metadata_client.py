@@ -1,7 +1,11 @@
 """The front-end's client of the metadata daemon: one socket.io connection per process, shared by all requests.
 
+Its typed methods are the contract's (shared/contract/metadata.py, bound by `bind_client`): they
+take and return the contract's records. Underneath is the transport: calls made in one loop turn
+leave in one `calls` event, replies come back in `replies`, a reconnect re-checks the manifest.
 Calls in flight when the connection drops fail at once (a write's outcome is then unknown);
-calls made while reconnecting wait a little, then fail as ServiceUnavailable (dmd-reference §1.5).
+calls made while reconnecting wait a little, then fail as ServiceUnavailable (design.md §1.5).
+`call(method, **args)` remains for the raw calls of tests and tools (shared/contract/raw.py).
 """
 from __future__ import annotations
 
@@ -21,6 +25,9 @@ import orjson
 import socketio
 
 from shared import constants as C
+from shared.contract.metadata import BucketInfo, MetadataAPI
+from shared.contract.raw import RawAPI
+from shared.contract.rpc import Codec, bind_client, calls_of
 from shared.errors import InternalError, ServiceUnavailable, error_from_wire
 from shared.logging import request_id
 from shared.metrics import RpcMetrics
@@ -29,14 +36,20 @@ from shared.rpc import JsonPacket, OrjsonShim, call_message, encoding_error
 
 log = logging.getLogger("coffer.rpc")
 
-WRITE_METHODS = frozenset({
-    "createBucket", "putBucketAttributes", "updateBucketAttributes", "deleteBucket", "putObject", "updateObject",
-    "deleteObject", "initiateMultipartUpload", "putPart", "completeMultipartUpload", "abortMultipartUpload",
-    "gcDone", "put", "del", "batch"})
+# Calls that can change state: a lost reply leaves their outcome unknown, so they are never retried.
+WRITE_METHODS = frozenset(c.wire for calls in (calls_of(MetadataAPI), calls_of(RawAPI))
+                          for c in calls.values() if c.writes)
 
 
-class MetadataClient:
-    """Typed access to every RPC of the metadata daemon."""
+class _Calls:
+    """One typed method per MetadataAPI call, bound from the contract below the class."""
+
+
+bind_client(_Calls, calls_of(MetadataAPI))
+
+
+class MetadataClient(_Calls):
+    """The metadata daemon, as the contract's typed methods over one shared connection."""
 
     def __init__(self, host: str, port: int, secret: str, call_timeout: float = C.RPC_CALL_TIMEOUT_S,
                  tls: ssl.SSLContext | None = None) -> None:
@@ -69,9 +82,10 @@ class MetadataClient:
         self._outbox: list[tuple[dict, str]] = []
         self._handshake: asyncio.Task | None = None
         self._closing = False
-        # Bucket attributes, kept until the daemon says they changed (architecture.md: a cache is
-        # allowed when it is invalidated before the write that changes it is acknowledged).
-        self._buckets: OrderedDict[str, bytes] = OrderedDict()
+        # Bucket records, kept until the daemon says they changed (design.md: a cache is allowed
+        # when it is invalidated before the write that changes it is acknowledged). Records are
+        # frozen: every request of a bucket shares one.
+        self._buckets: OrderedDict[str, BucketInfo] = OrderedDict()
         self._epoch = 0                     # bumped by every invalidation: a read that spans one is not kept
         self._metrics = RpcMetrics()
 
@@ -86,6 +100,11 @@ class MetadataClient:
     async def close(self) -> None:
         self._closing = True
         await self._sio.disconnect()
+
+    @property
+    def ready(self) -> bool:
+        """Connected, and the daemon's manifest checked."""
+        return self._ready.is_set()
 
     async def wait_ready(self, timeout: float) -> bool:
         try:
@@ -151,6 +170,10 @@ class MetadataClient:
                 log.warning("reconnecting to the metadata daemon failed", extra={"error": str(exc)})
 
     async def call(self, method: str, timeout: float | None = None, **args: Any) -> Any:
+        """One RPC by wire name, arguments and result as documents (raw calls, tools, tests)."""
+        return await self.rpc_call(method, method in WRITE_METHODS, args, timeout)
+
+    async def rpc_call(self, method: str, writes: bool, args: dict[str, Any], timeout: float | None = None) -> Any:
         """One RPC; S3 errors come back as S3Error, lost connections as ServiceUnavailable."""
         timeout = timeout or self.call_timeout
         if not self._ready.is_set() and not await self.wait_ready(min(timeout, C.RPC_RECONNECT_WAIT_S)):
@@ -158,9 +181,9 @@ class MetadataClient:
         try:
             return await self._send(method, args, timeout)
         except ServiceUnavailable:
-            if method in WRITE_METHODS:
+            if writes:
                 raise
-            # A read may be retried once after a reconnect (dmd-reference §1.5).
+            # A read may be retried once after a reconnect (design.md §1.5).
             if not await self.wait_ready(min(timeout, C.RPC_RECONNECT_WAIT_S)):
                 raise
             return await self._send(method, args, timeout)
@@ -237,107 +260,29 @@ class MetadataClient:
             if fut is not None and not fut.done():
                 fut.set_result(reply)
 
-    # -- the typed surface (dmd-reference §2.4) ----------------------------------------
-    async def get_manifest(self) -> dict:
-        return await self.call("getManifest")
-
-    async def get_stats(self) -> dict:
-        return await self.call("getStats")
-
-    async def create_bucket(self, bucket: str, attrs: dict) -> dict:
-        return await self.call("createBucket", bucket=bucket, attrs=attrs)
-
-    async def get_bucket_attributes(self, bucket: str) -> dict:
-        cached = self._buckets.get(bucket)
-        self._metrics.cache(cached is not None)
-        if cached is not None:
-            self._buckets.move_to_end(bucket)
-            return orjson.loads(cached)     # a fresh copy: callers may change what they get
-        epoch = self._epoch
-        attrs = await self.call("getBucketAttributes", bucket=bucket)
-        if epoch == self._epoch and self._ready.is_set():
-            self._buckets[bucket] = orjson.dumps(attrs)
-            if len(self._buckets) > C.BUCKET_CACHE_SIZE:
-                self._buckets.popitem(last=False)
-        return attrs
-
-    async def put_bucket_attributes(self, bucket: str, attrs: dict, if_rev: int | None = None) -> dict:
-        return await self.call("putBucketAttributes", bucket=bucket, attrs=attrs, if_rev=if_rev)
-
-    async def update_bucket_attributes(self, bucket: str, set: dict | None = None,
-                                       unset: list[str] | None = None) -> dict:
-        return await self.call("updateBucketAttributes", bucket=bucket, set=set or {}, unset=unset or [])
-
-    async def delete_bucket(self, bucket: str) -> dict:
-        return await self.call("deleteBucket", bucket=bucket)
-
-    async def list_buckets(self, owner: str) -> list[dict]:
-        return await self.call("listBuckets", owner=owner)
-
-    async def get_bucket_and_object(self, bucket: str, key: str, version_id: str | None = None) -> dict:
-        return await self.call("getBucketAndObject", bucket=bucket, key=key, versionId=version_id)
-
-    async def get_object(self, bucket: str, key: str, version_id: str | None = None) -> dict:
-        return await self.call("getObject", bucket=bucket, key=key, versionId=version_id)
-
-    async def put_object(self, bucket: str, key: str, md: dict, condition: dict | None = None) -> dict:
-        """Store a version; `condition` ({"ifMatch"|"ifNoneMatch": value}) is checked under the key lock."""
-        if condition:
-            return await self.call("putObject", bucket=bucket, key=key, md=md, condition=condition)
-        return await self.call("putObject", bucket=bucket, key=key, md=md)
-
-    async def update_object(self, bucket: str, key: str, version_id: str | None = None,
-                            set: dict | None = None, unset: list[str] | None = None) -> dict:
-        return await self.call("updateObject", bucket=bucket, key=key, versionId=version_id,
-                               set=set or {}, unset=unset or [])
-
-    async def delete_object(self, bucket: str, key: str, version_id: str | None = None,
-                            marker: dict | None = None) -> dict:
-        return await self.call("deleteObject", bucket=bucket, key=key, versionId=version_id, marker=marker)
-
-    async def list_object(self, bucket: str, params: dict) -> dict:
-        return await self.call("listObject", bucket=bucket, params=params)
-
-    async def list_parts(self, bucket: str, upload_id: str, part_number_marker: int = 0,
-                         max_parts: int = C.LISTING_MAX_KEYS, key: str | None = None) -> dict:
-        return await self.call("listParts", bucket=bucket, uploadId=upload_id,
-                               partNumberMarker=part_number_marker, maxParts=max_parts, key=key)
-
-    async def initiate_multipart_upload(self, bucket: str, key: str, overview: dict) -> dict:
-        return await self.call("initiateMultipartUpload", bucket=bucket, key=key, overview=overview)
-
-    async def put_part(self, bucket: str, key: str, upload_id: str, part_number: int, part: dict) -> dict:
-        return await self.call("putPart", bucket=bucket, key=key, uploadId=upload_id, partNumber=part_number,
-                               part=part)
-
-    async def complete_multipart_upload(self, bucket: str, key: str, upload_id: str, parts: list[dict],
-                                        md: dict, min_part_size: int = C.MPU_MIN_PART_SIZE,
-                                        condition: dict | None = None, checksum: dict | None = None) -> dict:
-        """Complete an upload; `condition` (If-Match / If-None-Match) and the announced `checksum` are
-        checked in the daemon, under the key lock."""
-        extra = {name: value for name, value in (("condition", condition), ("checksum", checksum)) if value}
-        return await self.call("completeMultipartUpload", bucket=bucket, key=key, uploadId=upload_id,
-                               parts=parts, md=md, minPartSize=min_part_size, **extra)
-
-    async def abort_multipart_upload(self, bucket: str, key: str, upload_id: str) -> dict:
-        return await self.call("abortMultipartUpload", bucket=bucket, key=key, uploadId=upload_id)
-
-    async def gc_done(self, entries: list[str]) -> dict:
-        return await self.call("gcDone", entries=entries)
+    # -- streams -----------------------------------------------------------------------
+    async def rpc_stream(self, method: str, args: dict[str, Any], decode: Codec) -> AsyncIterator[Any]:
+        """The items of a contract stream call, decoded, in order."""
+        async for item in self._stream(method, args):
+            yield item if decode is None else decode(item)
 
     async def create_read_stream(self, db: str, **range: Any) -> AsyncIterator[tuple[str | None, Any]]:
         """(key, value) pairs of a sub-level in key order; gt/gte/lt/lte, limit, keys, values as in LevelDB."""
+        keys, values = range.get("keys", True), range.get("values", True)
+        async for item in self._stream("createReadStream", {"db": db, **range}):
+            yield (item[0], item[1]) if keys and values else (item, None) if keys else (None, item)
+
+    async def _stream(self, method: str, args: dict[str, Any]) -> AsyncIterator[Any]:
         stream_id = uuid.uuid4().hex
         inbox = self._streams.open(stream_id)       # listen before asking: data may overtake the reply
-        keys, values = range.get("keys", True), range.get("values", True)
         try:
-            await self.call("createReadStream", db=db, streamId=stream_id, **range)
+            await self.rpc_call(method, False, {**args, "streamId": stream_id})
             while True:
                 kind, payload = await inbox.next()
                 if kind == "end":
                     return
                 for item in payload:
-                    yield (item[0], item[1]) if keys and values else (item, None) if keys else (None, item)
+                    yield item
         finally:
             self._streams.close(stream_id)
             if not inbox.finished and self._ready.is_set():
@@ -345,6 +290,22 @@ class MetadataClient:
                     await self._sio.emit("stream-hangup", {"stream": stream_id}, namespace=C.RPC_NAMESPACE)
                 except socketio.exceptions.SocketIOError:
                     pass                            # a disconnect closes the daemon's side anyway
+
+    # -- the cached bucket record --------------------------------------------------------
+    async def get_bucket(self, bucket: str) -> BucketInfo:
+        """A bucket's record, from the cache the daemon invalidates before any change is acknowledged."""
+        cached = self._buckets.get(bucket)
+        self._metrics.cache(cached is not None)
+        if cached is not None:
+            self._buckets.move_to_end(bucket)
+            return cached
+        epoch = self._epoch
+        info = await super().get_bucket(bucket)
+        if epoch == self._epoch and self._ready.is_set():
+            self._buckets[bucket] = info
+            if len(self._buckets) > C.BUCKET_CACHE_SIZE:
+                self._buckets.popitem(last=False)
+        return info
 
 
 def _time_out(fut: asyncio.Future, method: str) -> None:

@@ -35,11 +35,11 @@ def decode_version_id(external: str) -> str:
                   ArgumentValue=external)
 
 
-def external_version_id(md: dict) -> str:
-    """The version id a client sees for a stored version."""
-    if md.get("isNull") or not md.get("versionId"):
+def external_version_id(version_id: str | None, is_null: bool = False) -> str:
+    """The version id a client sees for a stored version (its internal id, whether it is the null one)."""
+    if is_null or not version_id:
         return NULL_VERSION
-    return encode_version_id(md["versionId"])
+    return encode_version_id(version_id)
 
 
 def etag_matches(header: str, etag: str) -> bool:
@@ -72,6 +72,6 @@ def http_date(iso: str) -> str:
             f"{d.hour:02d}:{d.minute:02d}:{d.second:02d} GMT")
 
 
-# The fields of object metadata that listings return (dmd-reference §6.6): never `location`.
+# The fields of object metadata that listings return (design.md §6.6): never `location`.
 LISTING_FIELDS = ("key", "content-length", "content-md5", "last-modified", "owner-id",
                   "owner-display-name", "x-amz-storage-class", "versionId", "isNull", "isDeleteMarker")

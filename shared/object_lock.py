@@ -35,6 +35,8 @@ MODE_HEADER = "x-amz-object-lock-mode"
 DATE_HEADER = "x-amz-object-lock-retain-until-date"
 HOLD_HEADER = "x-amz-object-lock-legal-hold"
 BYPASS_HEADER = "x-amz-bypass-governance-retention"
+RETENTION, LEGAL_HOLD = "retention", "legalHold"      # an object version's fields in its metadata
+LOCK_ATTR = "objectLock"                             # a bucket's attribute: its LockConfig, once enabled
 LOCKED_MESSAGE = "Access Denied because object protected by object lock."
 Node = tuple[str, Any]
 

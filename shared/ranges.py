@@ -1,4 +1,4 @@
-"""HTTP byte ranges: one parser for the S3 layer and the /DataFile layer (dmd-reference §8.3)."""
+"""HTTP byte ranges: one parser for the S3 layer and the /DataFile layer (design.md §8.3)."""
 from __future__ import annotations
 
 import re

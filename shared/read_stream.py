@@ -1,4 +1,4 @@
-"""The consumer side of acknowledged streams (dmd-reference §4): one inbox per stream id.
+"""The consumer side of acknowledged streams (design.md §4): one inbox per stream id.
 
 A packet is queued in arrival order before any await, so concurrent event handlers cannot
 reorder packets; its ack is held back while the inbox holds more than STREAM_CLIENT_QUEUE_PACKETS,

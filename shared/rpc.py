@@ -1,4 +1,4 @@
-"""The RPC wire format between front-ends and the metadata daemon (dmd-reference §1.4)."""
+"""The RPC wire format between front-ends and the metadata daemon (design.md §1.4)."""
 from __future__ import annotations
 
 from typing import Any

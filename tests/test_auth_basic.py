@@ -89,7 +89,7 @@ def test_metadata_daemon_accepts_the_cluster_secret(cluster):
         client = MetadataClient("127.0.0.1", cluster.md_port, SECRET)
         await client.start()
         assert await client.wait_ready(10)
-        assert (await client.get_manifest())["proto"] == C.RPC_PROTO
+        assert (await client.get_manifest()).proto == C.RPC_PROTO
         await client.close()
 
     asyncio.run(run())

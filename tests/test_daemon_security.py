@@ -237,7 +237,7 @@ def test_503_messages_name_no_internal_call(fresh_cluster):
     async def methods() -> list[str]:
         client = await connect(c)
         try:
-            return (await client.get_manifest())["methods"]
+            return list((await client.get_manifest()).methods)
         finally:
             await client.close()
     forbidden = asyncio.run(methods()) + ["metadata", "daemon", "timed out", "RPC", str(c.md_port),

@@ -275,15 +275,15 @@ def test_the_loop_reads_the_engine_only_when_it_does_not_block(blocking: bool) -
     async def operations() -> int:
         engine.readers.clear()
         await bucket_ops.create_bucket(ctx, "bkt", {"owner": "o"})
-        await bucket_ops.update_bucket_attributes(ctx, "bkt", set={"versioning": "Enabled"})
+        await bucket_ops.update_bucket(ctx, "bkt", set={"versioning": "Enabled"}, unset=None)
         first = await objects.put_object(ctx, "bkt", "k", {"content-length": 1, "location": None})
         await objects.put_object(ctx, "bkt", "k", {"content-length": 2, "location": None})
-        upload = (await multipart.initiate_multipart_upload(ctx, "bkt", "mp", {}))["uploadId"]
+        upload = await multipart.initiate_multipart_upload(ctx, "bkt", "mp", {})
         piece = {"key": "d" * 40, "size": 3, "start": 0}
         await multipart.put_part(ctx, "bkt", "mp", upload, 1, {"etag": "a" * 32, "size": 3, "location": [piece]})
         await multipart.complete_multipart_upload(ctx, "bkt", "mp", upload, [{"partNumber": 1, "etag": "a" * 32}], {})
         latest = await objects.get_object(ctx, "bkt", "k")
-        await objects.delete_object(ctx, "bkt", "k", versionId=latest["versionId"])   # the master moves back
+        await objects.delete_object(ctx, "bkt", "k", version_id=latest["versionId"])   # the master moves back
         assert (await objects.get_object(ctx, "bkt", "k"))["versionId"] == first["versionId"]
         return threading.get_ident()
 
@@ -295,7 +295,7 @@ def test_the_loop_reads_the_engine_only_when_it_does_not_block(blocking: bool) -
 
 
 def test_the_key_layout_is_the_reference_one() -> None:
-    """Pinned bytes: existing LevelDB directories must keep reading (dmd-reference §2.1)."""
+    """Pinned bytes: existing LevelDB directories must keep reading (design.md §2.1)."""
     assert keys.metastore_key("bkt") == b"!__metastore!bkt"
     assert keys.users_key("owner", "bkt") == b"!users..bucket!owner\x00bkt"
     assert keys.object_key("bkt", "k") == b"!bkt!k"

@@ -1,4 +1,4 @@
-"""Write gathering: concurrent PUTs share synced LevelDB batches (dmd-reference §3)."""
+"""Write gathering: concurrent PUTs share synced LevelDB batches (design.md §3)."""
 from __future__ import annotations
 
 import asyncio

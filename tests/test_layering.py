@@ -84,3 +84,23 @@ def test_daemons_and_shared_code_never_import_the_front_end() -> None:
             if found:
                 offenders[str(path.relative_to(REPO_ROOT))] = sorted(found)
     assert offenders == {}
+
+
+# The sub-level names of the key layout (dmd/metadata/keys.py), and the LevelDB binding.
+LAYOUT_WORDS = ("__metastore", "users..bucket", "__gc", "__sys", "__configs", "mpuShadowBucket", "plyvel")
+
+
+def test_no_module_outside_the_metadata_daemon_names_the_key_layout() -> None:
+    """The front-end, shared code, services and tools reach metadata through the contract only:
+    none of them spells a sub-level name or names plyvel (tests of the layout itself excepted)."""
+    offenders = {}
+    for package in ("dmd", "shared", "s3front", "services", "bench"):
+        for path in sorted((REPO_ROOT / package).rglob("*.py")):
+            rel = path.relative_to(REPO_ROOT)
+            if rel.parts[:2] == ("dmd", "metadata"):
+                continue
+            found = [word for word in LAYOUT_WORDS if word in path.read_text()]
+            if found:
+                offenders[str(rel)] = found
+    assert offenders == {}
+    assert "mpuShadowBucket" in (REPO_ROOT / "dmd/metadata/keys.py").read_text(), "the layout moved: update this test"

@@ -1,4 +1,4 @@
-"""Property tests of Delimiter and DelimiterMaster (dmd-reference §6.2-6.3, 6.6) against brute-force models.
+"""Property tests of Delimiter and DelimiterMaster (design.md §6.2-6.3, 6.6) against brute-force models.
 
 The `view` fixture (shared by every test_listing_* file) is a bucket sub-level of each engine in turn:
 the same pages are asserted on LevelDB and on memory."""

@@ -1,4 +1,4 @@
-"""The skip/seek optimisation (dmd-reference §6.6): long skips are jumped over, and the page stays right."""
+"""The skip/seek optimisation (design.md §6.6): long skips are jumped over, and the page stays right."""
 from __future__ import annotations
 
 from typing import Any

@@ -1,4 +1,4 @@
-"""Property tests of MultipartUploads and list_parts (dmd-reference §6.5, §7) against brute-force models."""
+"""Property tests of MultipartUploads and list_parts (design.md §6.5, §7) against brute-force models."""
 from __future__ import annotations
 
 from typing import Any

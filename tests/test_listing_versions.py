@@ -1,4 +1,4 @@
-"""Property tests of DelimiterVersions (dmd-reference §6.4, §5.5) against a brute-force model."""
+"""Property tests of DelimiterVersions (design.md §6.4, §5.5) against a brute-force model."""
 from __future__ import annotations
 
 from typing import Any

@@ -1,4 +1,4 @@
-"""The metadata daemon's lock table (dmd-reference §2.5): readers-writer locks held until commit."""
+"""The metadata daemon's lock table (design.md §2.5): readers-writer locks held until commit."""
 from __future__ import annotations
 
 import asyncio

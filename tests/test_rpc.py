@@ -1,4 +1,4 @@
-"""RPC robustness (dmd-reference §1): timeouts, restarts, authentication, unknown methods, big values."""
+"""RPC robustness (design.md §1): timeouts, restarts, authentication, unknown methods, big values."""
 from __future__ import annotations
 
 import asyncio
@@ -7,6 +7,7 @@ import signal
 import pytest
 import socketio
 
+from shared import constants as C
 from shared.errors import InternalError, S3Error, ServiceUnavailable
 from tests.rpc_helpers import connect, metadata_only, object_md, raw_call, raw_client, until
 
@@ -27,7 +28,7 @@ def test_tiny_timeout_on_a_slow_call_is_service_unavailable_not_a_hang(md):
         assert err.value.outcome_unknown          # a write that timed out may have happened
         assert err.value.status == 503
         # The connection is still good for the next call.
-        assert (await client.get_manifest())["proto"] == 1
+        assert (await client.get_manifest()).proto == C.RPC_PROTO
         await client.close()
 
     asyncio.run(run())

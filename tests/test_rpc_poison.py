@@ -122,7 +122,7 @@ def test_a_call_that_cannot_be_encoded_fails_at_once_and_its_neighbours_succeed(
         client = await connect(md)
         calls = [client.call("put", db="poison", key="big", value={"n": 2**64})]
         calls += [client.call("put", db="poison", key=f"k{i}", value={"i": i}) for i in range(10)]
-        calls += [client.get_manifest() for _ in range(5)]
+        calls += [client.call("getManifest") for _ in range(5)]
         calls += [client.call("put", db="poison", key="deep", value=nested(C.JSON_MAX_DEPTH))]
         # One loop turn: every call leaves in the same `calls` batch.
         results = await asyncio.wait_for(asyncio.gather(*calls, return_exceptions=True), LIVENESS_S)

@@ -1,4 +1,4 @@
-"""Acknowledged streams (dmd-reference §4): the ack window, round trips, flow control, hangup, disconnect."""
+"""Acknowledged streams (design.md §4): the ack window, round trips, flow control, hangup, disconnect."""
 from __future__ import annotations
 
 import asyncio

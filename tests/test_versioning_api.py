@@ -1,4 +1,4 @@
-"""Versioning through the S3 API with real clients: the rules of dmd-reference §5.6 with their exact headers,
+"""Versioning through the S3 API with real clients: the rules of design.md §5.6 with their exact headers,
 and PutBucketVersioning / GetBucketVersioning (ListObjectVersions is in test_versioning_listing.py)."""
 from __future__ import annotations
 

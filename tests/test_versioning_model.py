@@ -1,4 +1,4 @@
-"""Model test of versioning (dmd-reference §5.5, §5.6): random operations on the REAL metadata daemon
+"""Model test of versioning (design.md §5.5, §5.6): random operations on the REAL metadata daemon
 (on each engine), checked after every step against a plain Python model of S3 versioning.
 
 The model keeps, per key, the list of its versions newest first. Null-version rules: a PUT or DELETE
@@ -105,7 +105,7 @@ class VersioningMachine(RuleBasedStateMachine):
                 state=st.sampled_from([None, "Enabled", "Suspended"]))
     def create(self, seed: list[str], state: str | None) -> None:
         """A bucket, maybe with objects written before versioning was ever configured (null versions)."""
-        self.call(self.client.create_bucket(self.bucket, {"owner": OWNER, "ownerDisplayName": "Bart"}))
+        self.call(self.client.call("createBucket", bucket=self.bucket, info={"owner": OWNER, "ownerDisplayName": "Bart"}))
         for key in seed:
             self.put(key)
         if state is not None:
@@ -114,7 +114,7 @@ class VersioningMachine(RuleBasedStateMachine):
     # -- bucket state ------------------------------------------------------------------
     @rule(status=st.sampled_from(["Enabled", "Suspended"]))
     def set_versioning(self, status: str) -> None:
-        self.call(self.client.update_bucket_attributes(self.bucket, set={"versioning": status}))
+        self.call(self.client.call("updateBucketAttributes", bucket=self.bucket, set={"versioning": status}))
         self.model.state = status
 
     # -- writes --------------------------------------------------------------------------
@@ -123,7 +123,7 @@ class VersioningMachine(RuleBasedStateMachine):
         tag = self._tag()
         md = {"content-length": 1, "content-md5": tag, "last-modified": "2026-01-01T00:00:00.000Z",
               "owner-id": OWNER, "location": None}
-        result = self.call(self.client.put_object(self.bucket, key, md))
+        result = self.call(self.client.call("putObject", bucket=self.bucket, key=key, md=md))
         assert result["isNull"] == (self.model.state != "Enabled")
         self.issued.append(result["versionId"])
         self.model.write(key, result["versionId"], False, tag)
@@ -132,7 +132,7 @@ class VersioningMachine(RuleBasedStateMachine):
     def delete(self, key: str) -> None:
         tag = self._tag()
         marker = {"content-md5": tag, "last-modified": "2026-01-01T00:00:00.000Z", "owner-id": OWNER}
-        result = self.call(self.client.delete_object(self.bucket, key, None, marker))
+        result = self.call(self.client.call("deleteObject", bucket=self.bucket, key=key, marker=marker))
         assert result["deleteMarker"] == (self.model.state is not None)
         if result["deleteMarker"]:
             assert result["isNull"] == (self.model.state == "Suspended")
@@ -142,7 +142,7 @@ class VersioningMachine(RuleBasedStateMachine):
     @rule(key=st.sampled_from(KEYS), data=st.data())
     def delete_version(self, key: str, data) -> None:
         vid = data.draw(self._vid_choice(key), label="versionId")
-        result = self.call(self.client.delete_object(self.bucket, key, vid))
+        result = self.call(self.client.call("deleteObject", bucket=self.bucket, key=key, versionId=vid))
         removed = self.model.delete_version(key, vid)
         assert result["deleteMarker"] == bool(removed and removed.marker)
 
@@ -152,7 +152,7 @@ class VersioningMachine(RuleBasedStateMachine):
         vid = data.draw(self._vid_choice(key), label="versionId")
         expected = self.model.find(key, vid)
         try:
-            md = self.call(self.client.get_object(self.bucket, key, vid))
+            md = self.call(self.client.call("getObject", bucket=self.bucket, key=key, versionId=vid))
         except S3Error as exc:
             assert expected is None, f"{exc.code} for an existing version"
             assert exc.code == ("NoSuchKey" if vid == "null" else "NoSuchVersion")
@@ -172,7 +172,7 @@ class VersioningMachine(RuleBasedStateMachine):
         for key in KEYS:
             versions = self.model.versions(key)
             try:
-                md = self.call(self.client.get_object(self.bucket, key))
+                md = self.call(self.client.call("getObject", bucket=self.bucket, key=key))
             except S3Error as exc:
                 assert exc.code == "NoSuchKey" and not versions, f"{key}: {exc.code}, model {versions}"
                 continue
@@ -185,9 +185,9 @@ class VersioningMachine(RuleBasedStateMachine):
 
     def _list_all(self) -> list[tuple]:
         rows: list[tuple] = []
-        params: dict = {"listingType": "DelimiterVersions", "maxKeys": PAGE}
+        params: dict = {"maxKeys": PAGE}
         while True:
-            page = self.call(self.client.list_object(self.bucket, params))
+            page = self.call(self.client.call("listObjectVersions", bucket=self.bucket, query=params))
             assert len(page["Versions"]) <= PAGE and not page["CommonPrefixes"]
             for e in page["Versions"]:
                 v = e["value"]

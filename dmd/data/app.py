@@ -1,4 +1,4 @@
-"""The /DataFile REST API (dmd-reference §8.1), as a plain ASGI application.
+"""The /DataFile REST API (design.md §8.1), as a plain ASGI application.
 
 PUT streams the body into a new file and answers 201 with its Location; GET streams it back,
 with one Range; DELETE answers 204. Every request but the health check carries the cluster secret;
@@ -281,3 +281,20 @@ async def _lifespan(receive: Receive, send: Send) -> None:
         elif message["type"] == "lifespan.shutdown":
             await send({"type": "lifespan.shutdown.complete"})
             return
+
+
+class WithMemory:
+    """The data daemon's two stores: its backend at /DataFile, its memory (`mem` locations) beside it.
+
+    The memory store answers the same API at C.MEMORY_DATA_PATH; the health check is the daemon's.
+    """
+
+    def __init__(self, main: DataApp, memory: DataApp) -> None:
+        self.main, self.memory = main, memory
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        prefix = C.MEMORY_DATA_PATH
+        if path == prefix or path.startswith(prefix + "/"):
+            return await self.memory({**scope, "path": "/DataFile" + path[len(prefix):]}, receive, send)
+        await self.main(scope, receive, send)

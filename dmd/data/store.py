@@ -1,4 +1,4 @@
-"""Object bytes on local disk (dmd-reference §8.2): one immutable file per data key.
+"""Object bytes on local disk (design.md §8.2): one immutable file per data key.
 
 Every write goes to a temporary file that is fsynced, renamed into place and made durable by
 an fsync of its directory before anyone is told it exists. Directories are 0700 and files 0600:

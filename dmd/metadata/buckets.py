@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from dmd.metadata import keys
 from dmd.metadata.context import MetadataContext, dumps, loads
@@ -14,8 +15,9 @@ from shared.models import iso_now
 ATTRS_FORMAT = 1
 
 
-async def create_bucket(ctx: MetadataContext, bucket: str, attrs: MD) -> dict:
+async def create_bucket(ctx: MetadataContext, bucket: str, info: MD) -> None:
     """Create a bucket, unless its name is taken (by this owner or another)."""
+    attrs = info
     async with ctx.buckets.hold(bucket, exclusive=True):
         existing = await ctx.read_json(metastore_key(bucket))
         if existing is not None:
@@ -26,27 +28,13 @@ async def create_bucket(ctx: MetadataContext, bucket: str, attrs: MD) -> dict:
         await ctx.commit([(metastore_key(bucket), dumps(attrs)),
                           (users_key(attrs["owner"], bucket), dumps({"creationDate": attrs["creationDate"],
                                                                      "locationConstraint": attrs.get("locationConstraint")}))])
-    return {}
 
 
-async def get_bucket_attributes(ctx: MetadataContext, bucket: str) -> MD:
+async def get_bucket(ctx: MetadataContext, bucket: str) -> MD:
     return await ctx.bucket_attrs(bucket)
 
 
-async def put_bucket_attributes(ctx: MetadataContext, bucket: str, attrs: MD, if_rev: int | None = None) -> dict:
-    """Replace a bucket's attributes, optionally only if nobody changed them since revision `if_rev`."""
-    async with ctx.buckets.hold(bucket, exclusive=True):
-        current = await ctx.bucket_attrs(bucket)
-        if if_rev is not None and current.get("_rev") != if_rev:
-            raise S3Error("OperationAborted")
-        attrs = {**attrs, "name": bucket, "owner": current["owner"], "_rev": current.get("_rev", 0) + 1,
-                 "format": ATTRS_FORMAT}
-        await ctx.commit([(metastore_key(bucket), dumps(attrs))])
-    return {"_rev": attrs["_rev"]}
-
-
-async def update_bucket_attributes(ctx: MetadataContext, bucket: str, set: MD | None = None,
-                                   unset: list[str] | None = None) -> MD:
+async def update_bucket(ctx: MetadataContext, bucket: str, set: MD | None, unset: list[str] | None) -> MD:
     """Read-modify-write of some attributes under the exclusive bucket lock."""
     async with ctx.buckets.hold(bucket, exclusive=True):
         attrs = await ctx.bucket_attrs(bucket)
@@ -58,18 +46,19 @@ async def update_bucket_attributes(ctx: MetadataContext, bucket: str, set: MD | 
     return attrs
 
 
-async def delete_bucket(ctx: MetadataContext, bucket: str) -> dict:
-    """Delete an empty bucket; open multipart uploads go with it, their data to `__gc`."""
+async def delete_bucket(ctx: MetadataContext, bucket: str) -> list[dict]:
+    """Delete an empty bucket; open multipart uploads and configurations go with it, data to `__gc`."""
     async with ctx.buckets.hold(bucket, exclusive=True):
         attrs = await ctx.bucket_attrs(bucket)
         if await ctx.run(has_keys, ctx.engine, keys.bucket_prefix(bucket)):
             raise S3Error("BucketNotEmpty", BucketName=bucket)
         ops: list = [(metastore_key(bucket), None), (users_key(attrs["owner"], bucket), None)]
+        ops += [(keys.config_key(bucket, kind), None) for kind in attrs.get("configs") or ()]
         mpu_ops, parts = await asyncio.to_thread(_multipart_state, ctx, bucket)
         gc_ops, gc = ctx.gc_entries(bucket, parts, "bucket-deleted")
         ops += mpu_ops
         await ctx.commit(ops + gc_ops)
-    return {"gc": gc}
+    return gc
 
 
 def _multipart_state(ctx: MetadataContext, bucket: str) -> tuple[list, list[MD]]:
@@ -92,3 +81,26 @@ def _owned_buckets(ctx: MetadataContext, owner: str) -> list[dict]:
 async def list_buckets(ctx: MetadataContext, owner: str) -> list[dict]:
     """An account's buckets, sorted by name."""
     return await asyncio.to_thread(_owned_buckets, ctx, owner)
+
+
+async def get_bucket_config(ctx: MetadataContext, bucket: str, kind: str) -> Any:
+    """A configuration kept apart from the bucket's attributes; None when the bucket has none of `kind`."""
+    attrs = await ctx.bucket_attrs(bucket)
+    if kind not in (attrs.get("configs") or ()):
+        return None
+    return await ctx.read_json(keys.config_key(bucket, kind))
+
+
+async def put_bucket_config(ctx: MetadataContext, bucket: str, kind: str, config: Any) -> None:
+    """Store (None: delete) a configuration, and name it in the attributes' `configs` in the same batch."""
+    async with ctx.buckets.hold(bucket, exclusive=True):
+        attrs = await ctx.bucket_attrs(bucket)
+        kinds = set(attrs.get("configs") or ())
+        kinds = kinds - {kind} if config is None else kinds | {kind}
+        if kinds:
+            attrs["configs"] = sorted(kinds)
+        else:
+            attrs.pop("configs", None)
+        attrs["_rev"] = attrs.get("_rev", 0) + 1
+        value = None if config is None else dumps(config)
+        await ctx.commit([(metastore_key(bucket), dumps(attrs)), (keys.config_key(bucket, kind), value)])

@@ -106,7 +106,7 @@ class MetadataContext:
         return ops + gc_ops, gc
 
     def gc_entries(self, bucket: str, versions: list[MD], reason: str) -> tuple[list[Op], list[dict[str, Any]]]:
-        """One `__gc` entry per dropped data piece (dmd-reference §9.1)."""
+        """One `__gc` entry per dropped data piece (design.md §9.1)."""
         ms = int(time.time() * 1000)
         ops: list[Op] = []
         gc: list[dict[str, Any]] = []

@@ -1,4 +1,4 @@
-"""Write gathering (dmd-reference §3): concurrent writes share one synced engine batch.
+"""Write gathering (design.md §3): concurrent writes share one synced engine batch.
 
 Nobody is answered before the fsync that covers their write; one commit is in flight at a
 time, in a dedicated writer thread, so the event loop keeps gathering during the fsync.

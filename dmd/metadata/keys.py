@@ -1,4 +1,4 @@
-"""Every key the metadata daemon stores, in one place (dmd-reference §2.1).
+"""Every key the metadata daemon stores, in one place (design.md §2.1).
 
 One ordered key space, split into sub-levels by a `!name!` prefix:
 
@@ -9,6 +9,7 @@ One ordered key space, split into sub-levels by a `!name!` prefix:
     !mpuShadowBucket<bucket>!overview\\0<key>\\0<uploadId>    an open multipart upload
     !mpuShadowBucket<bucket>!part\\0<uploadId>\\0<NNNNN>      one of its parts
     !__gc!<due ms, 13 digits>\\0<data key>       data to delete (a string: the RPC's gcKey)
+    !__configs!<bucket>\\0<kind>                a bucket configuration kept apart (policy, tagging...)
     !__sys!<name>                               db_uuid, schema, vid_hwm
 
 The byte layout is the reference's and must never change: existing LevelDB directories must read.
@@ -22,6 +23,7 @@ SEP = b"\x00"                  # between a key and its version id, and between t
 METASTORE_DB = "__metastore"
 USERS_DB = "users..bucket"
 GC_DB = "__gc"
+CONFIGS_DB = "__configs"
 SYS_DB = "__sys"
 MPU_DB_PREFIX = "mpuShadowBucket"
 OVERVIEW = b"overview" + SEP   # relative, in an MPU sub-level
@@ -47,6 +49,7 @@ def sublevel_prefix(name: str) -> bytes:
 METASTORE = sublevel_prefix(METASTORE_DB)
 USERS = sublevel_prefix(USERS_DB)
 GC = sublevel_prefix(GC_DB)
+CONFIGS = sublevel_prefix(CONFIGS_DB)
 SYS = sublevel_prefix(SYS_DB)
 
 
@@ -152,6 +155,16 @@ def gc_key(ms: int, data_key: str) -> str:
 def gc_entry(gc_key_name: str) -> bytes:
     """The absolute key of a `__gc` entry named as gc_key() names it."""
     return GC + gc_key_name.encode()
+
+
+def gc_due_before(ms: int) -> bytes:
+    """Where the `__gc` entries recorded at or after `ms` start, relative to the sub-level."""
+    return f"{ms:013d}".encode()
+
+
+def config_key(bucket: str, kind: str) -> bytes:
+    """A bucket configuration kept apart from the bucket's attributes."""
+    return CONFIGS + bucket.encode() + SEP + kind.encode()
 
 
 def sys_key(name: str) -> bytes:

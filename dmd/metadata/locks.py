@@ -1,4 +1,4 @@
-"""Locks held until commit (dmd-reference §2.5): per key, per upload, and a readers-writer lock per bucket.
+"""Locks held until commit (design.md §2.5): per key, per upload, and a readers-writer lock per bucket.
 
 Order of acquisition: bucket -> upload -> key. Entries are refcounted and dropped when free,
 so the tables never grow with the number of keys ever touched.

@@ -1,4 +1,4 @@
-"""Multipart upload operations of the metadata daemon (dmd-reference §7).
+"""Multipart upload operations of the metadata daemon (design.md §7).
 
 Keys (keys.py) of the `!mpuShadowBucket<b>!` sub-level: `overview\\0<key>\\0<uploadId>` and
 `part\\0<uploadId>\\0<NNNNN>`. Completion is one call and one batch: the parts' pieces become the
@@ -28,7 +28,7 @@ def new_upload_id() -> str:
 
 
 def multipart_etag(etags: list[str]) -> str:
-    """md5 of the concatenated binary part md5s, then `-N` (dmd-reference §7)."""
+    """md5 of the concatenated binary part md5s, then `-N` (design.md §7)."""
     return hashlib.md5(b"".join(bytes.fromhex(e) for e in etags)).hexdigest() + f"-{len(etags)}"
 
 
@@ -50,31 +50,32 @@ async def upload_overview(ctx: MetadataContext, bucket: str, key: str, upload_id
     return overview
 
 
-async def initiate_multipart_upload(ctx: MetadataContext, bucket: str, key: str, overview: MD) -> dict:
-    """Open an upload; the overview keeps what completion will apply to the object."""
+async def initiate_multipart_upload(ctx: MetadataContext, bucket: str, key: str, upload: MD) -> str:
+    """Open an upload (its id); the overview keeps what completion will apply to the object."""
+    overview = upload
     async with ctx.buckets.hold(bucket, exclusive=False):
         await ctx.bucket_attrs(bucket)
         upload_id = new_upload_id()
         value = {"initiated": iso_now(), **overview, "key": key, "uploadId": upload_id}
         await ctx.commit([(overview_key(bucket, key, upload_id), dumps(value))])
-    return {"uploadId": upload_id}
+    return upload_id
 
 
-async def put_part(ctx: MetadataContext, bucket: str, key: str, uploadId: str, partNumber: int,
-                   part: MD) -> dict:
+async def put_part(ctx: MetadataContext, bucket: str, key: str, upload_id: str, part_number: int,
+                   part: MD) -> list[dict]:
     """Record one part; a part already stored under that number is replaced, its data to `__gc`."""
-    if not 1 <= partNumber <= C.MPU_MAX_PART_NUMBER:
+    if not 1 <= part_number <= C.MPU_MAX_PART_NUMBER:
         raise S3Error("InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive",
-                      ArgumentName="partNumber", ArgumentValue=partNumber)
-    async with ctx.buckets.hold(bucket, exclusive=False), ctx.uploads.hold((bucket, uploadId), exclusive=False), \
-            ctx.uploads.hold((bucket, uploadId, partNumber)):
+                      ArgumentName="partNumber", ArgumentValue=part_number)
+    async with ctx.buckets.hold(bucket, exclusive=False), ctx.uploads.hold((bucket, upload_id), exclusive=False), \
+            ctx.uploads.hold((bucket, upload_id, part_number)):
         await ctx.bucket_attrs(bucket)
-        await _overview(ctx, bucket, key, uploadId)
-        old = await ctx.read_part(bucket, uploadId, partNumber)
+        await _overview(ctx, bucket, key, upload_id)
+        old = await ctx.read_part(bucket, upload_id, part_number)
         gc_ops, gc = ctx.gc_entries(bucket, [{**old, "key": key}] if old else [], "part-replaced")
-        value = {"lastModified": iso_now(), **part, "partNumber": partNumber}
-        await ctx.commit([(part_key(bucket, uploadId, partNumber), dumps(value))] + gc_ops)
-    return {"gc": gc}
+        value = {"lastModified": iso_now(), **part, "partNumber": part_number}
+        await ctx.commit([(part_key(bucket, upload_id, part_number), dumps(value))] + gc_ops)
+    return gc
 
 
 def _listed(requested: list[dict]) -> list[dict]:
@@ -120,7 +121,7 @@ def _stitch(parts: list[MD]) -> tuple[list[dict] | None, int]:
     offset = 0
     for part in parts:
         for piece in part.get("location") or []:
-            location.append({**piece, "start": offset, "dataStoreETag": f"{part['partNumber']}:{part['etag']}"})
+            location.append({**piece, "start": offset, "partNumber": part["partNumber"], "partETag": part["etag"]})
             offset += piece["size"]
     return (location or None), offset
 
@@ -141,40 +142,41 @@ async def _retried(ctx: MetadataContext, bucket: str, key: str, upload_id: str, 
             "checksum": master.get("checksum"), "gc": []}
 
 
-async def complete_multipart_upload(ctx: MetadataContext, bucket: str, key: str, uploadId: str,
-                                    parts: list[dict], md: MD, minPartSize: int = C.MPU_MIN_PART_SIZE,
+async def complete_multipart_upload(ctx: MetadataContext, bucket: str, key: str, upload_id: str,
+                                    parts: list[dict], md: MD | None = None, min_part_size: int = C.MPU_MIN_PART_SIZE,
                                     condition: dict | None = None, checksum: dict | None = None) -> dict:
-    """Turn an upload into an object version in one batch (dmd-reference §7).
+    """Turn an upload into an object version in one batch (design.md §7).
 
     `condition` (If-Match / If-None-Match) is checked against the current object under the key lock;
-    `checksum` is the whole object's checksum the client announced ({algorithm, value}).
+    `checksum` is the whole object's checksum the client announced ({algorithm, value}); `md`, fields
+    to set over the metadata the upload keeps for the object.
     """
-    async with ctx.buckets.hold(bucket, exclusive=False), ctx.uploads.hold((bucket, uploadId)), \
+    async with ctx.buckets.hold(bucket, exclusive=False), ctx.uploads.hold((bucket, upload_id)), \
             ctx.keys.hold((bucket, key)):
         await ctx.bucket_attrs(bucket)
-        overview = await ctx.read_overview(bucket, key, uploadId)
+        overview = await ctx.read_overview(bucket, key, upload_id)
         if overview is None:
-            done = await _retried(ctx, bucket, key, uploadId, parts) if parts else None
+            done = await _retried(ctx, bucket, key, upload_id, parts) if parts else None
             if done is None:
-                raise S3Error("NoSuchUpload", UploadId=uploadId)
+                raise S3Error("NoSuchUpload", UploadId=upload_id)
             return done
         check_write_condition(await ctx.read_object(bucket, key), condition, key)
-        stored = await ctx.read_parts(bucket, uploadId)
+        stored = await ctx.read_parts(bucket, upload_id)
         by_number = {p["partNumber"]: p for _, p in stored}
-        chosen = _validate(parts, by_number, minPartSize)
+        chosen = _validate(parts, by_number, min_part_size)
         location, size = _stitch(chosen)
         etag = multipart_etag([p["etag"] for p in chosen])
         computed = object_checksum(overview, chosen)
         _check_announced(checksum, computed)
-        new = {**overview.get("md", {}), **md, "content-length": size, "content-md5": etag,
-               "uploadId": uploadId, "location": location, "parts": _part_records(chosen)}
+        new = {**overview.get("md", {}), **(md or {}), "content-length": size, "content-md5": etag,
+               "uploadId": upload_id, "location": location, "parts": _part_records(chosen)}
         if computed:
             new["checksum"] = computed
         plan, ops, gc = await put_version_ops(ctx, bucket, key, new)
         listed = {p["partNumber"] for p in chosen}
         unused = [{**p, "key": key} for p in by_number.values() if p["partNumber"] not in listed]
         gc_ops, unused_gc = ctx.gc_entries(bucket, unused, "part-unused")
-        drops: list[Op] = [(overview_key(bucket, key, uploadId), None)] + [(k, None) for k, _ in stored]
+        drops: list[Op] = [(overview_key(bucket, key, upload_id), None)] + [(k, None) for k, _ in stored]
         await ctx.commit(ops + drops + gc_ops)
     return {**plan.result, "etag": etag, "size": size, "checksum": computed, "gc": gc + unused_gc}
 
@@ -218,21 +220,14 @@ def object_checksum(overview: MD, parts: list[MD]) -> dict[str, Any] | None:
     return {"algorithm": algorithm, "value": f"{combined.b64()}-{len(parts)}", "type": COMPOSITE}
 
 
-async def abort_multipart_upload(ctx: MetadataContext, bucket: str, key: str, uploadId: str) -> dict:
+async def abort_multipart_upload(ctx: MetadataContext, bucket: str, key: str, upload_id: str) -> list[dict]:
     """Drop an upload and its parts; their data goes to `__gc`."""
-    async with ctx.buckets.hold(bucket, exclusive=False), ctx.uploads.hold((bucket, uploadId)):
+    async with ctx.buckets.hold(bucket, exclusive=False), ctx.uploads.hold((bucket, upload_id)):
         await ctx.bucket_attrs(bucket)
-        await _overview(ctx, bucket, key, uploadId)
-        stored = await ctx.read_parts(bucket, uploadId)
+        await _overview(ctx, bucket, key, upload_id)
+        stored = await ctx.read_parts(bucket, upload_id)
         gc_ops, gc = ctx.gc_entries(bucket, [{**p, "key": key} for _, p in stored], "aborted")
-        drops: list[Op] = [(overview_key(bucket, key, uploadId), None)] + [(k, None) for k, _ in stored]
+        drops: list[Op] = [(overview_key(bucket, key, upload_id), None)] + [(k, None) for k, _ in stored]
         await ctx.commit(drops + gc_ops)
-    return {"gc": gc}
+    return gc
 
-
-METHODS: dict = {
-    "initiateMultipartUpload": initiate_multipart_upload,
-    "putPart": put_part,
-    "completeMultipartUpload": complete_multipart_upload,
-    "abortMultipartUpload": abort_multipart_upload,
-}

@@ -1,15 +1,19 @@
 """Object operations of the metadata daemon: each S3 decision in one call, under the key lock."""
 from __future__ import annotations
 
+import time
+
 from dmd.metadata import keys
 from dmd.metadata.context import MetadataContext
 from dmd.metadata.keys import version_key
 from dmd.metadata.versioning import (MD, Plan, plan_delete, plan_delete_version, plan_put, resolve_version,
                                      successor_needed, version_to_read)
+from shared.contract.records import OBJECT_FORMAT
 from shared.errors import InternalError, S3Error
 from shared.models import NULL_VERSION, etag_matches, iso_now
+from shared.object_lock import LEGAL_HOLD, RETENTION, check_delete, check_retention_change, retention_from_json
 
-MD_MODEL_VERSION = 1
+MD_MODEL_VERSION = OBJECT_FORMAT     # pieces name their part in partNumber/partETag
 
 
 def _check_master(md: MD | None) -> MD | None:
@@ -43,17 +47,17 @@ async def _find(ctx: MetadataContext, bucket: str, key: str, version_id: str | N
     return found
 
 
-async def get_object(ctx: MetadataContext, bucket: str, key: str, versionId: str | None = None) -> MD:
+async def get_object(ctx: MetadataContext, bucket: str, key: str, version_id: str | None = None) -> MD:
     """An object's metadata (the master, or a given version); delete markers are returned as they are."""
     await ctx.bucket_attrs(bucket)
-    return await _find(ctx, bucket, key, versionId)
+    return await _find(ctx, bucket, key, version_id)
 
 
-async def get_bucket_and_object(ctx: MetadataContext, bucket: str, key: str, versionId: str | None = None) -> dict:
+async def get_bucket_and_object(ctx: MetadataContext, bucket: str, key: str, version_id: str | None = None) -> dict:
     """The bucket's attributes and the object's metadata (None when missing) in one round trip."""
     attrs = await ctx.bucket_attrs(bucket)
     try:
-        obj = await _find(ctx, bucket, key, versionId)
+        obj = await _find(ctx, bucket, key, version_id)
     except S3Error as exc:
         if exc.code == "NoSuchVersion":
             raise
@@ -77,7 +81,7 @@ def check_write_condition(master: MD | None, condition: dict | None, key: str) -
 
 
 async def put_object(ctx: MetadataContext, bucket: str, key: str, md: MD, condition: dict | None = None) -> dict:
-    """Store a new object version per the bucket's versioning state (dmd-reference §5.6), if `condition` holds."""
+    """Store a new object version per the bucket's versioning state (design.md §5.6), if `condition` holds."""
     async with ctx.buckets.hold(bucket, exclusive=False), ctx.keys.hold((bucket, key)):
         if condition:
             await ctx.bucket_attrs(bucket)
@@ -100,17 +104,22 @@ async def put_version_ops(ctx: MetadataContext, bucket: str, key: str, md: MD) -
     return plan, ops + [ctx.hwm_op()], gc
 
 
-async def update_object(ctx: MetadataContext, bucket: str, key: str, versionId: str | None = None,
-                        set: MD | None = None, unset: list[str] | None = None) -> MD:
-    """Change metadata-only fields (ACL, tags) of one version, and of the master if it is that version."""
+async def update_object(ctx: MetadataContext, bucket: str, key: str, version_id: str | None = None,
+                        set: MD | None = None, unset: list[str] | None = None, bypass_governance: bool = False) -> MD:
+    """Change metadata-only fields (ACL, tags, retention, legal hold) of one version, and of the master
+    if it is that version. A retention may only be weakened as Object Lock allows (under the key lock)."""
     async with ctx.buckets.hold(bucket, exclusive=False), ctx.keys.hold((bucket, key)):
         await ctx.bucket_attrs(bucket)
-        target = await _find(ctx, bucket, key, versionId)
+        target = await _find(ctx, bucket, key, version_id)
         if target.get("isDeleteMarker"):
             raise S3Error("MethodNotAllowed")
         updated = {**target, **(set or {})}
         for name in unset or []:
             updated.pop(name, None)
+        if updated.get(RETENTION) != target.get(RETENTION):
+            check_retention_change(retention_from_json(target.get(RETENTION)),
+                                   retention_from_json(updated.get(RETENTION)), time.time(),
+                                   bypass_governance, bypass_governance)
         master = await ctx.read_object(bucket, key)
         puts = []
         vid = target.get("versionId")
@@ -123,18 +132,24 @@ async def update_object(ctx: MetadataContext, bucket: str, key: str, versionId: 
     return updated
 
 
-async def delete_object(ctx: MetadataContext, bucket: str, key: str, versionId: str | None = None,
-                        marker: MD | None = None) -> dict:
-    """Delete an object, stack a delete marker, or remove one version (dmd-reference §5.6)."""
+async def delete_object(ctx: MetadataContext, bucket: str, key: str, version_id: str | None = None,
+                        marker: MD | None = None, bypass_governance: bool = False) -> dict:
+    """Delete an object, stack a delete marker, or remove one version (design.md §5.6). A version
+    under Object Lock (a legal hold, or a retention not yet past) is refused here, under the key
+    lock, so that no front-end and no race can remove it; `bypass_governance` is the front-end's
+    word that the request sent x-amz-bypass-governance-retention and may use it."""
     async with ctx.buckets.hold(bucket, exclusive=False), ctx.keys.hold((bucket, key)):
         state = (await ctx.bucket_attrs(bucket)).get("versioning")
         master = _check_master(await ctx.read_object(bucket, key))
-        if versionId is None:
+        if version_id is None:
             marker = {**(marker or {}), "key": key, "md-model-version": MD_MODEL_VERSION}
             null_version = await _null_version(ctx, bucket, key, master)
             plan = plan_delete(state, key, master, null_version, marker, ctx.new_version_id())
         else:
-            target = await _resolve(ctx, bucket, key, master, versionId)
+            target = await _resolve(ctx, bucket, key, master, version_id)
+            if target is not None:
+                check_delete(retention_from_json(target.get(RETENTION)), bool(target.get(LEGAL_HOLD)),
+                             time.time(), bypass_governance, bypass_governance)
             replaced = successor_needed(master, target)
             successor = await ctx.next_version(bucket, key, replaced) if replaced else None
             plan = plan_delete_version(key, master, target, successor)
@@ -145,8 +160,7 @@ async def delete_object(ctx: MetadataContext, bucket: str, key: str, versionId: 
     return {**plan.result, "gc": gc}
 
 
-async def gc_done(ctx: MetadataContext, entries: list[str]) -> dict:
+async def gc_done(ctx: MetadataContext, entries: list[str]) -> None:
     """Forget `__gc` entries whose data has been deleted."""
     if entries:
         await ctx.commit([(keys.gc_entry(e), None) for e in entries])
-    return {}

@@ -1,4 +1,4 @@
-"""The raw get/put/del/batch primitives (dmd-reference §2.4), for tools and tests only.
+"""The raw get/put/del/batch primitives (design.md §2.4), for tools and tests only.
 
 The S3 front-end never calls these: they bypass the key locks and the versioning rules.
 """

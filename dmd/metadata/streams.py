@@ -1,9 +1,10 @@
-"""Acknowledged, flow-controlled streams: createReadStream (dmd-reference §4).
+"""Acknowledged, flow-controlled streams: createReadStream and the contract's streams (design.md §4).
 
-The client draws the stream id and listens before it calls; the daemon walks an engine cursor
-in a worker thread and emits `stream-data` packets to the calling sid, at most
-STREAM_MAX_PENDING_ACK of them unacknowledged. A missing ack, a hangup, a disconnect or
-old age closes the cursor: a stream never pins LevelDB files (or a remote cursor) for long.
+The client draws the stream id and listens before it calls; the daemon walks a source (an engine
+cursor, or the items of a contract stream such as dueGarbage) in a worker thread and emits
+`stream-data` packets to the calling sid, at most STREAM_MAX_PENDING_ACK of them unacknowledged.
+A missing ack, a hangup, a disconnect or old age closes the source: a stream never pins LevelDB
+files (or a remote cursor) for long.
 """
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ import contextvars
 import functools
 import logging
 import time
-from typing import Any, NamedTuple
+from collections.abc import Iterator
+from typing import Any, NamedTuple, Protocol
 
 import orjson
 
@@ -133,6 +135,48 @@ def _read_packet(it: Cursor, keys: bool, values: bool, max_items: int) -> tuple[
     return items, False, deep
 
 
+class Source(Protocol):
+    """What a stream reads from, in a worker thread: packets of items, then close."""
+
+    def read(self, max_items: int) -> tuple[list, bool, bool]:
+        """(up to max_items items, the end reached, an item may nest too deep to encode)."""
+
+    def close(self) -> None: ...
+
+
+class CursorSource:
+    """A sub-level's entries (createReadStream): keys, values or [key, value] pairs."""
+
+    def __init__(self, it: Cursor, keys: bool, values: bool) -> None:
+        self.it, self.keys, self.values = it, keys, values
+
+    def read(self, max_items: int) -> tuple[list, bool, bool]:
+        return _read_packet(self.it, self.keys, self.values, max_items)
+
+    def close(self) -> None:
+        self.it.close()
+
+
+class ItemSource:
+    """Documents a contract stream produces (dueGarbage, referencedPieces), shallow by construction."""
+
+    def __init__(self, items: Iterator[Any]) -> None:
+        self.items = items
+
+    def read(self, max_items: int) -> tuple[list, bool, bool]:
+        batch = []
+        for item in self.items:
+            batch.append(item)
+            if len(batch) >= max_items:
+                return batch, False, False
+        return batch, True, False
+
+    def close(self) -> None:
+        close = getattr(self.items, "close", None)
+        if close is not None:
+            close()          # a generator closes the cursors it holds
+
+
 def _check_packet(packet: dict) -> None:
     """A packet socket.io could not encode would be lost in its send task, and the stream would wait
     for an ack that never comes: it fails now instead."""
@@ -144,10 +188,8 @@ def _check_packet(packet: dict) -> None:
 class ReadStream:
     """One open stream: pumps packets from its iterator to its sid until done or closed."""
 
-    def __init__(self, registry: "StreamRegistry", sid: str, stream_id: str, it: Cursor,
-                 keys: bool, values: bool, limit: int) -> None:
-        self.registry, self.sid, self.id, self.it = registry, sid, stream_id, it
-        self.keys, self.values = keys, values
+    def __init__(self, registry: "StreamRegistry", sid: str, stream_id: str, source: Source, limit: int) -> None:
+        self.registry, self.sid, self.id, self.source = registry, sid, stream_id, source
         self.remaining = limit if limit >= 0 else None
         self.window = AckWindow()
         self.expires = time.monotonic() + C.STREAM_MAX_AGE_S
@@ -194,8 +236,7 @@ class ReadStream:
         try:
             done = self.remaining == 0
             while not done and not self.closed:
-                reading = loop.run_in_executor(None, _read_packet, self.it, self.keys, self.values,
-                                               self._next_size())
+                reading = loop.run_in_executor(None, self.source.read, self._next_size())
                 items, done, deep = await asyncio.shield(reading)
                 reading = None
                 if self.remaining is not None:
@@ -227,9 +268,9 @@ class ReadStream:
         finally:
             self.closed = True
             if reading is not None and not reading.done():
-                reading.add_done_callback(lambda _: self.it.close())   # cancelled mid-read (shutdown)
+                reading.add_done_callback(lambda _: self.source.close())   # cancelled mid-read (shutdown)
             else:
-                self.it.close()
+                self.source.close()
             self.registry.forget(self)
 
     async def _emit_error(self, code: str, message: str) -> None:
@@ -256,12 +297,12 @@ class StreamRegistry:
     async def emit(self, event: str, data: dict, sid: str, callback: Any) -> None:
         await self.sio.emit(event, data, to=sid, namespace=self.namespace, callback=callback)
 
-    def open(self, sid: str, stream_id: str, it: Cursor, keys: bool, values: bool, limit: int) -> ReadStream:
+    def open(self, sid: str, stream_id: str, source: Source, limit: int = -1) -> ReadStream:
         streams = self.by_sid.setdefault(sid, {})
         if stream_id in streams:
-            it.close()
+            source.close()
             raise InternalError(f"stream {stream_id} is already open", "InvalidArgument")
-        stream = streams[stream_id] = ReadStream(self, sid, stream_id, it, keys, values, limit)
+        stream = streams[stream_id] = ReadStream(self, sid, stream_id, source, limit)
         self.opened += 1
         task = asyncio.get_running_loop().create_task(stream.pump())
         self._tasks.add(task)
@@ -292,18 +333,23 @@ class StreamRegistry:
                 "failures": dict(self.failures)}
 
 
-async def create_read_stream(ctx: MetadataContext, db: str, streamId: str, gt: str | None = None,
+def open_stream(stream_id: str, source: Source, limit: int = -1) -> dict:
+    """Stream a source's items to the calling sid; the reply names the stream."""
+    caller = current_caller.get()
+    if caller is None:
+        source.close()
+        raise InternalError("a stream needs a socket.io caller")
+    caller.streams.open(caller.sid, stream_id, source, limit)
+    return {"stream": stream_id}
+
+
+async def create_read_stream(ctx: MetadataContext, db: str, stream_id: str, gt: str | None = None,
                              gte: str | None = None, lt: str | None = None, lte: str | None = None,
                              limit: int = -1, keys: bool = True, values: bool = True) -> dict:
     """Open a stream over one sub-level; the items follow as `stream-data` events to the caller."""
-    caller = current_caller.get()
-    if caller is None:
+    if current_caller.get() is None:
         raise InternalError("createReadStream needs a socket.io caller")
     kwargs = _cursor_args(gt, gte, lt, lte, keys, values)
     view = ctx.engine.view(sublevel_prefix(db))
     it = await asyncio.to_thread(lambda: view.cursor(**kwargs))
-    caller.streams.open(caller.sid, streamId, it, keys, values, limit)
-    return {"stream": streamId}
-
-
-METHODS: dict = {"createReadStream": create_read_stream}
+    return open_stream(stream_id, CursorSource(it, keys, values), limit)

@@ -1,4 +1,4 @@
-"""Version ids that sort newest first and never repeat (dmd-reference §5.1)."""
+"""Version ids that sort newest first and never repeat (design.md §5.1)."""
 from __future__ import annotations
 
 import time

@@ -1,4 +1,4 @@
-"""Versioning decisions (dmd-reference §5.5, §5.6), as pure functions.
+"""Versioning decisions (design.md §5.5, §5.6), as pure functions.
 
 Each takes the current master (and what else it must know, already read) and returns a Plan:
 the puts and deletes of one batch, the versions whose data becomes garbage, and the result.

@@ -6,14 +6,15 @@ the metadata of one version.
 """
 from __future__ import annotations
 
-from typing import Any
-
 from s3front import acl_model as A
-from s3front.api.common import bucket_attrs, version_header
-from s3front.api.objects import read_target, version_param
+from s3front.api.common import version_header
+from s3front.api.objects import read_target
 from s3front.body import read_small_body
+from s3front.ownership import acls_off
+from s3front.public_access import check_acl as check_public_acl
 from s3front.request import S3Request, S3Response, xml_response
 from s3front.xml import MAX_XML_BODY
+from shared.contract.records import BucketInfo, ObjectMD
 from shared.errors import S3Error
 
 
@@ -33,34 +34,40 @@ async def _requested_acl(req: S3Request, owner: str, bucket_owner: str | None = 
 
 
 async def get_bucket_acl(req: S3Request) -> S3Response:
-    attrs = await bucket_attrs(req)
-    return xml_response(A.render_policy(attrs.get("acl"), attrs["owner"], req.frontend.config.accounts))
+    bucket = req.access.bucket
+    return xml_response(A.render_policy(bucket.acl, bucket.owner, req.frontend.config.accounts))
 
 
 async def put_bucket_acl(req: S3Request) -> S3Response:
-    attrs = await bucket_attrs(req)
-    acl = await _requested_acl(req, attrs["owner"])
-    await req.frontend.metadata.update_bucket_attributes(req.bucket, set={"acl": acl})
+    bucket = req.access.bucket
+    if acls_off(bucket):
+        raise S3Error("AccessControlListNotSupported")
+    acl = await _requested_acl(req, bucket.owner)
+    check_public_acl(bucket, acl, bucket.owner)
+    await req.frontend.metadata.update_bucket(req.bucket, set={"acl": acl})
     return S3Response(200)
 
 
-async def _object_target(req: S3Request) -> tuple[dict[str, Any], dict[str, Any], str | None]:
+def _object_target(req: S3Request) -> tuple[BucketInfo, ObjectMD, str | None]:
     """(bucket attributes, object metadata, version id asked for) of an object ACL request, authorized."""
-    attrs, md = await read_target(req)
-    return attrs, md, version_param(req)
+    attrs, md = read_target(req)
+    return attrs, md, req.access.version_id
 
 
 async def get_object_acl(req: S3Request) -> S3Response:
-    attrs, md, _ = await _object_target(req)
-    body = A.render_policy(md.get("acl"), md.get("owner-id", ""), req.frontend.config.accounts)
+    attrs, md, _ = _object_target(req)
+    body = A.render_policy(md.acl, md.owner_id, req.frontend.config.accounts)
     return xml_response(body, headers=version_header(md, attrs))
 
 
 async def put_object_acl(req: S3Request) -> S3Response:
-    attrs, md, version_id = await _object_target(req)
-    acl = await _requested_acl(req, md.get("owner-id", ""), attrs.get("owner"))
+    attrs, md, version_id = _object_target(req)
+    if acls_off(attrs):
+        raise S3Error("AccessControlListNotSupported")
+    acl = await _requested_acl(req, md.owner_id, attrs.owner)
+    check_public_acl(attrs, acl, md.owner_id)
     # Name the version that was authorized, so that a PUT racing with us cannot receive this ACL.
-    target = version_id if version_id is not None else md.get("versionId")
+    target = version_id if version_id is not None else md.version_id
     await req.frontend.metadata.update_object(req.bucket, req.key, target, set={"acl": acl})
     return S3Response(200, version_header(md, attrs))
 

@@ -3,16 +3,22 @@ from __future__ import annotations
 
 from s3front.addressing import valid_bucket_name
 from s3front.acl_model import grants_of
-from s3front.api.common import bucket_attrs, request_acl
+from s3front.api.common import request_acl
 from s3front.body import read_small_body
 from s3front.request import S3Request, S3Response, xml_response
 from s3front.api.listing import decode_token, encode_token
 from s3front.xml import Node, child_text, document, parse, text_document
+from s3front.ownership import HEADER as OWNERSHIP_HEADER
+from s3front.ownership import OWNERSHIP, check_mode, refuse_acl_with_enforced
 from shared import constants as C
+from shared.contract.metadata import BucketSummary
+from shared.contract.records import BucketInfo
 from shared.errors import S3Error
 from shared.models import iso_now
+from shared.object_lock import LockConfig, config_to_json
 from shared.params import ascii_int
 
+LOCK_ENABLED_HEADER = "x-amz-bucket-object-lock-enabled"
 _LIST_BUCKETS_PARAMS = ("max-buckets", "continuation-token", "prefix", "bucket-region")
 
 
@@ -24,13 +30,13 @@ async def list_buckets(req: S3Request) -> S3Response:
     after = decode_token(q["continuation-token"]) if q.get("continuation-token") else None
     region = req.frontend.config.region
     buckets = [b for b in await req.frontend.metadata.list_buckets(account.canonical_id)
-               if b["name"].startswith(q.get("prefix") or "") and (after is None or b["name"] > after)
-               and (q.get("bucket-region") is None or (b.get("locationConstraint") or region) == q["bucket-region"])]
+               if b.name.startswith(q.get("prefix") or "") and (after is None or b.name > after)
+               and (q.get("bucket-region") is None or (b.location or region) == q["bucket-region"])]
     page = buckets[:limit] if paged else buckets
     children: list[Node] = [("Owner", [("ID", account.canonical_id), ("DisplayName", account.name)]),
                             ("Buckets", [_bucket_node(b, region if paged else None) for b in page])]
     if len(buckets) > len(page):
-        children.append(("ContinuationToken", encode_token(page[-1]["name"])))
+        children.append(("ContinuationToken", encode_token(page[-1].name)))
     if "prefix" in q:
         children.append(("Prefix", q["prefix"]))
     return xml_response(document("ListAllMyBucketsResult", children))
@@ -43,11 +49,11 @@ def _max_buckets(raw: str | None) -> int:
                      f"Argument max-buckets must be an integer between 1 and {C.LIST_BUCKETS_MAX}")
 
 
-def _bucket_node(bucket: dict, region: str | None) -> Node:
+def _bucket_node(bucket: BucketSummary, region: str | None) -> Node:
     """A <Bucket>; BucketRegion is shown, as AWS does, once the request used any paging parameter."""
-    children: list[Node] = [("Name", bucket["name"]), ("CreationDate", bucket["creationDate"])]
+    children: list[Node] = [("Name", bucket.name), ("CreationDate", bucket.creation_date)]
     if region is not None:
-        children.append(("BucketRegion", bucket.get("locationConstraint") or region))
+        children.append(("BucketRegion", bucket.location or region))
     return ("Bucket", children)
 
 
@@ -57,18 +63,26 @@ async def create_bucket(req: S3Request) -> S3Response:
         raise S3Error("InvalidBucketName", BucketName=req.bucket)
     acl = request_acl(req, account.canonical_id)
     location = await _location_constraint(req)
-    attrs = {"owner": account.canonical_id, "ownerDisplayName": account.name, "creationDate": iso_now(),
-             "locationConstraint": location, **acl}
+    extra = {}
+    if OWNERSHIP_HEADER in req.headers:
+        extra[OWNERSHIP] = check_mode(req.headers[OWNERSHIP_HEADER].strip())
+        refuse_acl_with_enforced(extra[OWNERSHIP], acl.get("acl"), account.canonical_id)
+    versioning, lock = None, None
+    if req.headers.get(LOCK_ENABLED_HEADER, "").strip().lower() == "true":
+        # Object Lock is for good, and needs versioning on for good (AWS turns it on with it).
+        versioning, lock = "Enabled", config_to_json(LockConfig())
+    info = BucketInfo(req.bucket, account.canonical_id, account.name, iso_now(), location, acl.get("acl"),
+                      versioning, object_lock=lock, extra=extra)
     try:
-        await req.frontend.metadata.create_bucket(req.bucket, attrs)
+        await req.frontend.metadata.create_bucket(req.bucket, info)
     except S3Error as exc:
         # us-east-1 answers 200 to an owner re-creating its bucket (legacy behaviour AWS keeps),
         # but not when the request would change the bucket's ACL.
         if exc.code != "BucketAlreadyOwnedByYou" or location not in ("", "us-east-1"):
             raise
-        existing = await req.frontend.metadata.get_bucket_attributes(req.bucket)
+        existing = await req.frontend.metadata.get_bucket(req.bucket)
         owner = account.canonical_id
-        if grants_of(existing.get("acl"), owner) != grants_of(acl.get("acl"), owner):
+        if grants_of(existing.acl, owner) != grants_of(acl.get("acl"), owner):
             raise S3Error("BucketAlreadyExists", BucketName=req.bucket) from None
     return S3Response(200, {"Location": f"/{req.bucket}"})
 
@@ -84,23 +98,20 @@ async def _location_constraint(req: S3Request) -> str:
 
 
 async def head_bucket(req: S3Request) -> S3Response:
-    attrs = await bucket_attrs(req)
-    region = attrs.get("locationConstraint") or req.frontend.config.region
+    region = req.access.bucket.location or req.frontend.config.region
     return S3Response(200, {"x-amz-bucket-region": region})
 
 
 async def delete_bucket(req: S3Request) -> S3Response:
-    await bucket_attrs(req)
-    result = await req.frontend.metadata.delete_bucket(req.bucket)
+    garbage = await req.frontend.metadata.delete_bucket(req.bucket)
     resp = S3Response(204)
-    if result.get("gc"):
-        resp.after.append(lambda: req.frontend.collect(result["gc"]))
+    if garbage:
+        resp.after.append(lambda: req.frontend.collect(garbage))
     return resp
 
 
 async def get_bucket_location(req: S3Request) -> S3Response:
-    attrs = await bucket_attrs(req)
-    return xml_response(text_document("LocationConstraint", attrs.get("locationConstraint") or ""))
+    return xml_response(text_document("LocationConstraint", req.access.bucket.location))
 
 
 HANDLERS = {

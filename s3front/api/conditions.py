@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from email.utils import parsedate_to_datetime
-from typing import Any
-
+from shared.contract.metadata import WriteCondition
+from shared.contract.records import ObjectMD
 from shared.errors import S3Error
 from shared.models import etag_matches, parse_iso
 
@@ -17,10 +17,10 @@ def _date(value: str | None):
         return None          # an unparsable date is ignored, as S3 does
 
 
-def check_read_conditions(headers: dict[str, str], md: dict[str, Any]) -> None:
+def check_read_conditions(headers: dict[str, str], md: ObjectMD) -> None:
     """412 PreconditionFailed or 304 NotModified when the conditions of a GET/HEAD say so."""
-    etag = md.get("content-md5", "")
-    modified = parse_iso(md["last-modified"]).replace(microsecond=0)
+    etag = md.etag
+    modified = parse_iso(md.last_modified).replace(microsecond=0)
     if_match, if_none = headers.get("if-match"), headers.get("if-none-match")
     unmodified_since, modified_since = _date(headers.get("if-unmodified-since")), _date(headers.get("if-modified-since"))
     if if_match is not None:
@@ -35,11 +35,8 @@ def check_read_conditions(headers: dict[str, str], md: dict[str, Any]) -> None:
         raise S3Error("NotModified", headers={"ETag": f'"{etag}"'})
 
 
-def write_condition(headers: dict[str, str]) -> dict[str, str] | None:
+def write_condition(headers: dict[str, str]) -> WriteCondition | None:
     """If-Match / If-None-Match of a write, for the metadata daemon to decide under its key lock."""
-    condition = {}
-    if "if-match" in headers:
-        condition["ifMatch"] = headers["if-match"]
-    if "if-none-match" in headers:
-        condition["ifNoneMatch"] = headers["if-none-match"]
-    return condition or None
+    if "if-match" not in headers and "if-none-match" not in headers:
+        return None
+    return WriteCondition(headers.get("if-match"), headers.get("if-none-match"))

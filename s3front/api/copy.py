@@ -6,23 +6,21 @@ can never take the other's bytes with it.
 from __future__ import annotations
 
 import hashlib
-from typing import Any
-from urllib.parse import parse_qsl, unquote_to_bytes
+from dataclasses import replace
 
-from s3front.acl_model import READ
-from s3front.api.common import (SOURCE_EXPECTED_OWNER, STORED_HEADERS, bucket_attrs, check_object, request_acl,
-                                requester_party)
+from s3front.api.common import request_acl, requester_party
 from s3front.api.conditions import check_read_conditions, write_condition
-from s3front.api.objects import _put_version_header, _with_gc, new_object_md, open_pieces, user_metadata
+from s3front.api.objects import new_object_md, open_pieces, put_version_header, request_tags, user_metadata, with_gc
 from s3front.api.store import commit, write_stream
 from s3front.request import S3Request, S3Response, xml_response
+from s3front.tagging import REPLACE, TAGS, tagging_directive
 from s3front.xml import Node, document
 from shared import constants as C
 from shared.checksums import ALGORITHMS, Checksum
+from shared.contract.records import BucketInfo, ChecksumValue, ObjectMD, Piece
 from shared.errors import S3Error
-from shared.models import decode_version_id, external_version_id
+from shared.models import external_version_id
 
-COPY_SOURCE = "x-amz-copy-source"
 # The copy-source conditions, named as the GET conditions they mirror.
 _SOURCE_CONDITIONS = {"x-amz-copy-source-if-match": "if-match", "x-amz-copy-source-if-none-match": "if-none-match",
                       "x-amz-copy-source-if-modified-since": "if-modified-since",
@@ -31,29 +29,11 @@ _SOURCE_CONDITIONS = {"x-amz-copy-source-if-match": "if-match", "x-amz-copy-sour
 _SELF_COPY_CHANGES = ("x-amz-storage-class", "x-amz-website-redirect-location", "x-amz-server-side-encryption")
 _SELF_COPY = ("This copy request is illegal because it is trying to copy an object to itself without changing "
               "the object's metadata, storage class, website redirect location or encryption attributes.")
-# Object fields that belong to the bytes or to the write, never copied from the source's metadata.
-_COPIED_HEADERS = tuple(h for h in STORED_HEADERS
-                        if h not in ("x-amz-storage-class", "x-amz-website-redirect-location"))
+# Stored headers that belong to the write, never copied from the source's metadata.
+_NOT_COPIED = ("x-amz-website-redirect-location",)
 
 
-def parse_copy_source(value: str) -> tuple[str, str, str | None]:
-    """(bucket, key, internal version id or None) of an x-amz-copy-source value: `[/]bucket/key[?versionId=v]`."""
-    path, _, query = value.partition("?")      # a `?` inside the key arrives URL-encoded
-    try:
-        # Header values reach us as UTF-8 text; the key is UTF-8 once its %XX escapes are undone.
-        path = unquote_to_bytes(path.encode("utf-8")).decode("utf-8")
-    except (UnicodeEncodeError, UnicodeDecodeError):
-        path = ""
-    bucket, _, key = path.removeprefix("/").partition("/")
-    if not bucket or not key:
-        raise S3Error("InvalidArgument", "Copy Source must mention the source bucket and key: sourcebucket/sourcekey",
-                      ArgumentName=COPY_SOURCE, ArgumentValue=value)
-    params = dict(parse_qsl(query, keep_blank_values=True))
-    version = params.get("versionId")
-    return bucket, key, None if version is None else decode_version_id(version)
-
-
-def check_source_conditions(headers: dict[str, str], md: dict[str, Any]) -> None:
+def check_source_conditions(headers: dict[str, str], md: ObjectMD) -> None:
     """x-amz-copy-source-if-*: evaluated as GET's conditions are, but every failure is 412."""
     mapped = {plain: headers[name] for name, plain in _SOURCE_CONDITIONS.items() if name in headers}
     if not mapped:
@@ -66,30 +46,28 @@ def check_source_conditions(headers: dict[str, str], md: dict[str, Any]) -> None
         raise
 
 
-async def copy_source(req: S3Request) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(bucket attributes, object metadata) of the copy source, readable by the requester and its conditions met."""
-    bucket, key, version_id = parse_copy_source(req.headers[COPY_SOURCE])
-    found = await req.frontend.metadata.get_bucket_and_object(bucket, key, version_id)
-    attrs, md = found["bucket"], found["object"]
-    check_object(req, attrs, md, READ, SOURCE_EXPECTED_OWNER)
-    if md is None or (md.get("isDeleteMarker") and version_id is None):
+def copy_source(req: S3Request) -> tuple[BucketInfo, ObjectMD]:
+    """(bucket, object version) of the copy source (authorized), with its conditions met."""
+    access = req.access
+    attrs, md, key, version_id = access.source_bucket, access.source, access.source_key, access.source_version_id
+    if md is None or (md.is_delete_marker and version_id is None):
         raise S3Error("NoSuchKey", Key=key)
-    if md.get("isDeleteMarker"):
+    if md.is_delete_marker:
         raise S3Error("InvalidRequest", "The source of a copy request may not specifically refer to a delete "
                                         "marker by version id.")
     check_source_conditions(req.headers, md)
     return attrs, md
 
 
-async def copy_bytes(req: S3Request, md: dict[str, Any], first: int, last: int,
-                     algorithm: str | None = None) -> tuple[list[dict] | None, str, dict[str, str] | None]:
-    """Copy bytes [first, last] of an object into a new data key: (location, MD5 hex, checksum or None)."""
+async def copy_bytes(req: S3Request, md: ObjectMD, first: int, last: int,
+                     algorithm: str | None = None) -> tuple[tuple[Piece, ...], str, ChecksumValue | None]:
+    """Copy bytes [first, last] of an object into a new data key: (pieces, MD5 hex, checksum or None)."""
     md5 = hashlib.md5()
     checksum = Checksum(algorithm) if algorithm else None
-    length = last - first + 1 if md["content-length"] else 0
-    location = None
+    length = last - first + 1 if md.size else 0
+    pieces: tuple[Piece, ...] = ()
     if length > 0:
-        source = await open_pieces(req, md.get("location") or [], first, last)
+        source = await open_pieces(req, md.pieces, first, last)
 
         async def hashed():
             try:
@@ -101,9 +79,9 @@ async def copy_bytes(req: S3Request, md: dict[str, Any], first: int, last: int,
             finally:
                 await source.aclose()
 
-        location = await write_stream(req, hashed(), length)
-    summary = {"algorithm": checksum.algorithm, "value": checksum.b64(), "type": "FULL_OBJECT"} if checksum else None
-    return location, md5.hexdigest(), summary
+        pieces = await write_stream(req, hashed(), length)
+    summary = ChecksumValue(checksum.algorithm, checksum.b64()) if checksum else None
+    return pieces, md5.hexdigest(), summary
 
 
 def _directive(req: S3Request) -> str:
@@ -114,18 +92,19 @@ def _directive(req: S3Request) -> str:
     return value
 
 
-def _checksum_algorithm(req: S3Request, source: dict[str, Any]) -> str:
+def _checksum_algorithm(req: S3Request, source: ObjectMD) -> str:
     """The checksum the copy keeps: the one asked for, else the source's algorithm, else S3's default."""
     value = req.headers.get("x-amz-checksum-algorithm")
     if value is not None:
         if value.lower() not in ALGORITHMS:
             raise S3Error("InvalidRequest", f"Checksum algorithm {value} is not supported.")
         return value.lower()
-    return (source.get("checksum") or {}).get("algorithm") or C.DEFAULT_CHECKSUM
+    return source.checksum.algorithm if source.checksum else C.DEFAULT_CHECKSUM
 
 
 def _check_not_self_copy(req: S3Request, directive: str) -> None:
-    bucket, key, version_id = parse_copy_source(req.headers[COPY_SOURCE])
+    access = req.access
+    bucket, key, version_id = access.source_bucket.name, access.source_key, access.source_version_id
     if bucket != req.bucket or key != req.key or version_id is not None or directive == "REPLACE":
         return
     if any(h.startswith(_SELF_COPY_CHANGES) for h in req.headers):
@@ -133,16 +112,23 @@ def _check_not_self_copy(req: S3Request, directive: str) -> None:
     raise S3Error("InvalidRequest", _SELF_COPY)
 
 
-def _destination_md(req: S3Request, source: dict, directive: str, md5: str, location: list | None) -> dict:
+def _destination_md(req: S3Request, source: ObjectMD, directive: str, md5: str, pieces: tuple[Piece, ...]) -> ObjectMD:
     """The new object's metadata: its content headers and user metadata from the request or the source."""
-    md = new_object_md(req, source["content-length"], md5, location)
+    md = new_object_md(req, source.size, md5, pieces)
     if directive == "REPLACE":
         return md
-    for name in list(md):
-        if name in _COPIED_HEADERS or name.startswith("x-amz-meta-"):
-            del md[name]
-    md.update({k: v for k, v in source.items() if k in _COPIED_HEADERS or k.startswith("x-amz-meta-")})
-    return md
+    own = {k: v for k, v in md.headers.items() if k in _NOT_COPIED}
+    copied = {k: v for k, v in source.headers.items() if k not in _NOT_COPIED}
+    return replace(md, headers={**copied, **own}, user_metadata=dict(source.user_metadata))
+
+
+def _copy_tags(md: ObjectMD, source: ObjectMD, directive: str) -> None:
+    """x-amz-tagging-directive: the source's tags (COPY, the default) or the request's (REPLACE)."""
+    if directive == REPLACE:
+        return                   # new_object_md took x-amz-tagging, if any
+    md.extra.pop(TAGS, None)
+    if source.extra.get(TAGS):
+        md.extra[TAGS] = source.extra[TAGS]
 
 
 async def copy_object(req: S3Request) -> S3Response:
@@ -152,27 +138,29 @@ async def copy_object(req: S3Request) -> S3Response:
     directive = _directive(req)
     if directive == "REPLACE":
         user_metadata(req.headers)
+    tags_directive = tagging_directive(req.headers.get("x-amz-tagging-directive"))
+    request_tags(req)
     condition = write_condition(req.headers)
-    attrs = await bucket_attrs(req)
-    acl = request_acl(req, requester_party(req)[0], attrs["owner"])
+    bucket = req.access.bucket
+    acl = request_acl(req, requester_party(req)[0], bucket.owner)
     _check_not_self_copy(req, directive)
-    source_attrs, source = await copy_source(req)
-    size = source["content-length"]
+    source_bucket, source = copy_source(req)
+    size = source.size
     if size > C.MAX_PUT_BYTES:
         raise S3Error("InvalidRequest", "The specified copy source is larger than the maximum allowable size for a "
                                         f"copy source: {C.MAX_PUT_BYTES}")
-    location, md5, checksum = await copy_bytes(req, source, 0, size - 1, _checksum_algorithm(req, source))
-    md = {**_destination_md(req, source, directive, md5, location), **acl}
+    pieces, md5, checksum = await copy_bytes(req, source, 0, size - 1, _checksum_algorithm(req, source))
+    md = _destination_md(req, source, directive, md5, pieces)
+    md.acl, md.checksum = acl.get("acl"), checksum
+    _copy_tags(md, source, tags_directive)
+    result = await commit(req, req.frontend.metadata.put_object(req.bucket, req.key, md, condition), pieces)
+    headers = put_version_header(result, bucket)
+    if source_bucket.versioning is not None:
+        headers["x-amz-copy-source-version-id"] = external_version_id(source.version_id, source.is_null)
+    children: list[Node] = [("LastModified", md.last_modified), ("ETag", f'"{md5}"')]
     if checksum:
-        md["checksum"] = checksum
-    result = await commit(req, req.frontend.metadata.put_object(req.bucket, req.key, md, condition), location)
-    headers = _put_version_header(result, attrs)
-    if source_attrs.get("versioning") is not None:
-        headers["x-amz-copy-source-version-id"] = external_version_id(source)
-    children: list[Node] = [("LastModified", md["last-modified"]), ("ETag", f'"{md5}"')]
-    if checksum:
-        children += [(f"Checksum{checksum['algorithm'].upper()}", checksum["value"]), ("ChecksumType", "FULL_OBJECT")]
-    return _with_gc(req, xml_response(document("CopyObjectResult", children), headers=headers), result)
+        children += [(f"Checksum{checksum.algorithm.upper()}", checksum.value), ("ChecksumType", "FULL_OBJECT")]
+    return with_gc(req, xml_response(document("CopyObjectResult", children), headers=headers), result.garbage)
 
 
 HANDLERS = {

@@ -1,7 +1,7 @@
 """Bucket CORS: PutBucketCors, GetBucketCors, DeleteBucketCors, preflight (OPTIONS object) and response headers.
 
-The configuration is kept in the bucket's attributes under "cors" as a list of rules, each a dict
-with the lists "origins", "methods", "headers", "expose" and the optional "id" and "max_age".
+The configuration is the bucket record's `cors`, a tuple of CorsRule (shared/contract/records.py):
+every request with an Origin reads it, so it is a hot configuration (s3front/api/bucket_config.py).
 """
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import re
 from typing import Any
 from xml.etree.ElementTree import Element
 
-from s3front.api.common import bucket_attrs
-from s3front.body import read_small_body
-from s3front.request import S3Request, S3Response, xml_response
+from s3front.api.bucket_config import BucketConfig, delete_config, get_config, put_config
+from s3front.request import S3Request, S3Response
 from s3front.xml import Node, document, parse
+from shared.contract.records import CorsRule
 from shared.constants import CORS_MAX_BODY, CORS_MAX_RULES, CORS_METHODS, MAX_INT32
 from shared.errors import InternalError, S3Error
 from shared.params import parse_int
@@ -28,7 +28,7 @@ _FIELDS = {"ID": ("id", False), "AllowedOrigin": ("origins", True), "AllowedMeth
 
 
 # -- the configuration -----------------------------------------------------------------------------
-def parse_cors(body: bytes) -> list[dict[str, Any]]:
+def parse_cors(body: bytes) -> tuple[CorsRule, ...]:
     """The rules of a CORSConfiguration body, validated as AWS validates them."""
     if not body:
         raise S3Error("MissingRequestBodyError", "Request Body is empty")
@@ -41,7 +41,8 @@ def parse_cors(body: bytes) -> list[dict[str, Any]]:
     if len(rules) > CORS_MAX_RULES:
         raise S3Error("MalformedXML", f"The number of CORS rules should not exceed allowed limit of "
                                       f"{CORS_MAX_RULES} rules.")
-    return rules
+    return tuple(CorsRule(tuple(r["origins"]), tuple(r["methods"]), tuple(r["headers"]), tuple(r["expose"]),
+                          r.get("id"), r.get("max_age")) for r in rules)
 
 
 def _parse_rule(el: Element) -> dict[str, Any]:
@@ -87,35 +88,33 @@ def _check_rule(rule: dict[str, Any]) -> None:
             raise S3Error("InvalidRequest", f'AllowedHeader "{header}" can not have more than one wildcard.')
 
 
-def _rule_node(rule: dict[str, Any]) -> Node:
-    children: list[Node] = [("ID", rule.get("id"))]
-    children += [("AllowedHeader", h) for h in rule["headers"]]
-    children += [("AllowedMethod", m) for m in rule["methods"]]
-    children += [("AllowedOrigin", o) for o in rule["origins"]]
-    children += [("ExposeHeader", h) for h in rule["expose"]]
-    children.append(("MaxAgeSeconds", rule.get("max_age")))
+def _rule_node(rule: CorsRule) -> Node:
+    children: list[Node] = [("ID", rule.id)]
+    children += [("AllowedHeader", h) for h in rule.headers]
+    children += [("AllowedMethod", m) for m in rule.methods]
+    children += [("AllowedOrigin", o) for o in rule.origins]
+    children += [("ExposeHeader", h) for h in rule.expose]
+    children.append(("MaxAgeSeconds", rule.max_age))
     return ("CORSRule", children)
 
 
+def render_cors(rules: tuple[CorsRule, ...]) -> bytes:
+    return document("CORSConfiguration", [_rule_node(r) for r in rules])
+
+
+CORS = BucketConfig("cors", parse_cors, render_cors, "NoSuchCORSConfiguration", CORS_MAX_BODY, hot=True)
+
+
 async def put_bucket_cors(req: S3Request) -> S3Response:
-    await bucket_attrs(req)
-    rules = parse_cors(await read_small_body(req, CORS_MAX_BODY))
-    await req.frontend.metadata.update_bucket_attributes(req.bucket, set={"cors": rules})
-    return S3Response(200)
+    return await put_config(req, CORS)
 
 
 async def get_bucket_cors(req: S3Request) -> S3Response:
-    attrs = await bucket_attrs(req)
-    rules = attrs.get("cors")
-    if not rules:
-        raise S3Error("NoSuchCORSConfiguration", BucketName=req.bucket)
-    return xml_response(document("CORSConfiguration", [_rule_node(r) for r in rules]))
+    return await get_config(req, CORS)
 
 
 async def delete_bucket_cors(req: S3Request) -> S3Response:
-    await bucket_attrs(req)
-    await req.frontend.metadata.update_bucket_attributes(req.bucket, unset=["cors"])
-    return S3Response(204)
+    return await delete_config(req, CORS)
 
 
 # -- matching ---------------------------------------------------------------------------------------
@@ -126,27 +125,27 @@ def _wildcard(pattern: str, value: str, ignore_case: bool = False) -> bool:
     return re.fullmatch(regex, value, flags) is not None
 
 
-def _match(rules: list[dict[str, Any]], origin: str, method: str,
-           headers: list[str]) -> tuple[dict[str, Any], str] | None:
+def _match(rules: tuple[CorsRule, ...], origin: str, method: str,
+           headers: list[str]) -> tuple[CorsRule, str] | None:
     """The first rule allowing origin, method and every requested header, with the origin it allows."""
     for rule in rules:
-        allowed = next((o for o in rule["origins"] if _wildcard(o, origin)), None)
-        if allowed is None or method not in rule["methods"]:
+        allowed = next((o for o in rule.origins if _wildcard(o, origin)), None)
+        if allowed is None or method not in rule.methods:
             continue
-        if all(any(_wildcard(p, h, True) for p in rule["headers"]) for h in headers):
+        if all(any(_wildcard(p, h, True) for p in rule.headers) for h in headers):
             return rule, "*" if allowed == "*" else origin
     return None
 
 
-def _allow_headers(rule: dict[str, Any], allow_origin: str) -> dict[str, str]:
+def _allow_headers(rule: CorsRule, allow_origin: str) -> dict[str, str]:
     headers = {"Access-Control-Allow-Origin": allow_origin,
-               "Access-Control-Allow-Methods": ", ".join(rule["methods"]), "Vary": _VARY}
+               "Access-Control-Allow-Methods": ", ".join(rule.methods), "Vary": _VARY}
     if allow_origin != "*":
         headers["Access-Control-Allow-Credentials"] = "true"
-    if rule["expose"]:
-        headers["Access-Control-Expose-Headers"] = ", ".join(rule["expose"])
-    if rule.get("max_age") is not None:
-        headers["Access-Control-Max-Age"] = str(rule["max_age"])
+    if rule.expose:
+        headers["Access-Control-Expose-Headers"] = ", ".join(rule.expose)
+    if rule.max_age is not None:
+        headers["Access-Control-Max-Age"] = str(rule.max_age)
     return headers
 
 
@@ -163,9 +162,9 @@ async def preflight(req: S3Request) -> S3Response:
     method = req.headers.get("access-control-request-method")
     if method not in CORS_METHODS:
         raise S3Error("BadRequest", f"Invalid Access-Control-Request-Method: {method or 'null'}")
-    attrs = await req.frontend.metadata.get_bucket_attributes(req.bucket)
+    bucket = await req.frontend.metadata.get_bucket(req.bucket)
     requested = _requested_headers(req)
-    found = _match(attrs.get("cors") or [], origin, method, requested)
+    found = _match(bucket.cors, origin, method, requested)
     if found is None:
         raise S3Error("AccessForbidden", _REFUSED, Method=method, ResourceType="OBJECT")
     rule, allow_origin = found
@@ -180,19 +179,18 @@ async def add_cors_headers(req: S3Request, resp: S3Response) -> None:
     origin = req.headers.get("origin")
     if not origin or req.bucket is None or req.method == "OPTIONS":
         return
-    attrs = req.bucket_attrs
-    if attrs is None or attrs.get("name") != req.bucket:
-        # The handler failed before reading the bucket (or read another one, as a copy reads its
-        # source): read the addressed bucket once, only because Origin was sent.
+    bucket = req.access.bucket if req.access else None
+    if bucket is None:
+        # Authorization failed before reading the bucket: read it once, only because Origin was sent.
         try:
-            attrs = await req.frontend.metadata.get_bucket_attributes(req.bucket)
+            bucket = await req.frontend.metadata.get_bucket(req.bucket)
         except (S3Error, InternalError):
             return
-    if not attrs.get("cors"):
+    if not bucket.cors:
         return
     # Like RGW, an Access-Control-Request-Method stands for the method the page will use.
     method = req.headers.get("access-control-request-method") or req.method
-    found = _match(attrs["cors"], origin, method, [])
+    found = _match(bucket.cors, origin, method, [])
     if found is not None:
         resp.headers.update(_allow_headers(*found))
 

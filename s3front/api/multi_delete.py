@@ -2,17 +2,19 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from s3front.addressing import check_key
-from s3front.api.common import bucket_attrs, may_delete_versions, requester_party
+from s3front.api.objects import delete_marker
+from s3front.authorize import may_bypass_governance, may_delete
 from s3front.body import read_small_body
 from s3front.request import S3Request, S3Response, xml_response
 from s3front.xml import Node, child_text, document, parse
 from shared import constants as C
 from shared.checksums import ALGORITHMS
+from shared.contract.metadata import DeleteResult, Garbage
+from shared.contract.records import ObjectMD
 from shared.errors import InternalError, S3Error
-from shared.models import NULL_VERSION, decode_version_id, encode_version_id, iso_now
+from shared.models import NULL_VERSION, decode_version_id, encode_version_id
 
 Target = tuple[str, str | None]          # (key, version id as the client wrote it)
 
@@ -48,11 +50,11 @@ def _target(el) -> Target:
     return key, None if version is None else version.strip()
 
 
-def _deleted(key: str, version: str | None, result: dict[str, Any]) -> Node:
+def _deleted(key: str, version: str | None, result: DeleteResult) -> Node:
     children: list[Node] = [("Key", key), ("VersionId", version)]
-    if result.get("deleteMarker"):
+    if result.delete_marker:
         marker_id = version if version is not None else \
-            NULL_VERSION if result.get("isNull") else encode_version_id(result["versionId"])
+            NULL_VERSION if result.is_null else encode_version_id(result.version_id)
         children += [("DeleteMarker", True), ("DeleteMarkerVersionId", marker_id)]
     return ("Deleted", children)
 
@@ -61,38 +63,38 @@ def _error(key: str, version: str | None, err: S3Error) -> Node:
     return ("Error", [("Key", key), ("VersionId", version), ("Code", err.code), ("Message", err.message)])
 
 
-async def _delete_one(req: S3Request, target: Target, marker: dict[str, Any], versions_allowed: bool,
-                      gate: asyncio.Semaphore, gc: list[dict]) -> Node:
+async def _delete_one(req: S3Request, target: Target, marker: ObjectMD, bypass: bool,
+                      gate: asyncio.Semaphore, gc: list[Garbage]) -> Node:
     key, version = target
     try:
         check_key(key)
-        if version is not None and not versions_allowed:
-            # Only the bucket owner deletes a version for good; WRITE alone adds delete markers.
+        if not may_delete(req, key, version is not None):
+            # By the ACLs, only the bucket owner deletes a version for good; WRITE adds delete markers.
             raise S3Error("AccessDenied")
         try:
             version_id = None if version is None else decode_version_id(version)
         except S3Error:
             raise S3Error("NoSuchVersion") from None
         async with gate:
-            result = await req.frontend.metadata.delete_object(req.bucket, key, version_id, marker)
+            result = await req.frontend.metadata.delete_object(req.bucket, key, version_id, marker,
+                                                               bypass_governance=bypass)
     except S3Error as exc:
         return _error(key, version, exc)
     except InternalError:
         return _error(key, version, S3Error("InternalError"))
-    gc.extend(result.get("gc") or [])
+    gc.extend(result.garbage)
     return _deleted(key, version, result)
 
 
 async def delete_objects(req: S3Request) -> S3Response:
-    attrs = await bucket_attrs(req)
+    attrs = req.access.bucket
     if not _has_integrity_header(req.headers):
         raise S3Error("InvalidRequest", "Missing required header for this request: Content-MD5")
     quiet, targets = parse_delete(await read_small_body(req, C.MULTI_DELETE_MAX_BODY))
-    owner_id, owner_name = requester_party(req)
-    marker = {"last-modified": iso_now(), "owner-id": owner_id, "owner-display-name": owner_name}
+    marker = delete_marker(req)
     gate, gc = asyncio.Semaphore(C.MULTI_DELETE_PARALLEL), []
-    versions_allowed = may_delete_versions(req, attrs)
-    nodes = await asyncio.gather(*(_delete_one(req, t, marker, versions_allowed, gate, gc) for t in targets))
+    bypass = may_bypass_governance(req)
+    nodes = await asyncio.gather(*(_delete_one(req, t, marker, bypass, gate, gc) for t in targets))
     if quiet:
         nodes = [n for n in nodes if n[0] == "Error"]
     resp = xml_response(document("DeleteResult", nodes))

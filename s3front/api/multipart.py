@@ -6,36 +6,28 @@ daemon's, in one call each; a handler streams bytes, validates the request and r
 from __future__ import annotations
 
 import re
-from typing import Any
 from urllib.parse import quote
 from xml.etree.ElementTree import Element
 
-from s3front.api.common import bucket_attrs, check_initiator, request_acl, requester_id, requester_party
+from s3front.api.common import object_owner, request_acl, requester_party
 from s3front.api.copy import copy_bytes, copy_source
 from s3front.api.listing import encoder, max_keys, prefixes_nodes
-from s3front.api.objects import _put_version_header, _with_gc, new_object_md, user_metadata
+from s3front.api.objects import new_object_md, put_version_header, user_metadata, with_gc
 from s3front.api.store import commit, write_data
 from s3front.api.conditions import write_condition
 from s3front.body import BodyReader, body_length, object_checksum_header, read_small_body
-from s3front.request import S3Request, S3Response, xml_response
+from s3front.request import S3Request, S3Response, upload_id, xml_response
 from s3front.xml import MAX_XML_BODY, Node, child_text, document, parse
 from shared import constants as C
 from shared.checksums import ALGORITHMS, header_name, upload_checksum_type
+from shared.contract.listings import CompletedPart, PartInfo, Party, UploadInfo, UploadsPage, UploadsQuery
+from shared.contract.records import ChecksumValue, Piece
 from shared.errors import S3Error
 from shared.models import iso_now
 from shared.params import ascii_int, ascii_part_number, parse_int
 
-# Fields of an object's metadata that only completion sets.
-_COMPLETION_FIELDS = ("content-length", "content-md5", "last-modified", "location")
 _XML_CHECKSUMS = {f"Checksum{name.upper()}": name for name in ALGORITHMS}
 _COPY_RANGE = re.compile(r"^bytes=([0-9]+)-([0-9]+)$")      # ASCII digits: \d takes any script's
-
-
-def upload_id(req: S3Request) -> str:
-    value = req.query.get("uploadId", "")
-    if not value:
-        raise S3Error("NoSuchUpload", UploadId=value)
-    return value
 
 
 def part_number(req: S3Request) -> int:
@@ -52,63 +44,54 @@ def _checksum_algorithm(req: S3Request) -> str | None:
     return value.lower()
 
 
-def _party(req: S3Request) -> dict[str, str]:
-    owner_id, owner_name = requester_party(req)
-    return {"ID": owner_id, "DisplayName": owner_name}
+def _party(req: S3Request) -> Party:
+    return Party(*requester_party(req))
 
 
 async def create_multipart_upload(req: S3Request) -> S3Response:
     user_metadata(req.headers)
-    attrs = await bucket_attrs(req)
-    # The ACL asked for now is the completed object's: completion applies the overview's md.
-    md = {**new_object_md(req, 0, "", None), **request_acl(req, requester_party(req)[0], attrs["owner"])}
-    for name in _COMPLETION_FIELDS:
-        md.pop(name, None)
+    bucket = req.access.bucket
+    # The ACL asked for now is the completed object's: completion applies the upload's md.
+    md = new_object_md(req, 0, "", ())
+    md.acl = request_acl(req, requester_party(req)[0], bucket.owner).get("acl")
     algorithm = _checksum_algorithm(req)
     kind = upload_checksum_type(algorithm, req.headers.get("x-amz-checksum-type"))
-    overview = {"initiator": _party(req), "owner": _party(req), "md": md,
-                "storageClass": md.get("x-amz-storage-class") or "STANDARD", "checksumAlgorithm": algorithm,
-                "checksumType": kind}
-    result = await req.frontend.metadata.initiate_multipart_upload(req.bucket, req.key, overview)
+    upload = UploadInfo(_party(req), Party(*object_owner(req)), md.storage_class, algorithm, kind, md)
+    uid = await req.frontend.metadata.initiate_multipart_upload(req.bucket, req.key, upload)
     headers = {"x-amz-checksum-algorithm": algorithm.upper(), "x-amz-checksum-type": kind} if algorithm else {}
-    body = document("InitiateMultipartUploadResult",
-                    [("Bucket", req.bucket), ("Key", req.key), ("UploadId", result["uploadId"])])
+    body = document("InitiateMultipartUploadResult", [("Bucket", req.bucket), ("Key", req.key), ("UploadId", uid)])
     return xml_response(body, headers=headers)
 
 
-async def _store_part(req: S3Request, location: list | None, etag: str, size: int,
-                      checksum: dict | None) -> dict[str, Any]:
+async def _store_part(req: S3Request, pieces: tuple[Piece, ...], etag: str, size: int,
+                      checksum: ChecksumValue | None) -> list:
     """Record a part whose data is durable; the data is deleted if the upload turns out to be gone."""
-    part: dict[str, Any] = {"etag": etag, "size": size, "location": location, "lastModified": iso_now()}
-    if checksum:
-        part["checksum"] = checksum
+    part = PartInfo(etag, size, pieces, iso_now(), checksum)
     write = req.frontend.metadata.put_part(req.bucket, req.key, upload_id(req), part_number(req), part)
-    return await commit(req, write, location)
+    return await commit(req, write, pieces)
 
 
 async def upload_part(req: S3Request) -> S3Response:
     upload_id(req)
     part_number(req)
     length = body_length(req, C.MAX_PUT_BYTES)
-    await bucket_attrs(req)
     reader = BodyReader(req, length)
-    location = await write_data(req, reader)
+    pieces = await write_data(req, reader)
     checksum = reader.verify()
-    result = await _store_part(req, location, reader.etag, reader.length, checksum)
+    garbage = await _store_part(req, pieces, reader.etag, reader.length, checksum)
     headers = {"ETag": f'"{reader.etag}"'}
     if checksum:
-        headers[header_name(checksum["algorithm"])] = checksum["value"]
-    return _with_gc(req, S3Response(200, headers), result)
+        headers[header_name(checksum.algorithm)] = checksum.value
+    return with_gc(req, S3Response(200, headers), garbage)
 
 
 async def upload_part_copy(req: S3Request) -> S3Response:
     upload_id(req)
     part_number(req)
-    await bucket_attrs(req)
-    location, etag, size = await _copy_part(req)
-    result = await _store_part(req, location, etag, size, None)
+    pieces, etag, size = await _copy_part(req)
+    garbage = await _store_part(req, pieces, etag, size, None)
     body = document("CopyPartResult", [("LastModified", iso_now()), ("ETag", f'"{etag}"')])
-    return _with_gc(req, xml_response(body), result)
+    return with_gc(req, xml_response(body), garbage)
 
 
 def _copy_range(req: S3Request, size: int) -> tuple[int, int]:
@@ -132,17 +115,17 @@ def _copy_range(req: S3Request, size: int) -> tuple[int, int]:
     return first, last
 
 
-async def _copy_part(req: S3Request) -> tuple[list | None, str, int]:
-    """Copy a byte range of the source into new data (keys are never shared): (location, md5, size)."""
-    _, md = await copy_source(req)
-    size = md["content-length"]
+async def _copy_part(req: S3Request) -> tuple[tuple[Piece, ...], str, int]:
+    """Copy a byte range of the source into new data (keys are never shared): (pieces, md5, size)."""
+    _, md = copy_source(req)
+    size = md.size
     first, last = _copy_range(req, size)
-    location, md5, _ = await copy_bytes(req, md, first, last)
-    return location, md5, last - first + 1 if size else 0
+    pieces, md5, _ = await copy_bytes(req, md, first, last)
+    return pieces, md5, last - first + 1 if size else 0
 
 
-def parse_complete(body: bytes) -> list[dict[str, Any]]:
-    """The parts a CompleteMultipartUpload body lists, as {partNumber, etag, checksums}."""
+def parse_complete(body: bytes) -> list[CompletedPart]:
+    """The parts a CompleteMultipartUpload body lists, with the checksums each names."""
     if not body.strip():
         raise S3Error("MalformedXML")
     root = parse(body)
@@ -154,17 +137,14 @@ def parse_complete(body: bytes) -> list[dict[str, Any]]:
     return parts
 
 
-def _parse_part(el: Element) -> dict[str, Any]:
+def _parse_part(el: Element) -> CompletedPart:
     number, etag = child_text(el, "PartNumber"), child_text(el, "ETag")
     # Not an integer does not validate against AWS's schema; an integer out of 1..10000 is refused as such.
     if number is None or etag is None or parse_int(number.strip(), signed=True) is None:
         raise S3Error("MalformedXML")
-    part: dict[str, Any] = {"partNumber": ascii_part_number(number.strip(), "PartNumber"), "etag": etag.strip()}
-    for tag, algorithm in _XML_CHECKSUMS.items():
-        value = child_text(el, tag)
-        if value is not None:
-            part[algorithm] = value
-    return part
+    checksums = {algorithm: value for tag, algorithm in _XML_CHECKSUMS.items()
+                 if (value := child_text(el, tag)) is not None}
+    return CompletedPart(ascii_part_number(number.strip(), "PartNumber"), etag.strip(), checksums)
 
 
 def _object_url(req: S3Request) -> str:
@@ -174,30 +154,27 @@ def _object_url(req: S3Request) -> str:
 
 async def complete_multipart_upload(req: S3Request) -> S3Response:
     uid = upload_id(req)
-    attrs = await bucket_attrs(req)
+    bucket = req.access.bucket
     condition, announced = write_condition(req.headers), object_checksum_header(req.headers)
     parts = parse_complete(await read_small_body(req, MAX_XML_BODY, body_checksums=False))
-    md = {"last-modified": iso_now()}
-    result = await req.frontend.metadata.complete_multipart_upload(req.bucket, req.key, uid, parts, md,
+    # The object's metadata is the upload's; the daemon sets its size, ETag, pieces and Last-Modified.
+    result = await req.frontend.metadata.complete_multipart_upload(req.bucket, req.key, uid, parts,
                                                                    condition=condition, checksum=announced)
-    checksum = result.get("checksum")
+    checksum = result.checksum
     children: list[Node] = [("Location", _object_url(req)), ("Bucket", req.bucket), ("Key", req.key),
-                            ("ETag", f'"{result["etag"]}"')]
+                            ("ETag", f'"{result.etag}"')]
     if checksum:
-        children.append((f"Checksum{checksum['algorithm'].upper()}", checksum["value"]))
-        children.append(("ChecksumType", checksum.get("type", "COMPOSITE")))
-    headers = _put_version_header(result, attrs)
-    return _with_gc(req, xml_response(document("CompleteMultipartUploadResult", children), headers=headers), result)
+        children.append((f"Checksum{checksum.algorithm.upper()}", checksum.value))
+        children.append(("ChecksumType", checksum.type))
+    headers = put_version_header(result.write, bucket)
+    resp = xml_response(document("CompleteMultipartUploadResult", children), headers=headers)
+    return with_gc(req, resp, result.write.garbage)
 
 
 async def abort_multipart_upload(req: S3Request) -> S3Response:
     uid = upload_id(req)
-    attrs = await bucket_attrs(req)
-    if requester_id(req) != attrs["owner"]:        # anyone else must be the upload's initiator
-        page = await req.frontend.metadata.list_parts(req.bucket, uid, 0, 0, key=req.key)
-        check_initiator(req, attrs, page["Upload"])
-    result = await req.frontend.metadata.abort_multipart_upload(req.bucket, req.key, uid)
-    return _with_gc(req, S3Response(204), result)
+    garbage = await req.frontend.metadata.abort_multipart_upload(req.bucket, req.key, uid)
+    return with_gc(req, S3Response(204), garbage)
 
 
 def _marker(req: S3Request, name: str) -> int:
@@ -205,72 +182,61 @@ def _marker(req: S3Request, name: str) -> int:
     return 0 if raw is None else ascii_int(raw, name, 0, C.MAX_INT32)
 
 
-def _parties(value: dict[str, Any]) -> list[Node]:
-    initiator, owner = value.get("initiator") or {}, value.get("owner") or {}
-    return [("Initiator", [("ID", initiator.get("ID")), ("DisplayName", initiator.get("DisplayName"))]),
-            ("Owner", [("ID", owner.get("ID")), ("DisplayName", owner.get("DisplayName"))])]
+def _parties(upload: UploadInfo) -> list[Node]:
+    initiator, owner = upload.initiator, upload.owner
+    return [("Initiator", [("ID", initiator.id), ("DisplayName", initiator.display_name)]),
+            ("Owner", [("ID", owner.id), ("DisplayName", owner.display_name)])]
 
 
-def _part_node(part: dict[str, Any]) -> Node:
-    children: list[Node] = [("PartNumber", part["partNumber"]), ("LastModified", part.get("lastModified")),
-                            ("ETag", f'"{part["etag"]}"'), ("Size", part["size"])]
-    checksum = part.get("checksum")
-    if checksum:
-        children.append((f"Checksum{checksum['algorithm'].upper()}", checksum["value"]))
+def _part_node(part: PartInfo) -> Node:
+    children: list[Node] = [("PartNumber", part.number), ("LastModified", part.last_modified or None),
+                            ("ETag", f'"{part.etag}"'), ("Size", part.size)]
+    if part.checksum:
+        children.append((f"Checksum{part.checksum.algorithm.upper()}", part.checksum.value))
     return ("Part", children)
 
 
 async def list_parts(req: S3Request) -> S3Response:
     uid = upload_id(req)
-    attrs = await bucket_attrs(req)
     marker = _marker(req, "part-number-marker")
     echo, wanted = max_keys(req, "max-parts")
     page = await req.frontend.metadata.list_parts(req.bucket, uid, marker, wanted, key=req.key)
-    upload, parts = page["Upload"], page["Parts"]
-    check_initiator(req, attrs, upload)
-    truncated = bool(page["IsTruncated"])
+    upload, parts = page.upload, page.parts
     children: list[Node] = [("Bucket", req.bucket), ("Key", req.key), ("UploadId", uid),
                             ("PartNumberMarker", marker),
-                            ("NextPartNumberMarker", parts[-1]["partNumber"] if parts else None),
-                            ("MaxParts", echo), ("IsTruncated", truncated)]
+                            ("NextPartNumberMarker", parts[-1].number if parts else None),
+                            ("MaxParts", echo), ("IsTruncated", page.is_truncated)]
     children += [_part_node(p) for p in parts]
     children += _parties(upload)
-    children.append(("StorageClass", upload.get("storageClass") or "STANDARD"))
-    algorithm = upload.get("checksumAlgorithm")
+    children.append(("StorageClass", upload.storage_class))
+    algorithm = upload.checksum_algorithm
     children.append(("ChecksumAlgorithm", algorithm.upper() if algorithm else None))
-    children.append(("ChecksumType", upload.get("checksumType") if algorithm else None))
+    children.append(("ChecksumType", upload.checksum_type if algorithm else None))
     return xml_response(document("ListPartsResult", children))
 
 
-def _upload_node(entry: dict[str, Any], enc) -> Node:
-    value = entry["value"]
-    return ("Upload", [("Key", enc(entry["key"])), ("UploadId", entry["uploadId"]), *_parties(value),
-                       ("StorageClass", value.get("storageClass") or "STANDARD"),
-                       ("Initiated", value.get("initiated"))])
+def _upload_node(upload: UploadInfo, enc) -> Node:
+    return ("Upload", [("Key", enc(upload.key)), ("UploadId", upload.upload_id), *_parties(upload),
+                       ("StorageClass", upload.storage_class), ("Initiated", upload.initiated or None)])
 
 
 async def list_multipart_uploads(req: S3Request) -> S3Response:
-    await bucket_attrs(req)
     enc = encoder(req)
     echo, wanted = max_keys(req, "max-uploads")
     q = req.query
-    params = {"listingType": "MultipartUploads", "prefix": q.get("prefix", ""),
-              "delimiter": q.get("delimiter") or None, "keyMarker": q.get("key-marker") or None,
-              "uploadIdMarker": q.get("upload-id-marker") or None, "maxKeys": wanted}
-    if wanted == 0:
-        page: dict[str, Any] = {"Uploads": [], "CommonPrefixes": [], "IsTruncated": False}
-    else:
-        page = await req.frontend.metadata.list_object(req.bucket, {k: v for k, v in params.items() if v is not None})
-    truncated = bool(page.get("IsTruncated"))
+    query = UploadsQuery(q.get("prefix", ""), q.get("delimiter") or None, wanted, q.get("key-marker") or None,
+                         q.get("upload-id-marker") or None)
+    page = UploadsPage([], [], False) if wanted == 0 else \
+        await req.frontend.metadata.list_multipart_uploads(req.bucket, query)
+    truncated = page.is_truncated
     children: list[Node] = [("Bucket", req.bucket), ("KeyMarker", enc(q.get("key-marker", ""))),
                             ("UploadIdMarker", q.get("upload-id-marker", ""))]
     if truncated:
-        children += [("NextKeyMarker", enc(page.get("NextKeyMarker"))),
-                     ("NextUploadIdMarker", page.get("NextUploadIdMarker"))]
+        children += [("NextKeyMarker", enc(page.next_key_marker)), ("NextUploadIdMarker", page.next_upload_id_marker)]
     children += [("Delimiter", enc(q.get("delimiter") or None)), ("Prefix", enc(q.get("prefix", ""))),
                  ("MaxUploads", echo), ("EncodingType", q.get("encoding-type")), ("IsTruncated", truncated)]
-    children += [_upload_node(e, enc) for e in page.get("Uploads", [])]
-    children += prefixes_nodes(page.get("CommonPrefixes", []), enc)
+    children += [_upload_node(u, enc) for u in page.uploads]
+    children += prefixes_nodes(page.common_prefixes, enc)
     return xml_response(document("ListMultipartUploadsResult", children))
 
 

@@ -1,51 +1,88 @@
 """Object operations: PutObject, GetObject, HeadObject, DeleteObject."""
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from s3front.api.common import (RESPONSE_OVERRIDES, STORED_HEADERS, bucket_attrs, check_object, etag,
-                                object_headers, request_acl, requester_party, version_header)
+from s3front.api.common import (RESPONSE_OVERRIDES, etag, object_headers, object_owner, request_acl, requester_party,
+                                version_header)
 from s3front.api.conditions import check_read_conditions, write_condition
 from s3front.api.store import commit, write_data
 from s3front.body import BodyReader, body_length, stored_content_encoding
-from s3front.request import S3Request, S3Response
+from s3front.authorize import may_bypass_governance
+from s3front.request import S3Request, S3Response, version_param
+from s3front.tagging import TAGS, parse_tagging_header
 from shared import constants as C
-from shared.data_client import DataStream
+from shared.contract.data import DataStream
+from shared.contract.metadata import DeleteResult, Garbage, WriteResult
+from shared.contract.records import (STORED_HEADERS, USER_METADATA_PREFIX, BucketInfo, ChecksumValue, ObjectMD,
+                                     Piece)
 from shared.errors import S3Error
-from shared.models import NULL_VERSION, decode_version_id, encode_version_id, external_version_id, iso_now
+from shared.object_lock import (LEGAL_HOLD, RETENTION, check_lock_allowed, config_from_json,
+                                new_version_retention, parse_lock_headers, retention_to_json)
+from shared.models import NULL_VERSION, encode_version_id, external_version_id, iso_now
 from shared.params import ascii_part_number
 from shared.ranges import Unsatisfiable, parse_range
 
 
 def user_metadata(headers: dict[str, str]) -> dict[str, str]:
     """The x-amz-meta-* headers, within the 2 KB that S3 allows."""
-    meta = {k: v for k, v in headers.items() if k.startswith("x-amz-meta-")}
-    size = sum(len(k[len("x-amz-meta-"):].encode()) + len(v.encode()) for k, v in meta.items())
+    meta = {k: v for k, v in headers.items() if k.startswith(USER_METADATA_PREFIX)}
+    size = sum(len(k[len(USER_METADATA_PREFIX):].encode()) + len(v.encode()) for k, v in meta.items())
     if size > C.MAX_USER_METADATA_BYTES:
         raise S3Error("MetadataTooLarge", Size=size, MaxSizeAllowed=C.MAX_USER_METADATA_BYTES)
     return meta
 
 
-def new_object_md(req: S3Request, size: int, md5: str, location: list | None) -> dict[str, Any]:
-    owner_id, owner_name = requester_party(req)
-    md: dict[str, Any] = {"content-length": size, "content-md5": md5, "last-modified": iso_now(),
-                          "owner-id": owner_id, "owner-display-name": owner_name,
-                          "x-amz-storage-class": req.headers.get("x-amz-storage-class", "STANDARD"),
-                          "location": location}
-    for name in STORED_HEADERS:
-        if name in req.headers:
-            md[name] = req.headers[name]
-    md.pop("content-encoding", None)            # aws-chunked is transfer framing, not the object's encoding
-    if stored_content_encoding(req.headers):
-        md["content-encoding"] = stored_content_encoding(req.headers)
-    md.update(user_metadata(req.headers))
-    return md
+def stored_headers(req: S3Request) -> dict[str, str]:
+    """The content headers an object keeps as they were given."""
+    headers = {name: req.headers[name] for name in STORED_HEADERS if name in req.headers}
+    headers.pop("content-encoding", None)       # aws-chunked is transfer framing, not the object's encoding
+    encoding = stored_content_encoding(req.headers)
+    if encoding:
+        headers["content-encoding"] = encoding
+    return headers
 
 
-def version_param(req: S3Request) -> str | None:
-    value = req.query.get("versionId")
-    return None if value is None else decode_version_id(value)
+def new_object_md(req: S3Request, size: int, md5: str, pieces: tuple[Piece, ...]) -> ObjectMD:
+    owner_id, owner_name = object_owner(req)
+    extra: dict[str, Any] = {}
+    tags = request_tags(req)
+    if tags:
+        extra[TAGS] = tags
+    extra.update(request_lock(req))
+    return ObjectMD(size=size, etag=md5, last_modified=iso_now(), owner_id=owner_id, owner_name=owner_name,
+                    storage_class=req.headers.get("x-amz-storage-class", "STANDARD"), headers=stored_headers(req),
+                    user_metadata=user_metadata(req.headers), pieces=pieces, extra=extra)
+
+
+def request_lock(req: S3Request) -> dict[str, Any]:
+    """The Object Lock fields of a new version: the x-amz-object-lock-* headers, else the bucket's
+    default retention; InvalidArgument/InvalidRequest if the headers are wrong or the bucket has no lock."""
+    now = time.time()
+    retention, hold = parse_lock_headers(req.headers, now)
+    lock = req.access.bucket.object_lock
+    check_lock_allowed(lock is not None, retention, hold)
+    if lock is None:
+        return {}
+    fields: dict[str, Any] = {}
+    retention = new_version_retention(retention, config_from_json(lock), now)
+    if retention is not None:
+        fields[RETENTION] = retention_to_json(retention)
+    if hold is not None:
+        fields[LEGAL_HOLD] = hold
+    return fields
+
+
+def request_tags(req: S3Request) -> dict[str, str] | None:
+    """The tags x-amz-tagging asks for (InvalidTag and friends if it is wrong), or None."""
+    value = req.headers.get("x-amz-tagging")
+    return None if value is None else parse_tagging_header(value)
+
+
+def checksum_headers(checksum: ChecksumValue) -> dict[str, str]:
+    return {f"x-amz-checksum-{checksum.algorithm}": checksum.value, "x-amz-checksum-type": checksum.type}
 
 
 async def put_object(req: S3Request) -> S3Response:
@@ -53,58 +90,57 @@ async def put_object(req: S3Request) -> S3Response:
         raise S3Error("InvalidArgument", "This operation does not accept a version-id.",
                       ArgumentName="versionId", ArgumentValue=req.query["versionId"])
     user_metadata(req.headers)
+    request_tags(req)                 # refused before any byte is stored
+    request_lock(req)
     length = body_length(req)
     condition = write_condition(req.headers)
-    attrs = await bucket_attrs(req)
-    acl = request_acl(req, requester_party(req)[0], attrs["owner"])
+    bucket = req.access.bucket
+    acl = request_acl(req, requester_party(req)[0], bucket.owner)
     reader = BodyReader(req, length, C.DEFAULT_CHECKSUM)
-    location = await write_data(req, reader)
-    md = {**new_object_md(req, reader.length, reader.etag, location), **acl}
-    checksum = reader.verify()
-    if checksum:
-        md["checksum"] = checksum
-    result = await commit(req, req.frontend.metadata.put_object(req.bucket, req.key, md, condition), location)
-    headers = {"ETag": etag(md), **_put_version_header(result, attrs)}
-    if checksum:
-        headers[f"x-amz-checksum-{checksum['algorithm']}"] = checksum["value"]
-        headers["x-amz-checksum-type"] = "FULL_OBJECT"
-    return _with_gc(req, S3Response(200, headers), result)
+    pieces = await write_data(req, reader)
+    md = new_object_md(req, reader.length, reader.etag, pieces)
+    md.acl = acl.get("acl")
+    md.checksum = reader.verify()
+    result = await commit(req, req.frontend.metadata.put_object(req.bucket, req.key, md, condition), pieces)
+    headers = {"ETag": etag(md), **put_version_header(result, bucket)}
+    if md.checksum:
+        headers.update(checksum_headers(md.checksum))
+    return with_gc(req, S3Response(200, headers), result.garbage)
 
 
-def _put_version_header(result: dict, attrs: dict) -> dict[str, str]:
+def put_version_header(result: WriteResult, bucket: BucketInfo) -> dict[str, str]:
     # The state the daemon applied under its lock wins over the one read before the body.
     # Only an Enabled bucket names the new version: a null version (never-versioned or Suspended) has none.
-    if result.get("versioning", attrs.get("versioning")) != "Enabled":
+    if (result.versioning or bucket.versioning) != "Enabled":
         return {}
-    return {"x-amz-version-id": NULL_VERSION if result.get("isNull") else encode_version_id(result["versionId"])}
+    return {"x-amz-version-id": NULL_VERSION if result.is_null else encode_version_id(result.version_id)}
 
 
-def _with_gc(req: S3Request, resp: S3Response, result: dict) -> S3Response:
-    if result.get("gc"):
-        resp.after.append(lambda: req.frontend.collect(result["gc"]))
+def with_gc(req: S3Request, resp: S3Response, garbage: tuple[Garbage, ...] | list[Garbage]) -> S3Response:
+    """Delete the data a committed change dropped once the client has its answer."""
+    if garbage:
+        resp.after.append(lambda: req.frontend.collect(garbage))
     return resp
 
 
-async def read_target(req: S3Request) -> tuple[dict, dict]:
-    """(bucket attributes, object metadata) of a GET or HEAD, with delete markers answered as S3 does."""
-    version_id = version_param(req)
-    found = await req.frontend.metadata.get_bucket_and_object(req.bucket, req.key, version_id)
-    attrs, md = found["bucket"], found["object"]
-    check_object(req, attrs, md)
+def read_target(req: S3Request) -> tuple[BucketInfo, ObjectMD]:
+    """(bucket, object version) of a GET or HEAD, with delete markers answered as S3 does."""
+    access = req.access
+    bucket, md, version_id = access.bucket, access.object, access.version_id
     if md is None:
         # s3-tests' test_delete_marker_nonversioned (not marked fails_on_aws) reads "false" here
         raise S3Error("NoSuchKey", headers={"x-amz-delete-marker": "false"}, Key=req.key)
-    if md.get("isDeleteMarker"):
-        headers = {"x-amz-delete-marker": "true", **version_header(md, attrs)}
+    if md.is_delete_marker:
+        headers = {"x-amz-delete-marker": "true", **version_header(md, bucket)}
         if version_id is not None:
-            raise S3Error("MethodNotAllowed", headers={**headers, "Last-Modified": md["last-modified"]},
+            raise S3Error("MethodNotAllowed", headers={**headers, "Last-Modified": md.last_modified},
                           Method=req.method, ResourceType="DeleteMarker")
         raise S3Error("NoSuchKey", headers=headers, Key=req.key)
-    return attrs, md
+    return bucket, md
 
 
-def _answer_headers(req: S3Request, md: dict, attrs: dict) -> dict[str, str]:
-    headers = object_headers(req, md, attrs)
+def _answer_headers(req: S3Request, md: ObjectMD, bucket: BucketInfo) -> dict[str, str]:
+    headers = object_headers(req, md, bucket)
     if req.auth and req.auth.account is not None:
         for param, header in RESPONSE_OVERRIDES.items():
             if param in req.query:
@@ -123,45 +159,44 @@ def _byte_range(req: S3Request, size: int) -> tuple[int, int] | None:
                       ActualObjectSize=size, RangeRequested=header) from None
 
 
-def _part_or_byte_range(req: S3Request, md: dict, headers: dict[str, str]) -> tuple[int, int] | None:
+def _part_or_byte_range(req: S3Request, md: ObjectMD, headers: dict[str, str]) -> tuple[int, int] | None:
     """The bytes a GET or HEAD asks for: `?partNumber=N` (a part of a multipart object) or a Range header."""
     raw = req.query.get("partNumber")
     if raw is None:
-        return _byte_range(req, md["content-length"])
+        return _byte_range(req, md.size)
     n = ascii_part_number(raw)
     if "range" in req.headers:
         raise S3Error("InvalidRequest", "Cannot specify both Range header and partNumber query parameter")
-    etag_text, size = md.get("content-md5", ""), md["content-length"]
-    if "-" not in etag_text:        # not multipart: the whole object is its only part
+    if not md.is_multipart:         # the whole object is its only part
         if n != 1:
             raise S3Error("InvalidPart", PartNumberRequested=n, ActualPartCount=1)
-        return (0, size - 1) if size else None
-    count = int(etag_text.rsplit("-", 1)[1])
-    pieces = [p for p in md.get("location") or [] if str(p.get("dataStoreETag", "")).startswith(f"{n}:")]
+        return (0, md.size - 1) if md.size else None
+    count = md.part_count
+    pieces = [p for p in md.pieces if p.part_number == n]
     if n > count or not pieces:
         # 400 InvalidPart, as S3 answers a part number the object does not have (s3-tests agree)
         raise S3Error("InvalidPart", PartNumberRequested=n, ActualPartCount=count)
     headers["x-amz-mp-parts-count"] = str(count)
     _part_checksum(req, md, n, headers)
-    return pieces[0]["start"], pieces[-1]["start"] + pieces[-1]["size"] - 1
+    return pieces[0].start, pieces[-1].end
 
 
-def _part_checksum(req: S3Request, md: dict, n: int, headers: dict[str, str]) -> None:
+def _part_checksum(req: S3Request, md: ObjectMD, n: int, headers: dict[str, str]) -> None:
     """In checksum mode, one part of a multipart object answers with that part's checksum."""
-    checksum = md.get("checksum")
+    checksum = md.checksum
     if not checksum or req.headers.get("x-amz-checksum-mode", "").upper() != "ENABLED":
         return
-    for part in md.get("parts") or []:
-        if part["partNumber"] == n and part.get("checksum"):
-            headers[f"x-amz-checksum-{checksum['algorithm']}"] = part["checksum"]
-            headers["x-amz-checksum-type"] = checksum.get("type", "FULL_OBJECT")
+    for part in md.parts:
+        if part.number == n and part.checksum:
+            headers[f"x-amz-checksum-{checksum.algorithm}"] = part.checksum
+            headers["x-amz-checksum-type"] = checksum.type
 
 
 async def get_object(req: S3Request) -> S3Response:
-    attrs, md = await read_target(req)
+    bucket, md = read_target(req)
     check_read_conditions(req.headers, md)
-    size = md["content-length"]
-    headers = _answer_headers(req, md, attrs)
+    size = md.size
+    headers = _answer_headers(req, md, bucket)
     rng = _part_or_byte_range(req, md, headers)
     status, (start, end) = (206, rng) if rng else (200, (0, size - 1))
     if rng:
@@ -169,16 +204,16 @@ async def get_object(req: S3Request) -> S3Response:
     headers["Content-Length"] = str(end - start + 1 if size else 0)
     body: bytes | PieceStream = b""
     if size:
-        body = await open_pieces(req, md.get("location") or [], start, end)
+        body = await open_pieces(req, md.pieces, start, end)
         body = body.ready() or body     # a small object is sent in one piece, without a stream
     return S3Response(status, headers, body)
 
 
 async def head_object(req: S3Request) -> S3Response:
-    attrs, md = await read_target(req)
+    bucket, md = read_target(req)
     check_read_conditions(req.headers, md)
-    headers = _answer_headers(req, md, attrs)
-    size = md["content-length"]
+    headers = _answer_headers(req, md, bucket)
+    size = md.size
     rng = _part_or_byte_range(req, md, headers)
     if rng:
         headers["Content-Range"] = f"bytes {rng[0]}-{rng[1]}/{size}"
@@ -188,26 +223,19 @@ async def head_object(req: S3Request) -> S3Response:
     return S3Response(200, headers)
 
 
-async def open_pieces(req: S3Request, location: list[dict], start: int, end: int) -> PieceStream:
+async def open_pieces(req: S3Request, pieces: tuple[Piece, ...], start: int, end: int) -> PieceStream:
     """Bytes [start, end] of an object stitched from its pieces; the first piece opens before headers go out."""
-    wanted = [p for p in location if p["start"] <= end and p["start"] + p["size"] - 1 >= start]
+    wanted = [p for p in pieces if p.start <= end and p.end >= start]
     if not wanted:
         raise S3Error("InternalError")
-    ranges = [(p["key"], max(start, p["start"]) - p["start"], min(end, p["start"] + p["size"] - 1) - p["start"],
-               p["size"]) for p in wanted]
-    return PieceStream(req, await _open(req, *ranges[0]), ranges[1:])
-
-
-async def _open(req: S3Request, key: str, a: int, b: int, size: int) -> DataStream:
-    if a == 0 and b == size - 1:
-        return await req.frontend.data.get(key)
-    return await req.frontend.data.get(key, a, b)
+    ranges = [(p, max(start, p.start) - p.start, min(end, p.end) - p.start) for p in wanted]
+    return PieceStream(req, await req.frontend.data.open(*ranges[0]), ranges[1:])
 
 
 class PieceStream:
     """The pieces of an object read one after the other; `aclose` releases whichever is open."""
 
-    def __init__(self, req: S3Request, first: DataStream, rest: list[tuple]) -> None:
+    def __init__(self, req: S3Request, first: DataStream, rest: list[tuple[Piece, int, int]]) -> None:
         self._req, self._current, self._rest = req, first, rest
 
     def ready(self) -> bytes | None:
@@ -221,27 +249,31 @@ class PieceStream:
             await self._current.aclose()
             if not self._rest:
                 return
-            self._current = await _open(self._req, *self._rest.pop(0))
+            self._current = await self._req.frontend.data.open(*self._rest.pop(0))
 
     async def aclose(self) -> None:
         await self._current.aclose()
 
 
+def delete_marker(req: S3Request) -> ObjectMD:
+    """What a delete marker the request stacks records: when, and who."""
+    owner_id, owner_name = requester_party(req)
+    return ObjectMD(last_modified=iso_now(), owner_id=owner_id, owner_name=owner_name)
+
+
 async def delete_object(req: S3Request) -> S3Response:
     # With a versionId the routing table asks DELETE_VERSION (the bucket owner), else WRITE.
-    await bucket_attrs(req)
     version_id = version_param(req)
-    owner_id, owner_name = requester_party(req)
-    marker = {"last-modified": iso_now(), "owner-id": owner_id, "owner-display-name": owner_name}
-    result = await req.frontend.metadata.delete_object(req.bucket, req.key, version_id, marker)
+    result: DeleteResult = await req.frontend.metadata.delete_object(
+        req.bucket, req.key, version_id, delete_marker(req), bypass_governance=may_bypass_governance(req))
     headers: dict[str, str] = {}
-    if result.get("deleteMarker"):
+    if result.delete_marker:
         headers["x-amz-delete-marker"] = "true"
     if version_id is not None:
         headers["x-amz-version-id"] = req.query["versionId"]
-    elif result.get("deleteMarker"):
-        headers["x-amz-version-id"] = external_version_id(result)
-    return _with_gc(req, S3Response(204, headers), result)
+    elif result.delete_marker:
+        headers["x-amz-version-id"] = external_version_id(result.version_id, result.is_null)
+    return with_gc(req, S3Response(204, headers), result.garbage)
 
 
 HANDLERS = {

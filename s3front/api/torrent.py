@@ -13,6 +13,7 @@ from urllib.parse import quote
 from s3front.api.objects import open_pieces, read_target
 from s3front.request import S3Request, S3Response
 from shared import constants as C
+from shared.contract.records import ObjectMD
 from shared.errors import S3Error
 
 PIECE_BYTES = 256 * 1024
@@ -34,12 +35,12 @@ def bencode(value: object) -> bytes:
     raise TypeError(f"cannot bencode {type(value).__name__}")
 
 
-async def _piece_hashes(req: S3Request, md: dict, size: int) -> bytes:
+async def _piece_hashes(req: S3Request, md: ObjectMD, size: int) -> bytes:
     """SHA-1 of every PIECE_BYTES of the object, streamed: memory stays at one piece."""
     if size == 0:
         return b""
     hashes, piece, filled = [], hashlib.sha1(), 0
-    stream = await open_pieces(req, md.get("location") or [], 0, size - 1)
+    stream = await open_pieces(req, md.pieces, 0, size - 1)
     try:
         async for chunk in stream:
             view = memoryview(chunk)
@@ -58,10 +59,10 @@ async def _piece_hashes(req: S3Request, md: dict, size: int) -> bytes:
 
 
 async def get_object_torrent(req: S3Request) -> S3Response:
-    _, md = await read_target(req)
+    _, md = read_target(req)
     if not req.frontend.config.torrents:
         raise S3Error("NoSuchKey", "Torrents are not enabled on this server (COFFER_TORRENTS).", Key=req.key)
-    size = md["content-length"]
+    size = md.size
     if size >= C.MAX_PUT_BYTES:
         raise S3Error("InvalidRequest", "Torrent files are only available for objects smaller than 5 GB.")
     name = req.key.rsplit("/", 1)[-1] or req.key

@@ -1,16 +1,16 @@
 """Bucket versioning: PutBucketVersioning, GetBucketVersioning, ListObjectVersions."""
 from __future__ import annotations
 
-from typing import Any
 from xml.etree.ElementTree import Element
 
-from s3front.api.common import bucket_attrs
 from s3front.api.listing import encoder, max_keys, owner_node, prefixes_nodes, version_id_text
 from s3front.body import read_small_body
 from s3front.request import S3Request, S3Response, xml_response
 from s3front.xml import Node, document, parse
+from shared.contract.listings import VersionEntry, VersionsPage, VersionsQuery
 from shared.errors import S3Error
 from shared.models import NULL_VERSION, decode_version_id, encode_version_id
+from shared.object_lock import check_versioning_change
 
 ENABLED, SUSPENDED = "Enabled", "Suspended"
 MAX_CONFIG_BODY = 64 * 1024
@@ -46,16 +46,15 @@ def _children(root: Element) -> dict[str, str]:
 
 
 async def put_bucket_versioning(req: S3Request) -> S3Response:
-    await bucket_attrs(req)
     status = parse_versioning(await read_small_body(req, MAX_CONFIG_BODY))
+    check_versioning_change(req.access.bucket.object_lock is not None, status)
     # The daemon writes it under the exclusive bucket lock: the next object write sees it.
-    await req.frontend.metadata.update_bucket_attributes(req.bucket, set={"versioning": status})
+    await req.frontend.metadata.update_bucket(req.bucket, set={"versioning": status})
     return S3Response(200)
 
 
 async def get_bucket_versioning(req: S3Request) -> S3Response:
-    attrs = await bucket_attrs(req)
-    return xml_response(document("VersioningConfiguration", [("Status", attrs.get("versioning"))]))
+    return xml_response(document("VersioningConfiguration", [("Status", req.access.bucket.versioning)]))
 
 
 def _markers(req: S3Request) -> tuple[str | None, str | None]:
@@ -77,52 +76,45 @@ def _markers(req: S3Request) -> tuple[str | None, str | None]:
                       ArgumentValue=raw) from None
 
 
-def _entry_node(entry: dict[str, Any], enc) -> Node:
-    v = entry["value"]
-    vid = entry.get("versionId") or v.get("versionId")
-    head: list[Node] = [("Key", enc(entry["key"])), ("VersionId", version_id_text(vid, v)),
-                        ("IsLatest", bool(entry.get("isLatest"))), ("LastModified", v.get("last-modified"))]
-    if v.get("isDeleteMarker"):
-        return ("DeleteMarker", head + [owner_node(v)])
-    return ("Version", head + [("ETag", f'"{v.get("content-md5", "")}"'), ("Size", v.get("content-length", 0)),
-                               owner_node(v), ("StorageClass", v.get("x-amz-storage-class") or "STANDARD")])
+def _entry_node(v: VersionEntry, enc) -> Node:
+    head: list[Node] = [("Key", enc(v.key)), ("VersionId", version_id_text(v.version_id, v.is_null)),
+                        ("IsLatest", v.is_latest), ("LastModified", v.last_modified)]
+    owner = owner_node(v.owner_id, v.owner_name)
+    if v.is_delete_marker:
+        return ("DeleteMarker", head + [owner])
+    return ("Version", head + [("ETag", f'"{v.etag}"'), ("Size", v.size), owner, ("StorageClass", v.storage_class)])
 
 
-def _next_version_marker(page: dict[str, Any]) -> str | None:
+def _next_version_marker(page: VersionsPage) -> str | None:
     """NextVersionIdMarker as clients see it: `null` for a null version, else the encoded id."""
-    marker = page.get("NextVersionIdMarker")
+    marker = page.next_version_id_marker
     if marker is None or marker == NULL_VERSION:
         return marker
-    last = page["Versions"][-1] if page.get("Versions") else None
-    if last and last["key"] == page.get("NextKeyMarker") and \
-            (last.get("versionId") or last["value"].get("versionId")) == marker:
-        return version_id_text(marker, last["value"])
+    last = page.versions[-1] if page.versions else None
+    if last and last.key == page.next_key_marker and last.version_id == marker:
+        return version_id_text(marker, last.is_null)
     return encode_version_id(marker)
 
 
 async def list_object_versions(req: S3Request) -> S3Response:
-    await bucket_attrs(req)
     enc = encoder(req)
     echo, wanted = max_keys(req)
     key_marker, vid_marker = _markers(req)
     q = req.query
-    params = {"listingType": "DelimiterVersions", "prefix": q.get("prefix", ""), "delimiter": q.get("delimiter") or None,
-              "keyMarker": key_marker, "versionIdMarker": vid_marker, "maxKeys": wanted}
-    if wanted == 0:
-        page: dict[str, Any] = {"Versions": [], "CommonPrefixes": [], "IsTruncated": False}
-    else:
-        page = await req.frontend.metadata.list_object(req.bucket, {k: v for k, v in params.items() if v is not None})
-    truncated = bool(page["IsTruncated"])
+    query = VersionsQuery(q.get("prefix", ""), q.get("delimiter") or None, wanted, key_marker, vid_marker)
+    page = VersionsPage([], [], False) if wanted == 0 else \
+        await req.frontend.metadata.list_object_versions(req.bucket, query)
+    truncated = page.is_truncated
     children: list[Node] = [("Name", req.bucket), ("Prefix", enc(q.get("prefix", ""))),
                             ("KeyMarker", enc(q.get("key-marker", ""))),
                             ("VersionIdMarker", q.get("version-id-marker", ""))]
     if truncated:
-        children += [("NextKeyMarker", enc(page.get("NextKeyMarker"))),
+        children += [("NextKeyMarker", enc(page.next_key_marker)),
                      ("NextVersionIdMarker", _next_version_marker(page))]
     children += [("MaxKeys", echo), ("Delimiter", enc(q.get("delimiter") or None)),
                  ("EncodingType", q.get("encoding-type")), ("IsTruncated", truncated)]
-    children += [_entry_node(e, enc) for e in page["Versions"]]
-    children += prefixes_nodes(page["CommonPrefixes"], enc)
+    children += [_entry_node(e, enc) for e in page.versions]
+    children += prefixes_nodes(page.common_prefixes, enc)
     return xml_response(document("ListVersionsResult", children))
 
 

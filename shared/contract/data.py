@@ -9,6 +9,7 @@ behind the same Protocol. Objects record, in each `Piece`, the location that hol
 """
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Protocol
@@ -48,8 +49,12 @@ class LocationHealth:
 class DataBackend(Protocol):
     """One data location."""
 
-    async def put(self, body: Body, length: int | None) -> str:
-        """Store `length` bytes (None: unknown, read to the end); the new key, once the bytes are durable."""
+    async def put(self, body: Body, length: int | None, hint: str | None = None) -> str:
+        """Store `length` bytes (None: unknown, read to the end); the new key, once the bytes are durable.
+
+        `hint` ("bucket/key") is what the bytes are for: a location that names what it stores by the
+        object (aws_s3) uses it, one that chooses its own keys (the data daemon) ignores it.
+        """
 
     async def get(self, key: str, start: int | None = None, end: int | None = None) -> DataStream:
         """Open bytes [start, end] of a key (all of it by default); the first bytes prove it exists."""
@@ -83,9 +88,11 @@ class DataRouter:
             raise InternalError(f"data location {location!r} is not configured")
         return found
 
-    async def put(self, location: str, body: Body, length: int | None, start: int = 0) -> Piece:
+    async def put(self, location: str, body: Body, length: int | None, start: int = 0,
+                  hint: str | None = None) -> Piece:
         """Store bytes in a location: the piece that names them, `length` bytes long once known."""
-        key = await self.backend(location).put(body, length)
+        backend = self.backend(location)
+        key = await (backend.put(body, length, hint) if hint is not None else backend.put(body, length))
         return Piece(location, key, length or 0, start)
 
     async def open(self, piece: Piece, first: int, last: int) -> DataStream:
@@ -100,6 +107,13 @@ class DataRouter:
 
     async def size(self, piece: Piece) -> int | None:
         return await self.backend(piece.location).size(piece.key)
+
+    async def health(self) -> dict[str, LocationHealth]:
+        """Every location's health, asked of all of them at once (a slow one delays only its own answer)."""
+        names = list(self.backends)
+        found = await asyncio.gather(*(self.backends[n].health() for n in names), return_exceptions=True)
+        return {n: h if isinstance(h, LocationHealth) else LocationHealth(False, f"health check failed: {h}")
+                for n, h in zip(names, found)}
 
     async def close(self) -> None:
         for backend in self.backends.values():

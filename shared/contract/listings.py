@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from shared.contract.records import STANDARD, ChecksumValue, Document, ObjectMD, Piece
+from shared.contract.records import STANDARD, ChecksumValue, Document, ObjectMD, Piece, pieces_from_wire, pieces_to_wire
 
 # -- listings ------------------------------------------------------------------------------------------
 class ObjectRow(NamedTuple):
@@ -36,8 +36,7 @@ class ObjectsQuery:
     v2: bool = False
 
     def to_wire(self) -> Document:
-        doc: Document = {"listingType": "DelimiterMaster", "prefix": self.prefix, "maxKeys": self.max_keys,
-                         "compact": True}
+        doc: Document = {"prefix": self.prefix, "maxKeys": self.max_keys, "compact": True}
         for name, value in (("delimiter", self.delimiter), ("marker", self.marker),
                             ("startAfter", self.start_after), ("continuationToken", self.continuation)):
             if value:
@@ -72,7 +71,7 @@ class VersionsQuery:
     version_id_marker: str | None = None    # internal id, or "null"
 
     def to_wire(self) -> Document:
-        doc: Document = {"listingType": "DelimiterVersions", "prefix": self.prefix, "maxKeys": self.max_keys}
+        doc: Document = {"prefix": self.prefix, "maxKeys": self.max_keys}
         for name, value in (("delimiter", self.delimiter), ("keyMarker", self.key_marker),
                             ("versionIdMarker", self.version_id_marker)):
             if value:
@@ -173,7 +172,7 @@ class UploadsQuery:
     upload_id_marker: str | None = None
 
     def to_wire(self) -> Document:
-        doc: Document = {"listingType": "MultipartUploads", "prefix": self.prefix, "maxKeys": self.max_keys}
+        doc: Document = {"prefix": self.prefix, "maxKeys": self.max_keys}
         for name, value in (("delimiter", self.delimiter), ("keyMarker", self.key_marker),
                             ("uploadIdMarker", self.upload_id_marker)):
             if value:
@@ -254,7 +253,8 @@ class PieceRef:
     bucket: str
     where: str              # the object (or upload part) that holds it, for reports
     piece: Piece
+    pending_delete: bool = False    # a deferred deletion not done yet: the data may already be gone
 
     @staticmethod
     def from_wire(doc: Document) -> PieceRef:
-        return PieceRef(doc["bucket"], doc["where"], Piece.from_wire(doc["piece"]))
+        return PieceRef(doc["bucket"], doc["where"], Piece.from_wire(doc["piece"]), bool(doc.get("pendingDelete")))

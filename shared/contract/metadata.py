@@ -18,6 +18,7 @@ from shared.contract.records import (BucketInfo, ChecksumValue, Document, Object
 from shared.contract.listings import (CompletedPart, ObjectRow, ObjectsPage, ObjectsQuery, PartInfo, PartsPage,
                                       Party, PieceRef, UploadInfo, UploadsPage, UploadsQuery, VersionEntry,
                                       VersionsPage, VersionsQuery)
+from shared import constants as C
 from shared.contract.rpc import rpc
 
 
@@ -183,7 +184,8 @@ class MetadataAPI(Protocol):
     async def get_bucket(self, bucket: str) -> BucketInfo: ...
 
     @rpc(writes=True, wire="updateBucketAttributes")
-    async def update_bucket(self, bucket: str, set: dict[str, Any], unset: list[str]) -> BucketInfo: ...
+    async def update_bucket(self, bucket: str, set: dict[str, Any] | None = None,
+                            unset: list[str] | None = None) -> BucketInfo: ...
 
     @rpc(writes=True)
     async def delete_bucket(self, bucket: str) -> list[Garbage]: ...
@@ -192,10 +194,12 @@ class MetadataAPI(Protocol):
     async def list_buckets(self, owner: str) -> list[BucketSummary]: ...
 
     @rpc()
-    async def get_bucket_config(self, bucket: str, kind: str) -> Any: ...
+    async def get_bucket_config(self, bucket: str, kind: str) -> Any:
+        """A configuration kept apart from the bucket record (policy, tagging, ...); None when absent."""
 
     @rpc(writes=True)
-    async def put_bucket_config(self, bucket: str, kind: str, config: Any) -> None: ...
+    async def put_bucket_config(self, bucket: str, kind: str, config: Any) -> None:
+        """Store (None: delete) a configuration; the record's `configs` names the kinds present."""
 
     # objects
     @rpc()
@@ -210,12 +214,13 @@ class MetadataAPI(Protocol):
                          condition: WriteCondition | None = None) -> WriteResult: ...
 
     @rpc(writes=True)
-    async def update_object(self, bucket: str, key: str, version_id: str | None, set: dict[str, Any],
-                            unset: list[str]) -> ObjectMD: ...
+    async def update_object(self, bucket: str, key: str, version_id: str | None = None,
+                            set: dict[str, Any] | None = None, unset: list[str] | None = None,
+                            bypass_governance: bool = False) -> ObjectMD: ...
 
     @rpc(writes=True)
     async def delete_object(self, bucket: str, key: str, version_id: str | None = None,
-                            marker: ObjectMD | None = None) -> DeleteResult: ...
+                            marker: ObjectMD | None = None, bypass_governance: bool = False) -> DeleteResult: ...
 
     # listings
     @rpc()
@@ -241,7 +246,7 @@ class MetadataAPI(Protocol):
 
     @rpc(writes=True)
     async def complete_multipart_upload(self, bucket: str, key: str, upload_id: str, parts: list[CompletedPart],
-                                        md: ObjectMD, min_part_size: int,
+                                        md: dict[str, Any] | None = None, min_part_size: int = C.MPU_MIN_PART_SIZE,
                                         condition: WriteCondition | None = None,
                                         checksum: ChecksumValue | None = None) -> CompletionResult: ...
 
@@ -253,7 +258,9 @@ class MetadataAPI(Protocol):
     async def gc_done(self, entries: list[str]) -> None: ...
 
     @rpc(stream=True)
-    def due_garbage(self, before_ms: int) -> AsyncIterator[Garbage]: ...
+    def due_garbage(self, before_ms: int) -> AsyncIterator[Garbage]:
+        """Deferred deletions recorded before `before_ms` (ms since the epoch) and not yet done."""
 
     @rpc(stream=True)
-    def referenced_pieces(self) -> AsyncIterator[PieceRef]: ...
+    def referenced_pieces(self) -> AsyncIterator[PieceRef]:
+        """Every piece that metadata points at: objects (masters, versions), parts, pending deletions."""

@@ -250,7 +250,7 @@ class BucketInfo:
     acl: Any = None
     versioning: str | None = None       # None (never configured), "Enabled" or "Suspended"
     cors: tuple[CorsRule, ...] = ()
-    object_lock: bool = False
+    object_lock: Any = None             # the Object Lock configuration document, once enabled (for good)
     configs: frozenset[str] = frozenset()
     rev: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
@@ -262,8 +262,7 @@ class BucketInfo:
         _optional(doc, "acl", self.acl)
         if self.cors:
             doc["cors"] = [r.to_wire() for r in self.cors]
-        if self.object_lock:
-            doc["objectLock"] = True
+        _optional(doc, "objectLock", self.object_lock)
         if self.configs:
             doc["configs"] = sorted(self.configs)
         doc.update(self.extra)
@@ -275,7 +274,7 @@ class BucketInfo:
         extra = {k: v for k, v in doc.items() if k not in _BUCKET_FIELDS}
         return BucketInfo(get("name", ""), get("owner", ""), get("ownerDisplayName", ""), get("creationDate", ""),
                           get("locationConstraint") or "", get("acl"), get("versioning"),
-                          tuple(CorsRule.from_wire(r) for r in get("cors") or ()), bool(get("objectLock")),
+                          tuple(CorsRule.from_wire(r) for r in get("cors") or ()), get("objectLock"),
                           frozenset(get("configs") or ()), get("_rev", 0), extra)
 
 

@@ -155,7 +155,8 @@ def _checker(hint: Any) -> Callable[[Any], bool]:
 
 # -- the client side ---------------------------------------------------------------------------------------
 def bind_client(cls: type, calls: dict[str, Call]) -> type:
-    """Give `cls` one method per call, on top of its `call(wire, writes, args)` and `stream(...)` transport."""
+    """Give `cls` one method per call, on top of its `rpc_call(wire, writes, args)` and
+    `rpc_stream(wire, args, decode)` transport."""
     for call in calls.values():
         setattr(cls, call.name, _client_method(call))
     return cls
@@ -180,12 +181,12 @@ def _client_method(call: Call) -> Callable:
 
     if call.stream:
         def stream_method(self, *args: Any, **kwargs: Any):
-            return self.stream(call.wire, arguments(args, kwargs), decode)
+            return self.rpc_stream(call.wire, arguments(args, kwargs), decode)
         stream_method.__name__ = call.name
         return stream_method
 
     async def method(self, *args: Any, **kwargs: Any) -> Any:
-        result = await self.call(call.wire, call.writes, arguments(args, kwargs))
+        result = await self.rpc_call(call.wire, call.writes, arguments(args, kwargs))
         return result if decode is None else decode(result)
     method.__name__ = call.name
     return method

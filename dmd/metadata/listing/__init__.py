@@ -1,4 +1,4 @@
-"""Listing algorithms run inside the metadata daemon (dmd-reference §6): one page per call."""
+"""Listing algorithms run inside the metadata daemon (design.md §6): one page per call."""
 from __future__ import annotations
 
 from typing import Any

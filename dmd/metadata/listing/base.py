@@ -1,4 +1,4 @@
-"""Shared pieces of the listing extensions (dmd-reference §6.1): results, byte helpers, projection, base class."""
+"""Shared pieces of the listing extensions (design.md §6.1): results, byte helpers, projection, base class."""
 from __future__ import annotations
 
 import enum

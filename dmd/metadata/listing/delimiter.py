@@ -1,4 +1,4 @@
-"""`Delimiter` (dmd-reference §6.2): plain keys, Contents and CommonPrefixes, v1 marker or v2 token."""
+"""`Delimiter` (design.md §6.2): plain keys, Contents and CommonPrefixes, v1 marker or v2 token."""
 from __future__ import annotations
 
 from typing import Any

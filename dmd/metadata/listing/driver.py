@@ -1,4 +1,4 @@
-"""The listing driver (dmd-reference §6.6): feeds an engine cursor to an extension, seeking over long skips."""
+"""The listing driver (design.md §6.6): feeds an engine cursor to an extension, seeking over long skips."""
 from __future__ import annotations
 
 from dataclasses import dataclass

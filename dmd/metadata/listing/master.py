@@ -1,4 +1,4 @@
-"""`DelimiterMaster` (dmd-reference §6.3): ListObjects over the v0 layout, masters only, delete markers hidden."""
+"""`DelimiterMaster` (design.md §6.3): ListObjects over the v0 layout, masters only, delete markers hidden."""
 from __future__ import annotations
 
 from typing import Any

@@ -1,4 +1,4 @@
-"""Multipart listings (dmd-reference §6.5): ListMultipartUploads and ListParts over the MPU sub-level."""
+"""Multipart listings (design.md §6.5): ListMultipartUploads and ListParts over the MPU sub-level."""
 from __future__ import annotations
 
 from typing import Any

@@ -1,4 +1,4 @@
-"""`DelimiterVersions` (dmd-reference §6.4): ListObjectVersions over masters and version keys."""
+"""`DelimiterVersions` (design.md §6.4): ListObjectVersions over masters and version keys."""
 from __future__ import annotations
 
 from typing import Any

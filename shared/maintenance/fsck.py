@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from s3front.gc import Progress, data_files, quiet, referenced_keys, referenced_pieces
-from shared.data_client import DataClient
-from shared.metadata_client import MetadataClient
+from shared.contract.data import DataRouter
+from shared.contract.metadata import MetadataAPI
+from shared.maintenance.gc import Progress, data_files, quiet
 
 
 @dataclass
@@ -23,21 +23,25 @@ class FsckReport:
         return {**asdict(self), "ok": self.ok}
 
 
-async def fsck(metadata: MetadataClient, data: DataClient, progress: Progress = quiet) -> FsckReport:
+async def fsck(metadata: MetadataAPI, data: DataRouter, progress: Progress = quiet) -> FsckReport:
     report = FsckReport()
-    async for bucket, key, piece in referenced_pieces(metadata):
+    referenced: set[tuple[str, str]] = set()
+    async for ref in metadata.referenced_pieces():
+        piece = ref.piece
+        referenced.add((piece.location, piece.key))
+        if ref.pending_delete:
+            continue                # its data may be gone already: that is what the entry is for
         report.pieces += 1
         progress("pieces checked", report.pieces)
-        size = await data.size(piece["key"])
-        where = {"bucket": bucket, "key": key, "dataKey": piece["key"], "size": piece["size"]}
+        size = await data.size(piece)
+        where = {"bucket": ref.bucket, "key": ref.where, "dataKey": piece.key, "size": piece.size}
         if size is None:
             report.missing.append(where)
-        elif size != piece["size"]:
+        elif size != piece.size:
             report.wrong_size.append({**where, "actual": size})
-    referenced = await referenced_keys(metadata, progress)
     scanned = 0
-    async for item in data_files(data):
+    async for location, item in data_files(data):
         scanned += 1
         progress("data files", scanned)
-        report.orphans += item["key"] not in referenced
+        report.orphans += (location, item.key) not in referenced
     return report
