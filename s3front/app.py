@@ -20,8 +20,11 @@ from s3front.api.cors import add_cors_headers
 from s3front.errors import error_body, not_implemented
 from s3front.frontend import Frontend
 from s3front.iam_api import query_service
+from s3front.metrics import s3_metrics
 from s3front.request import S3Request, S3Response
 from s3front.routing import resolve
+from shared import constants as C
+from shared import metrics
 from shared.config import Config
 from shared.errors import InternalError, S3Error, ServiceUnavailable
 from shared.logging import AccessLog, request_id
@@ -49,6 +52,7 @@ class S3App:
         self.config = config
         self.frontend = Frontend(config)
         self.admin = _admin_app(self.frontend)
+        self.metrics = s3_metrics()
 
     async def __call__(self, scope: dict, receive, send) -> None:
         if scope["type"] == "lifespan":
@@ -56,6 +60,8 @@ class S3App:
         if scope["type"] != "http":
             return
         if scope["path"].startswith("/_/"):
+            if scope["path"] == C.METRICS_PATH:
+                return await metrics.serve(scope, send, self.config.cluster_secret, self.config.metrics_public)
             return await self.admin(scope, receive, send)
         await self.handle(scope, receive, send)
 
@@ -85,11 +91,16 @@ class S3App:
         except Exception as exc:  # noqa: BLE001 - every failure becomes an S3 error
             resp = self._error_response(req, exc)
         await add_cors_headers(req, resp)
-        await self._send(send, req, resp)
+        op = req.operation.name if req.operation else None
+        try:
+            await self._send(send, req, resp)
+        finally:
+            # Counted even when the client went away mid-answer: its latency and bytes happened.
+            seconds = time.perf_counter() - started
+            self.metrics.request(op, resp.status, seconds, req.received, req.sent)
         resp.run_after()
-        access_log.write("request", {"method": req.method, "op": req.operation.name if req.operation else None,
-                                     "bucket": req.bucket, "key": req.key, "status": resp.status,
-                                     "ms": round((time.perf_counter() - started) * 1000, 2)})
+        access_log.write("request", {"method": req.method, "op": op, "bucket": req.bucket, "key": req.key,
+                                     "status": resp.status, "ms": round(seconds * 1000, 2)})
 
     async def _dispatch(self, req: S3Request) -> S3Response:
         service = query_service(req.method, req.raw_path, req.headers)
@@ -142,6 +153,8 @@ class S3App:
             if "content-length" not in {k.lower() for k in resp.headers}:
                 headers.append((b"content-length", str(len(body)).encode()))
             await send({"type": "http.response.start", "status": resp.status, "headers": headers})
+            if req.method != "HEAD":
+                req.sent = len(body)
             await send({"type": "http.response.body", "body": b"" if req.method == "HEAD" else body})
             return
         try:
@@ -150,7 +163,7 @@ class S3App:
             if hasattr(body, "aclose"):
                 await body.aclose()
             raise
-        await _stream(send, body)
+        await _stream(send, body, req)
 
 
 def header_text(value: bytes) -> str:
@@ -179,11 +192,12 @@ def _has_body(headers: dict[str, str]) -> bool:
     return headers.get("content-length", "0") not in ("0", "") or "transfer-encoding" in headers
 
 
-async def _stream(send, body: AsyncIterator[bytes]) -> None:
+async def _stream(send, body: AsyncIterator[bytes], req: S3Request) -> None:
     """Relay a body; if the source fails mid-way the connection is cut, never padded or shortened."""
     try:
         async for chunk in body:
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            req.sent += len(chunk)
     except Exception as exc:  # noqa: BLE001
         log.error("body source failed after the headers were sent", extra={"error": str(exc)})
         raise

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 from s3front.auth import Authenticator
 from s3front.iam_api.store import Identities
+from s3front.metrics import GcMetrics
 from shared import constants as C
 from shared.config import Config
 from shared.contract.data import DataRouter
@@ -17,6 +18,7 @@ from shared.location_routing import build_router
 from shared.locations import locations_or_exit
 from shared.maintenance.gc import periodic
 from shared.metadata_client import MetadataClient
+from shared.tls import data_context, metadata_context
 
 log = logging.getLogger("coffer.frontend")
 
@@ -24,14 +26,15 @@ log = logging.getLogger("coffer.frontend")
 def data_router(config: Config) -> DataRouter:
     """Every configured data location by name (shared/locations.py; a new type of backend is one
     more branch of build_router); this cluster's own data daemon is the default, `us-east-1`."""
-    own = DataClient(config.data_host, config.data_port, config.cluster_secret)
+    own = DataClient(config.data_host, config.data_port, config.cluster_secret, tls=data_context(config))
     return build_router(config, locations_or_exit(), own)
 
 
 class Frontend:
     def __init__(self, config: Config) -> None:
         self.config = config
-        self.metadata = MetadataClient(config.metadata_host, config.metadata_port, config.cluster_secret)
+        self.metadata = MetadataClient(config.metadata_host, config.metadata_port, config.cluster_secret,
+                                       tls=metadata_context(config))
         self.data = data_router(config)
         self.location = self.data.default          # where new data goes
         self.auth = Authenticator(config)
@@ -41,7 +44,8 @@ class Frontend:
 
     async def start(self) -> None:
         await self.metadata.start()
-        self._gc_task = asyncio.get_running_loop().create_task(periodic(self.metadata, self.data))
+        self._gc_task = asyncio.get_running_loop().create_task(
+            periodic(self.metadata, self.data, self.config.gc_interval, on_round=GcMetrics().round))
 
     async def stop(self) -> None:
         self._gc_task.cancel()

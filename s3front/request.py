@@ -37,6 +37,8 @@ class S3Request:
     access: "Access | None" = None     # what authorization resolved (s3front.authorize)
     source_ip: str = ""                # the client's address (aws:SourceIp)
     secure: bool = False               # the request came over TLS (aws:SecureTransport)
+    received: int = 0                  # body bytes read so far, as sent (metrics)
+    sent: int = 0                      # body bytes of the answer sent so far (metrics)
 
     @property
     def account(self) -> Account | None:
@@ -67,6 +69,7 @@ class S3Request:
                 raise S3Error("IncompleteBody", "The client closed the connection before the body ended.")
             chunk = message.get("body", b"")
             if chunk:
+                self.received += len(chunk)
                 yield chunk
             if not message.get("more_body", False):
                 self.body_complete = True

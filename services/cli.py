@@ -45,6 +45,10 @@ def _parser() -> argparse.ArgumentParser:
                            help="the store to copy: leveldb:<metadata directory>")
             p.add_argument("--to", dest="destination", required=True, metavar="postgres:DSN",
                            help="an empty store: postgres:postgresql://user@host/db")
+        if role == "serve":
+            p.add_argument("--tls-self-signed", action="store_true",
+                           help="serve HTTPS with a throwaway certificate kept in the metadata directory "
+                                "(HTTPS on --port, or beside HTTP with COFFER_TLS_PORT)")
     return parser
 
 
@@ -70,26 +74,28 @@ def main(argv: list[str] | None = None) -> int:
         from services.admin import main as admin_main
         return admin_main(argv[1:])
     args = _parser().parse_args(argv)
-    maintenance = {k: vars(args).pop(k) for k in ("sweep", "dry_run", "grace", "source", "destination")
-                   if k in vars(args)}
+    flags = {k: vars(args).pop(k) for k in ("sweep", "dry_run", "grace", "source", "destination",
+                                            "tls_self_signed") if k in vars(args)}
     overrides = {k: v for k, v in vars(args).items() if k != "role"}
     config = load_config(**overrides)
+    from shared import metrics
+    metrics.configure(config.metrics)       # before anything binds a metric
     private_umask()                 # the store's files (data, LevelDB, the secret) are this user's alone
     if args.role == "migrate":      # no daemon is involved: it opens the stores themselves
         from services.migrate import run_migrate
-        return run_migrate(maintenance["source"], maintenance["destination"])
+        return run_migrate(flags["source"], flags["destination"])
     if args.role != "serve":        # `serve` makes one and hands it to its children
         from services.runner import require_cluster_secret
         require_cluster_secret(config, args.role)
     if args.role == "gc":
         from services.maintenance import run_gc
-        return run_gc(config, maintenance["sweep"], maintenance["dry_run"], maintenance["grace"])
+        return run_gc(config, flags["sweep"], flags["dry_run"], flags["grace"])
     if args.role == "fsck":
         from services.maintenance import run_fsck
         return run_fsck(config)
     if args.role == "serve":
         from services.serve import run_serve
-        return run_serve(config)
+        return run_serve(config, self_signed=flags["tls_self_signed"])
     from services.runner import run, start_logging
     start_logging(args.role, config)
     run(_configs(args.role, config))

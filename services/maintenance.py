@@ -7,14 +7,17 @@ import sys
 import orjson
 
 from s3front.frontend import data_router
+from services.progress import Progress
 from shared.config import Config
 from shared.maintenance.fsck import fsck
 from shared.maintenance.gc import collect_due, sweep
 from shared.metadata_client import MetadataClient
+from shared.tls import metadata_context
 
 
 async def _with_clients(config: Config, job):
-    metadata = MetadataClient(config.metadata_host, config.metadata_port, config.cluster_secret)
+    metadata = MetadataClient(config.metadata_host, config.metadata_port, config.cluster_secret,
+                              tls=metadata_context(config))
     data = data_router(config)
     await metadata.start()
     try:
@@ -29,18 +32,26 @@ async def _with_clients(config: Config, job):
 def run_gc(config: Config, do_sweep: bool, dry_run: bool, grace: float | None) -> int:
     """Finish due deferred deletions; with --sweep, also delete unreferenced data files."""
     kwargs = {} if grace is None else {"grace": grace}
+    progress = Progress("gc --sweep")
 
     async def job(metadata, data):
         if do_sweep:
-            return await sweep(metadata, data, dry_run=dry_run, **kwargs)
+            return await sweep(metadata, data, dry_run=dry_run, progress=progress, **kwargs)
         return await collect_due(metadata, data, **kwargs)
-    report = asyncio.run(_with_clients(config, job))
+    try:
+        report = asyncio.run(_with_clients(config, job))
+    finally:
+        progress.close()
     sys.stdout.write(orjson.dumps(report.as_dict(), option=orjson.OPT_INDENT_2).decode() + "\n")
     return 0
 
 
 def run_fsck(config: Config) -> int:
     """Report missing or truncated data, and orphans; exit 1 when data is missing."""
-    report = asyncio.run(_with_clients(config, fsck))
+    progress = Progress("fsck")
+    try:
+        report = asyncio.run(_with_clients(config, lambda metadata, data: fsck(metadata, data, progress)))
+    finally:
+        progress.close()
     sys.stdout.write(orjson.dumps(report.as_dict(), option=orjson.OPT_INDENT_2).decode() + "\n")
     return 0 if report.ok else 1

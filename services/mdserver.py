@@ -11,7 +11,10 @@ from dmd.metadata.context import MetadataContext
 from dmd.metadata.engine import EngineUnavailable, open_engine
 from dmd.metadata.server import build_server
 from services.runner import check_daemon_bind, uvicorn_config
+from shared import constants as C
+from shared import metrics
 from shared.config import Config
+from shared.tls import check_server_files
 
 log = logging.getLogger("coffer.metadata")
 
@@ -51,16 +54,35 @@ def metadata_app(config: Config) -> tuple[Any, MetadataContext]:
         log.warning("COFFER_UNSAFE_NO_FSYNC is set: metadata batches are NOT synced; acknowledged writes can be lost")
     ctx = MetadataContext(engine, config.replication_group_id, sync=not config.unsafe_no_fsync)
     sio, _ = build_server(ctx, config.cluster_secret)
-    return _Lifespan(socketio.ASGIApp(sio), ctx), ctx
+    return _Lifespan(socketio.ASGIApp(sio, other_asgi_app=_Other(config)), ctx), ctx
+
+
+class _Other:
+    """What is not socket.io on the metadata port: /_/metrics, else 404."""
+
+    def __init__(self, config: Config) -> None:
+        self.secret, self.public = config.cluster_secret, config.metrics_public
+
+    async def __call__(self, scope: dict, receive, send) -> None:
+        if scope["type"] != "http":
+            return await send({"type": "websocket.close", "code": 1008})
+        if scope["path"] == C.METRICS_PATH:
+            return await metrics.serve(scope, send, self.secret, self.public)
+        await send({"type": "http.response.start", "status": 404, "headers": [(b"content-length", b"0")]})
+        await send({"type": "http.response.body", "body": b""})
 
 
 def uvicorn_configs(config: Config) -> list:
+    if config.metadata_tls:
+        check_server_files(config, "METADATA_TLS")
     app, _ = metadata_app(config)
     log.info("metadata daemon starting", extra={"bind": config.metadata_bind, "port": config.metadata_port,
                                                 "backend": config.backend, "engine": _engine_name(config),
+                                                "tls": config.metadata_tls,
                                                 "path": config.metadata_path if _engine_name(config) == "leveldb"
                                                 else None})
-    return [uvicorn_config(app, config.metadata_bind, config.metadata_port, config, daemon=True)]
+    return [uvicorn_config(app, config.metadata_bind, config.metadata_port, config, daemon=True,
+                           tls=config.metadata_tls)]
 
 
 def _engine_name(config: Config) -> str:

@@ -216,14 +216,20 @@ class HttpProtocol(HttpToolsProtocol):
         self._head_timer = self._body_timer = None
 
 
-def uvicorn_config(app: Any, host: str, port: int, config: Config, daemon: bool = False) -> uvicorn.Config:
-    """The uvicorn settings of one port, with the HTTP limits of `config` (a daemon's, or a front-end's)."""
+def uvicorn_config(app: Any, host: str, port: int, config: Config, daemon: bool = False, tls: bool = False,
+                   lifespan: bool = True) -> uvicorn.Config:
+    """The uvicorn settings of one port, with the HTTP limits of `config` (a daemon's, or a front-end's).
+
+    `tls`: HTTPS with the configured certificate and key. `lifespan` False for a second port of an
+    app that another port already starts and stops.
+    """
     limits = HttpLimits.from_config(config, daemon)
+    ssl = {"ssl_certfile": config.tls_cert, "ssl_keyfile": config.tls_key} if tls else {}
     return uvicorn.Config(app, host=host, port=port, log_config=uvicorn_log_config(),
                           log_level=config.log_level.lower(), access_log=False, loop="uvloop",
-                          http=functools.partial(HttpProtocol, limits=limits), lifespan="on",
+                          http=functools.partial(HttpProtocol, limits=limits), lifespan="on" if lifespan else "off",
                           timeout_keep_alive=limits.idle_timeout, ws_max_size=100 * 2**20, proxy_headers=False,
-                          server_header=False)
+                          server_header=False, **ssl)
 
 
 async def serve_all(configs: list[uvicorn.Config]) -> None:

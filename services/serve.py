@@ -16,11 +16,16 @@ import os
 import secrets
 import select
 import signal
+import shutil
+import socket
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 from shared import constants as C
 from shared.config import Config
@@ -57,6 +62,9 @@ def child_env(config: Config) -> dict[str, str]:
                 "S3METADATAPATH": config.metadata_path, "COFFER_PORT": str(config.port),
                 "METADATA_PORT": str(config.metadata_port), "DATA_PORT": str(config.data_port),
                 "LISTEN_ADDR": config.listen_addr, "LOG_LEVEL": config.log_level})
+    if config.tls:
+        env.update({"COFFER_TLS_CERT": config.tls_cert, "COFFER_TLS_KEY": config.tls_key,
+                    "COFFER_TLS_CA": config.tls_ca, "COFFER_TLS_PORT": str(config.tls_port)})
     return env
 
 
@@ -202,11 +210,40 @@ def _die_with_parent(parent: int) -> Callable[[], None] | None:
     return preexec
 
 
-def run_serve(config: Config) -> int:
+def self_signed_names(config: Config) -> list[str]:
+    """The names a throwaway certificate covers: this machine's loopback and host names, and the endpoints."""
+    names = ["localhost", "127.0.0.1", "::1", socket.gethostname()]
+    if config.listen_addr not in ("0.0.0.0", "::", ""):
+        names.append(config.listen_addr)
+    names += [e for e in config.endpoints if e != "s3.amazonaws.com"]
+    return list(dict.fromkeys(names))
+
+
+def with_self_signed(config: Config, directory: Path) -> Config:
+    """`config` serving HTTPS with a throwaway certificate kept in `directory`."""
+    from shared.tls import self_signed
+    files = self_signed(directory, self_signed_names(config))
+    return replace(config, tls_cert=str(files.cert), tls_key=str(files.key), tls_ca=str(files.ca))
+
+
+def run_serve(config: Config, self_signed: bool = False) -> int:
     from shared.locations import locations_or_exit
     locations_or_exit()             # a bad locationConfig.json stops here, not in a restart loop
     setup_logging("serve", config.log_level)
+    scratch = None
+    if self_signed:
+        # With S3BACKEND=mem nothing is kept: the certificate lives as long as the run.
+        scratch = tempfile.mkdtemp(prefix="coffer-tls-") if config.backend == "mem" else None
+        config = with_self_signed(config, Path(scratch or Path(config.metadata_path) / C.TLS_SELF_SIGNED_DIR))
     env = child_env(config)
     log.info("coffer serve starting", extra={"port": config.port, "data": config.data_path,
                                              "metadata": config.metadata_path})
-    return Supervisor(env).run()
+    from services.announce import announce_when_up, banner, endpoints
+    stop = threading.Event()
+    announce_when_up(config, banner(config, endpoints(config), config.tls_ca if self_signed else None), stop)
+    try:
+        return Supervisor(env).run()
+    finally:
+        stop.set()
+        if scratch:
+            shutil.rmtree(scratch, ignore_errors=True)

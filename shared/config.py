@@ -61,6 +61,20 @@ class Config:
     http_idle_timeout: float = C.HTTP_IDLE_TIMEOUT_S
     accounts: tuple[Account, ...] = DEFAULT_ACCOUNTS
     default_credentials: bool = True
+    tls_cert: str = ""              # PEM certificate (chain) this process serves TLS with, when it does
+    tls_key: str = ""
+    tls_ca: str = ""                # PEM CA bundle clients check the daemons' certificates with (else the system's)
+    tls_port: int = 0               # the front-end's HTTPS port beside its HTTP one (0: HTTPS on `port` alone)
+    metadata_tls: bool = False      # the metadata daemon's port speaks TLS
+    data_tls: bool = False          # the data daemon's port speaks TLS
+    metrics: bool = True            # /_/metrics and the counters behind it (COFFER_METRICS=0: off)
+    metrics_public: bool = False    # /_/metrics without the cluster secret
+    gc_interval: float = C.GC_INTERVAL_S    # seconds between a front-end's GC rounds
+
+    @property
+    def tls(self) -> bool:
+        """Whether the front-end serves HTTPS."""
+        return bool(self.tls_cert)
 
     def account_by_access_key(self, access_key: str) -> Account | None:
         return self._by_key.get(access_key)
@@ -97,6 +111,15 @@ _SETTINGS: list[tuple[str, str, str, type]] = [
     ("COFFER_HTTP_HEADER_TIMEOUT", "httpHeaderTimeout", "http_header_timeout", float),
     ("COFFER_HTTP_BODY_TIMEOUT", "httpBodyTimeout", "http_body_timeout", float),
     ("COFFER_HTTP_IDLE_TIMEOUT", "httpIdleTimeout", "http_idle_timeout", float),
+    ("COFFER_TLS_CERT", "", "tls_cert", str),      # the file's are in certFilePaths: see _tls_paths
+    ("COFFER_TLS_KEY", "", "tls_key", str),
+    ("COFFER_TLS_CA", "", "tls_ca", str),
+    ("COFFER_TLS_PORT", "tlsPort", "tls_port", int),
+    ("METADATA_TLS", "metadataTls", "metadata_tls", bool),
+    ("DATA_TLS", "dataTls", "data_tls", bool),
+    ("COFFER_METRICS", "metrics", "metrics", bool),
+    ("COFFER_METRICS_PUBLIC", "metricsPublic", "metrics_public", bool),
+    ("COFFER_GC_INTERVAL", "gcInterval", "gc_interval", float),
 ]
 
 
@@ -112,11 +135,11 @@ def load_config(**overrides: Any) -> Config:
     file_conf: dict[str, Any] = {}
     if env.get("COFFER_CONFIG"):
         file_conf = orjson.loads(Path(env["COFFER_CONFIG"]).read_bytes())
-    values: dict[str, Any] = {}
+    values: dict[str, Any] = _tls_paths(file_conf, Path(env.get("COFFER_CONFIG", ".")).parent)
     for env_name, file_key, attr, kind in _SETTINGS:
         if env_name in env:
             values[attr] = _coerce(env[env_name], kind)
-        elif file_key in file_conf:
+        elif file_key and file_key in file_conf:
             values[attr] = _coerce(file_conf[file_key], kind)
     if "cluster_secret" not in values and env.get("COFFER_CLUSTER_SECRET_FILE"):
         # Compose and swarm secrets arrive as files, never in the image or the environment.
@@ -129,6 +152,9 @@ def load_config(**overrides: Any) -> Config:
     if values.get("backend", "file") not in C.BACKENDS:
         raise SystemExit(f"coffer: S3BACKEND must be one of {', '.join(C.BACKENDS)}, not {values['backend']!r}")
     _check_engine(values)
+    if bool(values.get("tls_cert")) != bool(values.get("tls_key")):
+        raise SystemExit("coffer: TLS needs both a certificate and its key (COFFER_TLS_CERT and COFFER_TLS_KEY, "
+                         "or certFilePaths.cert and certFilePaths.key)")
     return Config(**values)
 
 
@@ -148,6 +174,15 @@ def _check_engine(values: dict[str, Any]) -> None:
                          f"[:PORT]/DATABASE, got {'nothing' if not dsn else 'a value that is not such a URI'}")
     if values.get("metadata_pool_size", C.PG_POOL_SIZE) < 2:
         raise SystemExit("coffer: METADATA_POOL_SIZE must be at least 2")
+
+
+def _tls_paths(file_conf: dict[str, Any], base: Path) -> dict[str, str]:
+    """certFilePaths {key, cert, ca} of the config file, as the reference server has it; relative
+    paths are the config file's neighbours. The environment's COFFER_TLS_* override them."""
+    paths = file_conf.get("certFilePaths") or {}
+    if not isinstance(paths, dict):
+        raise SystemExit("coffer: certFilePaths in the config file must be an object {key, cert, ca}")
+    return {f"tls_{name}": str(base / paths[name]) for name in ("cert", "key", "ca") if paths.get(name)}
 
 
 def _endpoints(env: os._Environ, file_conf: dict[str, Any]) -> list[str]:

@@ -216,3 +216,13 @@ REMOTE_MAX_CONNECTIONS = 128
 REMOTE_MAX_IDLE = 32
 REMOTE_PART_BYTES = 8 * 2**20         # an unknown-length put goes to the remote as a multipart upload of these
 REMOTE_LIST_PAGE = 1000
+
+# TLS and metrics (shared/tls.py, shared/metrics.py)
+TLS_SELF_SIGNED_DAYS = 90             # `coffer serve --tls-self-signed`: a throwaway certificate's life
+TLS_SELF_SIGNED_DIR = "tls"           # ... kept under the metadata directory
+METRICS_PATH = "/_/metrics"
+# Request and RPC latencies, in seconds: from a cached metadata read to a large upload.
+METRICS_LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+                           10.0, 30.0, 60.0)
+METRICS_BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)    # writes (or files) per synced batch
+PROGRESS_PLAIN_EVERY_S = 2.0          # `coffer fsck`/`gc --sweep` off a terminal: a progress line this often

@@ -6,6 +6,7 @@ see that module for the measurements behind the choice.
 from __future__ import annotations
 
 import logging
+import ssl
 from collections.abc import AsyncIterator
 
 import orjson
@@ -22,9 +23,9 @@ log = logging.getLogger("coffer.data")
 class DataClient:
     """A data location served by a data daemon: bytes over pooled keep-alive connections (a DataBackend)."""
 
-    def __init__(self, host: str, port: int, secret: str) -> None:
+    def __init__(self, host: str, port: int, secret: str, tls: ssl.SSLContext | None = None) -> None:
         self._pool = HttpPool(host, port, max_connections=256, max_idle=64,
-                              idle_expiry=C.DATA_KEEPALIVE_EXPIRY_S, connect_timeout=5, read_timeout=60)
+                              idle_expiry=C.DATA_KEEPALIVE_EXPIRY_S, connect_timeout=5, read_timeout=60, tls=tls)
         self._auth = f"Bearer {secret}"
 
     async def close(self) -> None:

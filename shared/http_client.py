@@ -4,7 +4,8 @@ Why not httpx on this path: on a 4 KiB GET, httpx and httpcore took 0.8 of the f
 1.6 CPU-ms (py-spy), including a failed `import` per request in httpcore's async-library
 detection and ~100 µs in httpx's own request and response models (measured with a transport that
 does nothing). The /DataFile API is internal, small and fixed: one request at a time per keep-alive
-connection, Content-Length or chunked bodies, no redirects, no cookies, no TLS. Parsing is
+connection, Content-Length or chunked bodies, no redirects, no cookies; TLS is the event loop's
+(a context given by the caller, DATA_TLS). Parsing is
 httptools' (the C parser uvicorn uses); this module only frames requests, pools connections and
 applies back-pressure both ways.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import ssl
 import time
 from collections.abc import AsyncIterator, Iterable
 
@@ -193,8 +195,9 @@ class HttpPool:
     """Keep-alive connections to one host:port, used one request at a time each."""
 
     def __init__(self, host: str, port: int, *, max_connections: int = 256, max_idle: int = 64,
-                 idle_expiry: float = 30.0, connect_timeout: float = 5.0, read_timeout: float = 60.0) -> None:
-        self.host, self.port = host, port
+                 idle_expiry: float = 30.0, connect_timeout: float = 5.0, read_timeout: float = 60.0,
+                 tls: ssl.SSLContext | None = None) -> None:
+        self.host, self.port, self.tls = host, port, tls
         self.max_idle, self.idle_expiry = max_idle, idle_expiry
         self.connect_timeout, self.read_timeout = connect_timeout, read_timeout
         self._idle: list[_Connection] = []
@@ -273,8 +276,9 @@ class HttpPool:
         loop = asyncio.get_running_loop()
         try:
             _, conn = await asyncio.wait_for(
-                loop.create_connection(lambda: _Connection(self), self.host, self.port), self.connect_timeout)
-        except (OSError, asyncio.TimeoutError) as exc:
+                loop.create_connection(lambda: _Connection(self), self.host, self.port, ssl=self.tls,
+                                       server_hostname=self.host if self.tls else None), self.connect_timeout)
+        except (OSError, asyncio.TimeoutError) as exc:     # ssl.SSLError (a certificate refused) is an OSError
             raise TransportError(f"cannot connect to {self.host}:{self.port}: {exc or 'timed out'}") from exc
         return conn
 

@@ -15,6 +15,8 @@ from collections import OrderedDict
 import logging
 import os
 import socket
+import ssl
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -29,6 +31,7 @@ from shared.contract.raw import RawAPI
 from shared.contract.rpc import Codec, bind_client, calls_of
 from shared.errors import InternalError, ServiceUnavailable, error_from_wire
 from shared.logging import request_id
+from shared.metrics import RpcMetrics
 from shared.read_stream import StreamTable
 from shared.rpc import JsonPacket, OrjsonShim, call_message, encoding_error
 
@@ -49,8 +52,9 @@ bind_client(_Calls, calls_of(MetadataAPI))
 class MetadataClient(_Calls):
     """The metadata daemon, as the contract's typed methods over one shared connection."""
 
-    def __init__(self, host: str, port: int, secret: str, call_timeout: float = C.RPC_CALL_TIMEOUT_S) -> None:
-        self.url = f"http://{host}:{port}"
+    def __init__(self, host: str, port: int, secret: str, call_timeout: float = C.RPC_CALL_TIMEOUT_S,
+                 tls: ssl.SSLContext | None = None) -> None:
+        self.url = f"{'https' if tls else 'http'}://{host}:{port}"
         self.secret = secret
         self.call_timeout = call_timeout
         self.boot_id: str | None = None
@@ -66,7 +70,8 @@ class MetadataClient(_Calls):
                                          reconnection_delay=C.RPC_RECONNECT_FIRST_S,
                                          reconnection_delay_max=C.RPC_RECONNECT_MAX_S,
                                          randomization_factor=C.RPC_RECONNECT_JITTER_S, json=OrjsonShim,
-                                         serializer=JsonPacket)
+                                         serializer=JsonPacket,
+                                         websocket_extra_options={"ssl": tls} if tls else None)
         self._sio.on("connect", self._on_connect, namespace=C.RPC_NAMESPACE)
         self._sio.on("disconnect", self._on_disconnect, namespace=C.RPC_NAMESPACE)
         self._streams = StreamTable()
@@ -83,6 +88,7 @@ class MetadataClient(_Calls):
         # frozen: every request of a bucket shares one.
         self._buckets: OrderedDict[str, BucketInfo] = OrderedDict()
         self._epoch = 0                     # bumped by every invalidation: a read that spans one is not kept
+        self._metrics = RpcMetrics()
 
     def _auth(self) -> dict[str, Any]:
         return {"secret": self.secret, "client": f"{socket.gethostname()}:{os.getpid()}", "proto": C.RPC_PROTO}
@@ -133,6 +139,7 @@ class MetadataClient(_Calls):
     def _on_invalidate(self, msg: Any) -> bool:
         """The daemon changed some buckets' attributes (["*"]: any); confirmed once forgotten."""
         self._epoch += 1
+        self._metrics.invalidated()
         names = msg.get("buckets", ["*"]) if isinstance(msg, dict) else ["*"]
         if "*" in names:
             self._buckets.clear()
@@ -194,11 +201,14 @@ class MetadataClient(_Calls):
             loop.call_soon(self._flush)
         # A timer on the future, not asyncio.wait_for: that wraps every call in a task (measured).
         timer = loop.call_later(timeout, _time_out, fut, method)
+        started, outcome = time.perf_counter(), "no_reply"
         try:
             reply = await fut
+            outcome = "ok" if reply.get("ok") else "error"
         finally:
             timer.cancel()
             self._pending.pop(call_id, None)
+            self._metrics.call(method, outcome, time.perf_counter() - started)
         if reply.get("ok"):
             return reply.get("result")
         raise error_from_wire(reply["error"])
@@ -286,6 +296,7 @@ class MetadataClient(_Calls):
     async def get_bucket(self, bucket: str) -> BucketInfo:
         """A bucket's record, from the cache the daemon invalidates before any change is acknowledged."""
         cached = self._buckets.get(bucket)
+        self._metrics.cache(cached is not None)
         if cached is not None:
             self._buckets.move_to_end(bucket)
             return cached

@@ -20,17 +20,17 @@ _ENV_DROPPED = ("COFFER_CLUSTER_SECRET", "COFFER_CLUSTER_SECRET_FILE", "COFFER_A
 class Serve:
     """One `coffer serve` in its own session (so that a process-group signal reaches it alone)."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, args: tuple[str, ...] = (), extra_env: dict[str, str] | None = None) -> None:
         self.root = root
         root.mkdir(parents=True, exist_ok=True)
         self.port, self.md_port, self.data_port = free_port(), free_port(), free_port()
         self.data_path, self.metadata_path = root / "data", root / "metadata"
         self.log_path = root / "serve.log"
         env = {k: v for k, v in os.environ.items() if k not in _ENV_DROPPED}
-        env["LOG_LEVEL"] = "INFO"
+        env.update({"LOG_LEVEL": "INFO", **(extra_env or {})})
         cmd = [sys.executable, "-m", "services.cli", "serve", "--port", str(self.port),
                "--metadata-port", str(self.md_port), "--data-port", str(self.data_port), "--listen", "127.0.0.1",
-               "--data-path", str(self.data_path), "--metadata-path", str(self.metadata_path)]
+               "--data-path", str(self.data_path), "--metadata-path", str(self.metadata_path), *args]
         self._log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(cmd, env=env, cwd=REPO_ROOT, stdout=self._log, stderr=subprocess.STDOUT,
                                      start_new_session=True)

@@ -18,6 +18,7 @@ from dmd.data.group import SmallFileGroup
 from dmd.data.memory import MemoryBlob, MemoryStore
 from dmd.data.store import FileBlob, FileStore, Upload
 from shared import constants as C
+from shared import metrics
 from shared.logging import request_id
 from shared.ranges import Unsatisfiable, parse_range
 from shared.security import secret_matches
@@ -29,6 +30,9 @@ Receive = Callable[[], Awaitable[dict]]
 Send = Callable[[dict], Awaitable[None]]
 _PATH = re.compile(r"^/DataFile(?:/([0-9a-f]+))?$")
 _WRITE_BUFFER = 1 << 20
+# (method, whether the path is /DataFile itself) -> the file operation counted in the metrics
+_OPERATIONS = {("PUT", True): "write", ("GET", False): "read", ("HEAD", False): "stat",
+               ("DELETE", False): "delete", ("GET", True): "list"}
 
 
 class HttpError(Exception):
@@ -37,31 +41,44 @@ class HttpError(Exception):
 
 
 class DataApp:
-    def __init__(self, store: FileStore | MemoryStore, secret: str) -> None:
+    def __init__(self, store: FileStore | MemoryStore, secret: str, metrics_public: bool = False) -> None:
         self.store = store
         self.small_files = SmallFileGroup(store)
         self.secret = secret
+        self.metrics_public = metrics_public
+        ops = metrics.family("coffer_data_file_operations_total")
+        self._ops = {(op, result): ops.labels(op, result) for op in _OPERATIONS.values()
+                     for result in ("ok", "not_found", "refused", "error")} if ops else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             return await _lifespan(receive, send)
         headers = {k.decode().lower(): v.decode("latin-1") for k, v in scope["headers"]}
         request_id.set(headers.get("x-coffer-request-id", ""))
+        result = "ok"
         try:
             await self._route(scope, headers, receive, send)
         except HttpError as exc:
+            result = "not_found" if exc.status == 404 else "refused" if exc.status < 500 else "error"
             await _respond(send, exc.status, orjson.dumps({"errorType": exc.error_type,
                                                            "errorMessage": exc.message}) + b"\n",
                            [(b"content-type", b"application/json")] + exc.headers)
         except OSError as exc:
+            result = "error"
             log.error("data I/O failed", extra={"error": str(exc)})
             status = 507 if exc.errno == 28 else 500
             await _respond(send, status, orjson.dumps({"errorType": "InternalError", "errorMessage": str(exc)}))
+        finally:
+            op = _operation(scope) if self._ops is not None else None
+            if op is not None:
+                self._ops[(op, result)].inc()
 
     async def _route(self, scope: Scope, headers: dict[str, str], receive: Receive, send: Send) -> None:
         path, method = scope["path"], scope["method"]
         if path == "/_/healthcheck":
             return await self.health(headers, send)
+        if path == C.METRICS_PATH:
+            return await metrics.serve(scope, send, self.secret, self.metrics_public)
         self._authenticate(headers)
         m = _PATH.match(path)
         if not m:
@@ -180,6 +197,14 @@ class DataApp:
         if self._authorized(headers):
             body.update(self.store.disk_usage())
         await _respond(send, 200 if ok else 503, orjson.dumps(body), [(b"content-type", b"application/json")])
+
+
+def _operation(scope: Scope) -> str | None:
+    """The file operation a request is, for the metrics; None for the health check and the metrics."""
+    path = scope["path"]
+    if not path.startswith("/DataFile"):
+        return None
+    return _OPERATIONS.get((scope["method"], path == "/DataFile"))
 
 
 async def _body_parts(receive: Receive) -> AsyncIterator[bytes]:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from shared import constants as C
+from shared import metrics
 from shared.security import private_dir
 
 KEY_RE = re.compile(r"^[0-9a-f]{40}$")
@@ -81,6 +82,10 @@ class FileStore:
         self.root = Path(root)
         self._root_text = str(self.root)
         self.sync = sync
+        sync_seconds = metrics.family("coffer_data_sync_seconds")
+        self._fsync_seconds = sync_seconds.labels("fsync") if sync_seconds else None
+        self._syncfs_seconds = sync_seconds.labels("syncfs") if sync_seconds else None
+        self._batch_files = metrics.family("coffer_data_batch_files")
         private_dir(self.root)
         existing = set(os.listdir(self.root))      # one listing, not 3511 failing mkdirs at each start
         for name in (str(i) for i in range(C.DATA_HASH_DIRS)):
@@ -117,6 +122,7 @@ class FileStore:
 
     def commit(self, up: Upload) -> None:
         """fsync the file, rename it into place, fsync the directory."""
+        started = time.perf_counter()
         try:
             if self.sync:
                 os.fsync(up.fd)
@@ -129,6 +135,8 @@ class FileStore:
                 os.fsync(dfd)
             finally:
                 os.close(dfd)
+            if self._fsync_seconds is not None:
+                self._fsync_seconds.observe(time.perf_counter() - started)
 
     def store_small(self, data: bytes) -> str:
         """begin + write + commit in one call (one thread hop) for a body already in memory."""
@@ -158,15 +166,18 @@ class FileStore:
                 self.write(ups[-1], data)
                 os.close(ups[-1].fd)
                 ups[-1].fd = -1
-            self._syncfs()
-            for up in ups:
-                os.rename(up.tmp, up.final)
-            self._syncfs()
+            with metrics.Timer(self._syncfs_seconds):
+                self._syncfs()
+                for up in ups:
+                    os.rename(up.tmp, up.final)
+                self._syncfs()
         except BaseException:
             for up in ups:
                 self.abort(up)
                 up.final.unlink(missing_ok=True)       # never acknowledged: nothing refers to it
             raise
+        if self._batch_files is not None:
+            self._batch_files.observe(len(ups))
         return [up.key for up in ups]
 
     def _syncfs(self) -> None:

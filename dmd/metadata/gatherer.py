@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from dmd.metadata.engine import Engine, Op
 from shared import constants as C
+from shared import metrics
 
 log = logging.getLogger("coffer.gatherer")
 
@@ -53,6 +54,9 @@ class WriteGatherer:
         self.committing = False
         self.degraded = False
         self.stats = GatherStats()
+        self._batch_writes = metrics.family("coffer_metadata_batch_writes")
+        self._commit_seconds = metrics.family("coffer_metadata_commit_seconds")
+        self._commit_failures = metrics.family("coffer_metadata_commit_failures_total")
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="md-writer")
 
     async def write(self, ops: list[Op]) -> None:
@@ -110,6 +114,12 @@ class WriteGatherer:
 
     def _account(self, batch: _Batch, seconds: float, err: BaseException | None) -> None:
         s = self.stats
+        if self._batch_writes is not None:
+            if err is None:
+                self._batch_writes.observe(len(batch.waiters))
+                self._commit_seconds.observe(seconds)
+            else:
+                self._commit_failures.inc()
         if err is not None:
             s.failures += 1
             self.degraded = True

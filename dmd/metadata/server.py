@@ -18,6 +18,7 @@ from shared import constants as C
 from shared.errors import InternalError, S3Error
 from shared.logging import request_id
 from shared.rpc import JsonPacket, OrjsonShim, encoding_error, error_reply, ok_reply
+from shared import metrics
 from shared.security import secret_matches
 
 log = logging.getLogger("coffer.metadata")
@@ -33,6 +34,9 @@ def build_server(ctx: MetadataContext, secret: str) -> tuple[socketio.AsyncServe
     ns = C.RPC_NAMESPACE
     service.streams = StreamRegistry(sio, ns)
     clients: set[str] = set()
+    connected = metrics.family("coffer_metadata_connected_clients")
+    if connected is not None:
+        connected.set_function(lambda: len(clients))
 
     async def invalidate(sid: str, buckets: list[str]) -> None:
         try:

@@ -5,7 +5,7 @@ from dataclasses import asdict, dataclass, field
 
 from shared.contract.data import DataRouter
 from shared.contract.metadata import MetadataAPI
-from shared.maintenance.gc import data_files
+from shared.maintenance.gc import Progress, data_files, quiet
 
 
 @dataclass
@@ -23,7 +23,7 @@ class FsckReport:
         return {**asdict(self), "ok": self.ok}
 
 
-async def fsck(metadata: MetadataAPI, data: DataRouter) -> FsckReport:
+async def fsck(metadata: MetadataAPI, data: DataRouter, progress: Progress = quiet) -> FsckReport:
     report = FsckReport()
     referenced: set[tuple[str, str]] = set()
     async for ref in metadata.referenced_pieces():
@@ -32,11 +32,16 @@ async def fsck(metadata: MetadataAPI, data: DataRouter) -> FsckReport:
         if ref.pending_delete:
             continue                # its data may be gone already: that is what the entry is for
         report.pieces += 1
+        progress("pieces checked", report.pieces)
         size = await data.size(piece)
         where = {"bucket": ref.bucket, "key": ref.where, "dataKey": piece.key, "size": piece.size}
         if size is None:
             report.missing.append(where)
         elif size != piece.size:
             report.wrong_size.append({**where, "actual": size})
-    report.orphans = sum([1 async for location, item in data_files(data) if (location, item.key) not in referenced])
+    scanned = 0
+    async for location, item in data_files(data):
+        scanned += 1
+        progress("data files", scanned)
+        report.orphans += (location, item.key) not in referenced
     return report

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict, dataclass, field
 
 from shared import constants as C
@@ -20,6 +20,11 @@ from shared.contract.metadata import MetadataAPI
 
 log = logging.getLogger("coffer.gc")
 GC_DONE_BATCH = 1000
+Progress = Callable[[str, int], None]       # (phase, items done in it so far): `coffer gc --sweep`, `fsck`
+
+
+def quiet(phase: str, done: int) -> None:
+    """The progress callback of runs nobody watches."""
 
 
 @dataclass
@@ -60,21 +65,28 @@ async def collect_due(metadata: MetadataAPI, data: DataRouter, grace: float = C.
     return report
 
 
-async def periodic(metadata: MetadataAPI, data: DataRouter, interval: float = C.GC_INTERVAL_S) -> None:
+async def periodic(metadata: MetadataAPI, data: DataRouter, interval: float = C.GC_INTERVAL_S,
+                   on_round: Callable[[GcReport], None] | None = None) -> None:
     """The GC task of every front-end: several may race on one entry; deletes are idempotent."""
     while True:
         await asyncio.sleep(interval)
         try:
             report = await collect_due(metadata, data)
+            if on_round is not None:
+                on_round(report)
             if report.entries:
                 log.info("GC finished deferred deletions", extra=report.as_dict())
         except Exception as exc:  # noqa: BLE001 - try again next round
             log.warning("GC round failed", extra={"error": str(exc)})
 
 
-async def referenced_keys(metadata: MetadataAPI) -> set[tuple[str, str]]:
+async def referenced_keys(metadata: MetadataAPI, progress: Progress = quiet) -> set[tuple[str, str]]:
     """(location, key) of every piece metadata points at: objects, parts and pending deletions."""
-    return {(ref.piece.location, ref.piece.key) async for ref in metadata.referenced_pieces()}
+    keys: set[tuple[str, str]] = set()
+    async for ref in metadata.referenced_pieces():
+        keys.add((ref.piece.location, ref.piece.key))
+        progress("references", len(keys))
+    return keys
 
 
 async def data_files(data: DataRouter) -> AsyncIterator[tuple[str, StoredFile]]:
@@ -85,14 +97,15 @@ async def data_files(data: DataRouter) -> AsyncIterator[tuple[str, StoredFile]]:
 
 
 async def sweep(metadata: MetadataAPI, data: DataRouter, grace: float = C.ORPHAN_GRACE_S,
-                dry_run: bool = False) -> GcReport:
+                dry_run: bool = False, progress: Progress = quiet) -> GcReport:
     """Delete data files no metadata references and older than `grace` seconds."""
     started = time.time()
     report = GcReport(dry_run=dry_run)
-    referenced = await referenced_keys(metadata)
+    referenced = await referenced_keys(metadata, progress)
     report.referenced = len(referenced)
     async for location, item in data_files(data):
         report.scanned += 1
+        progress("data files", report.scanned)
         if (location, item.key) in referenced or item.mtime >= started - grace:
             continue
         report.orphans += 1
