@@ -12,6 +12,7 @@ from dmd.metadata.listing import ListingStats, run_listing
 from dmd.metadata.listing.master import DelimiterMaster
 from s3front.api.listing import contents_xml, row_node
 from s3front.xml import render
+from shared.contract.listings import ObjectsPage
 from tests.test_listing_props import (SETTINGS, buckets, delimiters, draw_marker, draw_prefix, fill, max_keys,
                                       skip_streak, streaks, view)
 
@@ -68,10 +69,6 @@ def test_bulk_rows_render_like_nodes(data: Any, owner_table: list, with_owner: b
     unusual = st.tuples(text, odd, odd, st.one_of(st.integers(0, 9), odd), odd, owner_index)
     rows = data.draw(st.lists(st.one_of(usual, usual, usual, unusual), max_size=5))
     # As orjson hands them to the front-end: lists, not tuples.
-    page = {"Rows": [list(r) for r in rows], "Owners": [list(o) for o in owner_table]}
-
-    def owner(i: int) -> Any:
-        return ("Owner", [("ID", owner_table[i][0]), ("DisplayName", owner_table[i][1])]) if with_owner else None
-
-    want = "".join(render(row_node(list(r), owner(r[5]), enc)) for r in rows)
+    page = ObjectsPage.from_wire({"Rows": [list(r) for r in rows], "Owners": [list(o) for o in owner_table]})
+    want = "".join(render(row_node(r, with_owner, enc)) for r in page.rows)
     assert render(contents_xml(page, enc, with_owner)) == want
