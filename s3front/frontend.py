@@ -12,7 +12,8 @@ from shared.contract.data import DataRouter
 from shared.contract.metadata import Garbage
 from shared.contract.records import Piece
 from shared.data_client import DataClient
-from shared.locations import build_router, locations_or_exit
+from shared.location_routing import build_router
+from shared.locations import locations_or_exit
 from shared.maintenance.gc import periodic
 from shared.metadata_client import MetadataClient
 

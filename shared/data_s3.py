@@ -18,7 +18,6 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import AsyncIterator
-from datetime import datetime
 from typing import NoReturn
 from urllib.parse import quote
 
@@ -29,6 +28,7 @@ from botocore.credentials import Credentials
 from defusedxml import ElementTree
 
 from shared import constants as C
+from shared import s3_documents as xmldoc
 from shared.contract.data import Body, LocationHealth, StoredFile
 from shared.errors import InternalError, S3Error, ServiceUnavailable
 from shared.locations import LocationConfigError, S3Details
@@ -122,7 +122,7 @@ class S3Backend:
             if resp.status_code != 200:
                 return LocationHealth(False, f"HEAD of remote bucket {self.d.bucket!r} answered {resp.status_code}")
             if self.d.supports_versioning:
-                status = _text(await self._xml("GET", "", [("versioning", "")]), "Status")
+                status = xmldoc.field_text(await self._xml("GET", "", [("versioning", "")]), "Status")
                 if status != "Enabled":
                     return LocationHealth(False, f"versioning is not enabled on remote bucket {self.d.bucket!r}")
         except (S3Error, InternalError) as exc:
@@ -168,7 +168,7 @@ class S3Backend:
         part, done = await _read_part(chunks)
         if done:                        # it fits one part: one PUT
             return await self._put_whole(name, part, len(part))
-        upload = _text(await self._xml("POST", name, [("uploads", "")], self._write_headers()), "UploadId")
+        upload = xmldoc.field_text(await self._xml("POST", name, [("uploads", "")], self._write_headers()), "UploadId")
         try:
             etags: list[str] = []
             while part or not etags:
@@ -200,7 +200,7 @@ class S3Backend:
         resp = await self._send("POST", name, [("uploadId", upload)], body=body)
         text = await resp.aread()
         if resp.status_code != 200 or b"<Error>" in text[:512]:     # S3 may fail a completion inside a 200
-            self._raise(resp.status_code, _code(text), "CompleteMultipartUpload")
+            self._raise(resp.status_code, xmldoc.code(text), "CompleteMultipartUpload")
         return self._piece_key(name, resp)
 
     async def _abort(self, name: str, upload: str) -> None:
@@ -217,10 +217,10 @@ class S3Backend:
         while True:
             query = [("list-type", "2"), ("prefix", self.d.prefix), ("max-keys", str(C.REMOTE_LIST_PAGE))]
             root = await self._xml("GET", "", query + ([("continuation-token", token)] if token else []))
-            for item in _children(root, "Contents"):
-                yield StoredFile(_text(item, "Key"), int(_text(item, "Size")), _mtime(_text(item, "LastModified")))
-            token = _text(root, "NextContinuationToken")
-            if _text(root, "IsTruncated") != "true" or not token:
+            for item in xmldoc.children(root, "Contents"):
+                yield StoredFile(xmldoc.field_text(item, "Key"), int(xmldoc.field_text(item, "Size")), xmldoc.mtime(xmldoc.field_text(item, "LastModified")))
+            token = xmldoc.field_text(root, "NextContinuationToken")
+            if xmldoc.field_text(root, "IsTruncated") != "true" or not token:
                 return
 
     async def _list_versions(self) -> AsyncIterator[StoredFile]:
@@ -228,13 +228,13 @@ class S3Backend:
         while True:
             query = [("versions", ""), ("prefix", self.d.prefix), ("max-keys", str(C.REMOTE_LIST_PAGE))]
             root = await self._xml("GET", "", query + markers)
-            for item in _children(root, "Version"):
-                yield StoredFile(f"{_text(item, 'Key')}{_VERSION_MARK}{_text(item, 'VersionId')}",
-                                 int(_text(item, "Size")), _mtime(_text(item, "LastModified")))
-            if _text(root, "IsTruncated") != "true":
+            for item in xmldoc.children(root, "Version"):
+                yield StoredFile(f"{xmldoc.field_text(item, 'Key')}{_VERSION_MARK}{xmldoc.field_text(item, 'VersionId')}",
+                                 int(xmldoc.field_text(item, "Size")), xmldoc.mtime(xmldoc.field_text(item, "LastModified")))
+            if xmldoc.field_text(root, "IsTruncated") != "true":
                 return
-            markers = [("key-marker", _text(root, "NextKeyMarker")),
-                       ("version-id-marker", _text(root, "NextVersionIdMarker"))]
+            markers = [("key-marker", xmldoc.field_text(root, "NextKeyMarker")),
+                       ("version-id-marker", xmldoc.field_text(root, "NextVersionIdMarker"))]
 
     # -- requests ----------------------------------------------------------------------------
 
@@ -278,7 +278,7 @@ class S3Backend:
         resp = await self._send(method, name, query, headers)
         await self._expect(resp, f"{method} ?{query[0][0]}", 200)
         try:
-            return _strip_namespaces(ElementTree.fromstring(resp.content))
+            return xmldoc.strip_namespaces(ElementTree.fromstring(resp.content))
         except ElementTree.ParseError as exc:
             raise InternalError(f"location {self.name!r} answered malformed XML: {exc}") from exc
 
@@ -291,7 +291,7 @@ class S3Backend:
             text = await resp.aread()
         except httpx.HTTPError:
             text = b""
-        self._raise(resp.status_code, _code(text) or resp.headers.get("x-amz-error-code", ""), op)
+        self._raise(resp.status_code, xmldoc.code(text) or resp.headers.get("x-amz-error-code", ""), op)
 
     def _raise(self, status: int, code: str, op: str) -> NoReturn:
         """A remote error as the client should see it; the log line names the location, never a secret."""
@@ -387,32 +387,3 @@ def _no_dot_segments(name: str) -> str:
 
 def _version_query(version: str | None) -> list[tuple[str, str]]:
     return [("versionId", version)] if version else []
-
-
-def _strip_namespaces(root: ElementTree.Element) -> ElementTree.Element:
-    for el in root.iter():
-        el.tag = el.tag.rpartition("}")[2]
-    return root
-
-
-def _children(root: ElementTree.Element, tag: str) -> list[ElementTree.Element]:
-    return root.findall(tag)
-
-
-def _text(el: ElementTree.Element, tag: str) -> str:
-    return (el.findtext(tag) or "").strip()
-
-
-def _code(text: bytes) -> str:
-    """The Code of an S3 error document, or "" when the body is not one."""
-    try:
-        return _text(_strip_namespaces(ElementTree.fromstring(text)), "Code") if text else ""
-    except ElementTree.ParseError:
-        return ""
-
-
-def _mtime(text: str) -> float:
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return 0.0

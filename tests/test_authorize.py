@@ -89,3 +89,8 @@ def test_every_operation_is_authorized_as_an_action_the_policy_language_knows():
     assert all(f"s3:{name}".lower() in CANONICAL for name in VERSION_ACTIONS.values())
     assert iam_action("HeadObject", version=True) == "s3:GetObjectVersion"
     assert iam_action("ListObjectsV2") == "s3:ListBucket"
+
+
+def test_every_handler_serves_an_operation_of_the_routing_table():
+    from s3front.routing import operation_names
+    assert sorted(set(HANDLERS) - set(operation_names())) == []

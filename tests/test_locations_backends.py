@@ -18,7 +18,8 @@ import pytest
 from shared.contract.records import Piece
 from shared.data_daemon import DaemonBackend
 from shared.errors import InternalError, S3Error, ServiceUnavailable
-from shared.locations import build_router, parse_locations
+from shared.location_routing import build_router
+from shared.locations import parse_locations
 from tests.cluster import ACCESS_KEY, SECRET, SECRET_KEY, Cluster, free_port, s3_client
 from tests.remotes import FailingRemote, MotoServer, PeakRss, SilentRemote
 

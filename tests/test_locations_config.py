@@ -8,8 +8,8 @@ import sys
 import pytest
 
 from shared.errors import S3Error
-from shared.locations import (DaemonDetails, LocationConfigError, S3Details, bucket_location, check_rest_endpoints,
-                              load_locations, location_constraint_reply, location_for_class, object_location,
+from shared.location_routing import bucket_location, location_constraint_reply, location_for_class, object_location
+from shared.locations import (DaemonDetails, LocationConfigError, S3Details, check_rest_endpoints, load_locations,
                               parse_locations)
 from tests.cluster import REPO_ROOT, SECRET, free_port
 
