@@ -68,7 +68,7 @@ def test_bulk_rows_render_like_nodes(data: Any, owner_table: list, with_owner: b
     usual = st.tuples(text, text, text, st.integers(0, 9), text, owner_index)
     unusual = st.tuples(text, odd, odd, st.one_of(st.integers(0, 9), odd), odd, owner_index)
     rows = data.draw(st.lists(st.one_of(usual, usual, usual, unusual), max_size=5))
-    # As orjson hands them to the front-end (lists, not tuples), decoded by the contract.
+    # As orjson hands them to the front-end: lists, not tuples.
     page = ObjectsPage.from_wire({"Rows": [list(r) for r in rows], "Owners": [list(o) for o in owner_table]})
     want = "".join(render(row_node(r, with_owner, enc)) for r in page.rows)
     assert render(contents_xml(page, enc, with_owner)) == want

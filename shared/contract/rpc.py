@@ -200,8 +200,8 @@ class BadCall(Exception):
 class ServerTable:
     """Incoming calls, by wire name, checked against the contract and run by their implementations.
 
-    An implementation is `async def impl(ctx, *, <the call's Python parameter names>)`; defaults
-    come from the contract, so implementations declare none.
+    An implementation is `async def impl(ctx, *, <the call's Python parameter names>)`; every
+    argument is passed, defaults filled from the contract (an implementation's own never apply).
     """
 
     def __init__(self, calls: dict[str, Call], implementations: dict[str, Callable]) -> None:
