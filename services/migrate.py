@@ -1,6 +1,6 @@
 """`coffer migrate --from leveldb:PATH --to postgres:DSN`: copy a metadata store, then verify it.
 
-Every key is copied as it is (the key layout is the same on every engine, `__sys` included, so the
+Every key is copied as it is (the key layout is the same on every engine, the system sub-level included, so the
 store keeps its db_uuid), in batches, into a destination that must be empty; then both stores are
 read again in key order and compared by count and by a SHA-256 over every (key, value). The source
 is opened as its daemon would open it: a LevelDB still in use by a metadata daemon is refused.
@@ -40,7 +40,7 @@ def _pairs(engine: Engine) -> Iterator[tuple[bytes, bytes]]:
 
 
 def _user_keys(engine: Engine) -> int:
-    """Keys other than `__sys` (which every new store has)."""
+    """Keys outside the system sub-level (which every new store has)."""
     return sum(1 for key, _ in _pairs(engine) if not key.startswith(keys.SYS))
 
 
