@@ -38,8 +38,13 @@ def _admin_app(frontend: Frontend) -> FastAPI:
 
     @admin.get("/_/health")
     async def health() -> JSONResponse:
+        # Serving needs metadata; a degraded data location is reported but the others keep serving.
         ready = frontend.metadata.ready
-        return JSONResponse({"status": "ok" if ready else "degraded", "metadata": ready},
+        found = frontend.location_health
+        locations = {name: {"state": "ok" if h.ok else "degraded", **({"detail": h.detail} if h.detail else {})}
+                     for name, h in found.items()}
+        ok = ready and all(h.ok for h in found.values())
+        return JSONResponse({"status": "ok" if ok else "degraded", "metadata": ready, "locations": locations},
                             status_code=200 if ready else 503)
 
     return admin

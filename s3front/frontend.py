@@ -10,12 +10,12 @@ from s3front.iam_api.store import Identities
 from s3front.metrics import GcMetrics
 from shared import constants as C
 from shared.config import Config
-from shared.contract.data import DataRouter
+from shared.contract.data import DataRouter, LocationHealth
 from shared.contract.metadata import Garbage
 from shared.contract.records import Piece
 from shared.data_client import DataClient
-from shared.location_routing import build_router
-from shared.locations import locations_or_exit
+from shared.location_routing import Placement, build_router
+from shared.locations import Location, location_file_named, locations_or_exit
 from shared.maintenance.gc import periodic
 from shared.metadata_client import MetadataClient
 from shared.tls import data_context, metadata_context
@@ -23,11 +23,11 @@ from shared.tls import data_context, metadata_context
 log = logging.getLogger("coffer.frontend")
 
 
-def data_router(config: Config) -> DataRouter:
+def data_router(config: Config, locations: dict[str, Location] | None = None) -> DataRouter:
     """Every configured data location by name (shared/locations.py; a new type of backend is one
     more branch of build_router); this cluster's own data daemon is the default, `us-east-1`."""
     own = DataClient(config.data_host, config.data_port, config.cluster_secret, tls=data_context(config))
-    return build_router(config, locations_or_exit(), own)
+    return build_router(config, locations if locations is not None else locations_or_exit(), own)
 
 
 class Frontend:
@@ -35,20 +35,39 @@ class Frontend:
         self.config = config
         self.metadata = MetadataClient(config.metadata_host, config.metadata_port, config.cluster_secret,
                                        tls=metadata_context(config))
-        self.data = data_router(config)
-        self.location = self.data.default          # where new data goes
+        locations = locations_or_exit()
+        self.placement = Placement(locations, location_file_named())   # where buckets and writes go
+        self.data = data_router(config, locations)
         self.auth = Authenticator(config)
         self.identities = Identities(config, self.metadata)
         self.auth.identities = self.identities
         self._deletes = asyncio.Semaphore(C.GC_MAX_PARALLEL_DELETES)
+        self.location_health: dict[str, LocationHealth] = {}    # the last answers, for /_/health
 
     async def start(self) -> None:
         await self.metadata.start()
-        self._gc_task = asyncio.get_running_loop().create_task(
+        loop = asyncio.get_running_loop()
+        self._gc_task = loop.create_task(
             periodic(self.metadata, self.data, self.config.gc_interval, on_round=GcMetrics().round))
+        self._health_task = loop.create_task(self._watch_locations())
+
+    async def _watch_locations(self) -> None:
+        """Ask every location for its health now and then: /_/health answers from the last answers,
+        at once, and a location that changes state gets one log line."""
+        while True:
+            found = await self.data.health(C.LOCATION_HEALTH_TIMEOUT_S)
+            for name, health in found.items():
+                before = self.location_health.get(name)
+                if (before.ok if before else True) != health.ok:
+                    (log.info if health.ok else log.warning)(
+                        "data location is " + ("healthy again" if health.ok else "degraded"),
+                        extra={"location": name, "error": health.detail})
+            self.location_health = found
+            await asyncio.sleep(C.LOCATION_HEALTH_INTERVAL_S)
 
     async def stop(self) -> None:
         self._gc_task.cancel()
+        self._health_task.cancel()
         await self.metadata.close()
         await self.data.close()
 

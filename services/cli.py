@@ -16,6 +16,7 @@ ROLES = {
     "dmd": "both daemons in one process",
     "gc": "finish due deferred data deletions; --sweep also deletes data no metadata references",
     "fsck": "check that every piece of data metadata points at exists with the right size",
+    "locations": "list the configured data locations (locationConfig.json) with their state, ok or degraded",
     "migrate": "copy a stopped metadata store to another engine, then verify it (counts and checksums)",
 }
 
@@ -40,6 +41,9 @@ def _parser() -> argparse.ArgumentParser:
             p.add_argument("--sweep", action="store_true", help="delete unreferenced data files too")
             p.add_argument("--dry-run", action="store_true", help="with --sweep: report, delete nothing")
             p.add_argument("--grace", type=float, help="seconds a file or entry must be old (24 h / 5 min)")
+        if role in ("gc", "fsck"):
+            p.add_argument("--location", dest="only", action="append", metavar="NAME",
+                           help="only this data location (repeat for several; default: all)")
         if role == "migrate":
             p.add_argument("--from", dest="source", required=True, metavar="leveldb:PATH",
                            help="the store to copy: leveldb:<metadata directory>")
@@ -75,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         return admin_main(argv[1:])
     args = _parser().parse_args(argv)
     flags = {k: vars(args).pop(k) for k in ("sweep", "dry_run", "grace", "source", "destination",
-                                            "tls_self_signed") if k in vars(args)}
+                                            "tls_self_signed", "only") if k in vars(args)}
     overrides = {k: v for k, v in vars(args).items() if k != "role"}
     config = load_config(**overrides)
     from shared import metrics
@@ -89,10 +93,13 @@ def main(argv: list[str] | None = None) -> int:
         require_cluster_secret(config, args.role)
     if args.role == "gc":
         from services.maintenance import run_gc
-        return run_gc(config, flags["sweep"], flags["dry_run"], flags["grace"])
+        return run_gc(config, flags["sweep"], flags["dry_run"], flags["grace"], flags["only"])
     if args.role == "fsck":
         from services.maintenance import run_fsck
-        return run_fsck(config)
+        return run_fsck(config, flags["only"])
+    if args.role == "locations":
+        from services.maintenance import run_locations
+        return run_locations(config)
     if args.role == "serve":
         from services.serve import run_serve
         return run_serve(config, self_signed=flags["tls_self_signed"])

@@ -204,6 +204,9 @@ STS_SESSION_POLICY_MAX_CHARS = 2048
 # Data locations (locationConfig.json, docs/locations.md).
 LOCATION_TYPES = ("file", "mem", "aws_s3")
 LOCATION_FILE_NAME = "locationConfig.json"     # S3DATA=multiple without S3_LOCATION_FILE: beside COFFER_CONFIG
+LOCATION_HEADER = "x-amz-meta-scal-location-constraint"   # a PUT's own location, over its bucket's
+LOCATION_HEALTH_INTERVAL_S = 5.0      # a front-end asks every data location for its health this often ...
+LOCATION_HEALTH_TIMEOUT_S = 3.0       # ... and calls one that has not answered within this degraded
 MEMORY_DATA_PATH = "/MemFile"         # the data daemon's memory store (`mem` locations), beside /DataFile
 # The storage classes AWS defines: x-amz-storage-class and a location's storageClasses name these.
 STORAGE_CLASSES = ("STANDARD", "REDUCED_REDUNDANCY", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING",

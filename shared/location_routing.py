@@ -4,6 +4,7 @@ storage class), as pure functions of the checked `locationConfig.json` (shared/l
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from shared import constants as C
@@ -51,6 +52,33 @@ def object_location(locations: Mapping[str, Location], bucket_loc: str, header: 
         return header
     serving = location_for_class(locations, storage_class) if storage_class else None
     return serving.name if serving is not None else (bucket_loc or DEFAULT_LOCATION)
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a front-end's buckets and writes go: the configured locations, and whether a
+    locationConfig.json named them (`strict`: a LocationConstraint must then name one)."""
+
+    locations: Mapping[str, Location]
+    strict: bool = False
+
+    def bucket(self, constraint: str | None) -> str:
+        """The location CreateBucket stores ("": the default, as no LocationConstraint means)."""
+        if not constraint:
+            return ""
+        if not self.strict:         # no location file: a region name, kept as given; the data is in us-east-1
+            return constraint
+        return bucket_location(self.locations, constraint)
+
+    def reply(self, location: str) -> str:
+        """GetBucketLocation's LocationConstraint for a bucket's stored location."""
+        return location_constraint_reply(self.locations, location)
+
+    def object(self, bucket_loc: str, header: str | None, storage_class: str | None) -> str:
+        """Where a write's bytes go (InvalidStorageClass, InvalidArgument for what names nothing)."""
+        if not self.strict and bucket_loc not in self.locations:
+            bucket_loc = DEFAULT_LOCATION
+        return object_location(self.locations, bucket_loc, header, storage_class)
 
 
 def build_router(config: Any, locations: Mapping[str, Location], default_client: DataBackend) -> DataRouter:

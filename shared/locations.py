@@ -105,6 +105,11 @@ def load_locations(env: Mapping[str, str] = os.environ) -> dict[str, Location]:
     return parse_locations(text, path)
 
 
+def location_file_named(env: Mapping[str, str] = os.environ) -> bool:
+    """Whether a locationConfig.json is in use (then a LocationConstraint must name one of its locations)."""
+    return bool(env.get("S3_LOCATION_FILE")) or env.get("S3DATA") == "multiple"
+
+
 def locations_or_exit(env: Mapping[str, str] = os.environ) -> dict[str, Location]:
     """The locations for a process starting up: a wrong file ends it with every mistake listed."""
     try:

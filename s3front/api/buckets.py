@@ -62,7 +62,7 @@ async def create_bucket(req: S3Request) -> S3Response:
     if not valid_bucket_name(req.bucket):
         raise S3Error("InvalidBucketName", BucketName=req.bucket)
     acl = request_acl(req, account.canonical_id)
-    location = await _location_constraint(req)
+    location = req.frontend.placement.bucket(await _location_constraint(req))   # InvalidLocationConstraint
     extra = {}
     if OWNERSHIP_HEADER in req.headers:
         extra[OWNERSHIP] = check_mode(req.headers[OWNERSHIP_HEADER].strip())
@@ -111,7 +111,7 @@ async def delete_bucket(req: S3Request) -> S3Response:
 
 
 async def get_bucket_location(req: S3Request) -> S3Response:
-    return xml_response(text_document("LocationConstraint", req.access.bucket.location))
+    return xml_response(text_document("LocationConstraint", req.frontend.placement.reply(req.access.bucket.location)))
 
 
 HANDLERS = {

@@ -11,7 +11,7 @@ from dataclasses import replace
 from s3front.api.common import request_acl, requester_party
 from s3front.api.conditions import check_read_conditions, write_condition
 from s3front.api.objects import new_object_md, open_pieces, put_version_header, request_tags, user_metadata, with_gc
-from s3front.api.store import commit, write_stream
+from s3front.api.store import commit, put_location, write_stream
 from s3front.request import S3Request, S3Response, xml_response
 from s3front.tagging import REPLACE, TAGS, tagging_directive
 from s3front.xml import Node, document
@@ -59,9 +59,10 @@ def copy_source(req: S3Request) -> tuple[BucketInfo, ObjectMD]:
     return attrs, md
 
 
-async def copy_bytes(req: S3Request, md: ObjectMD, first: int, last: int,
+async def copy_bytes(req: S3Request, md: ObjectMD, first: int, last: int, location: str,
                      algorithm: str | None = None) -> tuple[tuple[Piece, ...], str, ChecksumValue | None]:
-    """Copy bytes [first, last] of an object into a new data key: (pieces, MD5 hex, checksum or None)."""
+    """Copy bytes [first, last] of an object into a new data key of a location (any location: the
+    bytes stream from where they are to there): (pieces, MD5 hex, checksum or None)."""
     md5 = hashlib.md5()
     checksum = Checksum(algorithm) if algorithm else None
     length = last - first + 1 if md.size else 0
@@ -79,7 +80,7 @@ async def copy_bytes(req: S3Request, md: ObjectMD, first: int, last: int,
             finally:
                 await source.aclose()
 
-        pieces = await write_stream(req, hashed(), length)
+        pieces = await write_stream(req, hashed(), length, location)
     summary = ChecksumValue(checksum.algorithm, checksum.b64()) if checksum else None
     return pieces, md5.hexdigest(), summary
 
@@ -144,12 +145,14 @@ async def copy_object(req: S3Request) -> S3Response:
     bucket = req.access.bucket
     acl = request_acl(req, requester_party(req)[0], bucket.owner)
     _check_not_self_copy(req, directive)
+    location = put_location(req)
     source_bucket, source = copy_source(req)
     size = source.size
     if size > C.MAX_PUT_BYTES:
         raise S3Error("InvalidRequest", "The specified copy source is larger than the maximum allowable size for a "
                                         f"copy source: {C.MAX_PUT_BYTES}")
-    pieces, md5, checksum = await copy_bytes(req, source, 0, size - 1, _checksum_algorithm(req, source))
+    pieces, md5, checksum = await copy_bytes(req, source, 0, size - 1, location,
+                                             _checksum_algorithm(req, source))
     md = _destination_md(req, source, directive, md5, pieces)
     md.acl, md.checksum = acl.get("acl"), checksum
     _copy_tags(md, source, tags_directive)

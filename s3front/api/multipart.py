@@ -13,7 +13,7 @@ from s3front.api.common import object_owner, request_acl, requester_party
 from s3front.api.copy import copy_bytes, copy_source
 from s3front.api.listing import encoder, max_keys, prefixes_nodes
 from s3front.api.objects import new_object_md, put_version_header, user_metadata, with_gc
-from s3front.api.store import commit, write_data
+from s3front.api.store import commit, put_location, write_data
 from s3front.api.conditions import write_condition
 from s3front.body import BodyReader, body_length, object_checksum_header, read_small_body
 from s3front.request import S3Request, S3Response, upload_id, xml_response
@@ -56,11 +56,24 @@ async def create_multipart_upload(req: S3Request) -> S3Response:
     md.acl = request_acl(req, requester_party(req)[0], bucket.owner).get("acl")
     algorithm = _checksum_algorithm(req)
     kind = upload_checksum_type(algorithm, req.headers.get("x-amz-checksum-type"))
-    upload = UploadInfo(_party(req), Party(*object_owner(req)), md.storage_class, algorithm, kind, md)
+    upload = UploadInfo(_party(req), Party(*object_owner(req)), md.storage_class, algorithm, kind, md,
+                        location=put_location(req))
     uid = await req.frontend.metadata.initiate_multipart_upload(req.bucket, req.key, upload)
     headers = {"x-amz-checksum-algorithm": algorithm.upper(), "x-amz-checksum-type": kind} if algorithm else {}
     body = document("InitiateMultipartUploadResult", [("Bucket", req.bucket), ("Key", req.key), ("UploadId", uid)])
     return xml_response(body, headers=headers)
+
+
+async def _upload_location(req: S3Request) -> str:
+    """Where an upload's parts go: the location chosen when it was initiated. Read only when there
+    is a choice (one location configured: no extra metadata call); a gone upload is NoSuchUpload."""
+    data = req.frontend.data
+    if len(data.backends) == 1:
+        return data.default
+    upload = req.access.upload
+    if upload is None:
+        upload = (await req.frontend.metadata.list_parts(req.bucket, upload_id(req), 0, 0, key=req.key)).upload
+    return upload.location or req.frontend.placement.object(req.access.bucket.location, None, None)
 
 
 async def _store_part(req: S3Request, pieces: tuple[Piece, ...], etag: str, size: int,
@@ -75,8 +88,9 @@ async def upload_part(req: S3Request) -> S3Response:
     upload_id(req)
     part_number(req)
     length = body_length(req, C.MAX_PUT_BYTES)
+    location = await _upload_location(req)
     reader = BodyReader(req, length)
-    pieces = await write_data(req, reader)
+    pieces = await write_data(req, reader, location)
     checksum = reader.verify()
     garbage = await _store_part(req, pieces, reader.etag, reader.length, checksum)
     headers = {"ETag": f'"{reader.etag}"'}
@@ -120,7 +134,7 @@ async def _copy_part(req: S3Request) -> tuple[tuple[Piece, ...], str, int]:
     _, md = copy_source(req)
     size = md.size
     first, last = _copy_range(req, size)
-    pieces, md5, _ = await copy_bytes(req, md, first, last)
+    pieces, md5, _ = await copy_bytes(req, md, first, last, await _upload_location(req))
     return pieces, md5, last - first + 1 if size else 0
 
 

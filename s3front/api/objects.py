@@ -8,7 +8,7 @@ from typing import Any
 from s3front.api.common import (RESPONSE_OVERRIDES, etag, object_headers, object_owner, request_acl, requester_party,
                                 version_header)
 from s3front.api.conditions import check_read_conditions, write_condition
-from s3front.api.store import commit, write_data
+from s3front.api.store import commit, put_location, write_data
 from s3front.body import BodyReader, body_length, stored_content_encoding
 from s3front.authorize import may_bypass_governance
 from s3front.request import S3Request, S3Response, version_param
@@ -92,12 +92,13 @@ async def put_object(req: S3Request) -> S3Response:
     user_metadata(req.headers)
     request_tags(req)                 # refused before any byte is stored
     request_lock(req)
+    location = put_location(req)
     length = body_length(req)
     condition = write_condition(req.headers)
     bucket = req.access.bucket
     acl = request_acl(req, requester_party(req)[0], bucket.owner)
     reader = BodyReader(req, length, C.DEFAULT_CHECKSUM)
-    pieces = await write_data(req, reader)
+    pieces = await write_data(req, reader, location)
     md = new_object_md(req, reader.length, reader.etag, pieces)
     md.acl = acl.get("acl")
     md.checksum = reader.verify()

@@ -12,21 +12,30 @@ from typing import TypeVar
 
 from s3front.body import BodyReader
 from s3front.request import S3Request
+from shared import constants as C
 from shared.contract.records import Piece
 from shared.errors import ServiceUnavailable
 
 T = TypeVar("T")
 
 
-async def write_data(req: S3Request, reader: BodyReader) -> tuple[Piece, ...]:
-    """Stream the body to the data location; the pieces of the durable bytes, checked against the digests."""
+def put_location(req: S3Request) -> str:
+    """Where a write's bytes go: x-amz-meta-scal-location-constraint, else the location serving its
+    x-amz-storage-class, else its bucket's (InvalidStorageClass, InvalidArgument for what names nothing)."""
+    headers = req.headers
+    return req.frontend.placement.object(req.access.bucket.location, headers.get(C.LOCATION_HEADER),
+                                         headers.get("x-amz-storage-class"))
+
+
+async def write_data(req: S3Request, reader: BodyReader, location: str) -> tuple[Piece, ...]:
+    """Stream the body to a data location; the pieces of the durable bytes, checked against the digests."""
     if reader.length == 0:
         async for _ in reader.chunks():
             pass
         reader.verify()
         return ()
     # An unknown length (HTTP chunked) streams on chunked; the reader learns the size.
-    piece = await req.frontend.data.put(req.frontend.location, reader.chunks(), reader.length,
+    piece = await req.frontend.data.put(location, reader.chunks(), reader.length,
                                         hint=_hint(req))
     pieces = (replace(piece, size=reader.length),)
     try:
@@ -40,11 +49,12 @@ async def write_data(req: S3Request, reader: BodyReader) -> tuple[Piece, ...]:
     return pieces
 
 
-async def write_stream(req: S3Request, chunks: AsyncIterator[bytes], length: int) -> tuple[Piece, ...]:
-    """Store bytes produced by the front-end itself (a copy), as one data piece."""
+async def write_stream(req: S3Request, chunks: AsyncIterator[bytes], length: int,
+                       location: str) -> tuple[Piece, ...]:
+    """Store bytes produced by the front-end itself (a copy), as one data piece in a location."""
     if length == 0:
         return ()
-    return (await req.frontend.data.put(req.frontend.location, chunks, length, hint=_hint(req)),)
+    return (await req.frontend.data.put(location, chunks, length, hint=_hint(req)),)
 
 
 def _hint(req: S3Request) -> str:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from shared.contract.records import DEFAULT_LOCATION, Piece
-from shared.errors import InternalError
+from shared.errors import InternalError, ServiceUnavailable
 
 Body = AsyncIterator[bytes] | bytes
 
@@ -92,29 +92,57 @@ class DataRouter:
                   hint: str | None = None) -> Piece:
         """Store bytes in a location: the piece that names them, `length` bytes long once known."""
         backend = self.backend(location)
-        key = await (backend.put(body, length, hint) if hint is not None else backend.put(body, length))
+        try:
+            key = await (backend.put(body, length, hint) if hint is not None else backend.put(body, length))
+        except (ServiceUnavailable, InternalError) as exc:
+            raise _named(exc, location) from exc
         return Piece(location, key, length or 0, start)
 
     async def open(self, piece: Piece, first: int, last: int) -> DataStream:
         """Bytes [first, last] of a piece (offsets within the piece)."""
         backend = self.backend(piece.location)
-        if first == 0 and last == piece.size - 1:
-            return await backend.get(piece.key)
-        return await backend.get(piece.key, first, last)
+        try:
+            if first == 0 and last == piece.size - 1:
+                return await backend.get(piece.key)
+            return await backend.get(piece.key, first, last)
+        except (ServiceUnavailable, InternalError) as exc:
+            raise _named(exc, piece.location) from exc
 
     async def delete(self, piece: Piece) -> None:
-        await self.backend(piece.location).delete(piece.key)
+        try:
+            await self.backend(piece.location).delete(piece.key)
+        except (ServiceUnavailable, InternalError) as exc:
+            raise _named(exc, piece.location) from exc
 
     async def size(self, piece: Piece) -> int | None:
-        return await self.backend(piece.location).size(piece.key)
+        try:
+            return await self.backend(piece.location).size(piece.key)
+        except (ServiceUnavailable, InternalError) as exc:
+            raise _named(exc, piece.location) from exc
 
-    async def health(self) -> dict[str, LocationHealth]:
-        """Every location's health, asked of all of them at once (a slow one delays only its own answer)."""
+    async def health(self, timeout: float | None = None) -> dict[str, LocationHealth]:
+        """Every location's health, asked of all of them at once; one that does not answer within
+        `timeout` seconds is not healthy (so a hung remote never holds up the others' answer)."""
         names = list(self.backends)
-        found = await asyncio.gather(*(self.backends[n].health() for n in names), return_exceptions=True)
-        return {n: h if isinstance(h, LocationHealth) else LocationHealth(False, f"health check failed: {h}")
+        found = await asyncio.gather(*(asyncio.wait_for(self.backends[n].health(), timeout) for n in names),
+                                     return_exceptions=True)
+        return {n: h if isinstance(h, LocationHealth) else LocationHealth(False, _failed(h, timeout))
                 for n, h in zip(names, found)}
 
     async def close(self) -> None:
         for backend in self.backends.values():
             await backend.close()
+
+
+def _named(exc: ServiceUnavailable | InternalError, location: str) -> Exception:
+    """The same failure, its log text naming the location (the client's answer does not change)."""
+    name = f"location {location!r}"
+    if isinstance(exc, ServiceUnavailable):
+        return exc if name in exc.detail else ServiceUnavailable(f"{name}: {exc.detail}", exc.outcome_unknown)
+    return exc if name in exc.message else InternalError(f"{name}: {exc.message}", exc.code)
+
+
+def _failed(exc: BaseException, timeout: float | None) -> str:
+    if isinstance(exc, asyncio.TimeoutError):
+        return f"no answer within {timeout:g} s"
+    return f"health check failed: {exc}"

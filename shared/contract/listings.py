@@ -148,11 +148,15 @@ class UploadInfo:
     key: str = ""
     upload_id: str = ""
     initiated: str = ""
+    location: str = ""                  # the data location its parts go to, chosen at initiation ("": the bucket's)
 
     def to_wire(self) -> Document:
-        return {"initiator": self.initiator.to_wire(), "owner": self.owner.to_wire(),
-                "storageClass": self.storage_class, "checksumAlgorithm": self.checksum_algorithm,
-                "checksumType": self.checksum_type, "md": self.md.to_wire() if self.md else {}}
+        doc = {"initiator": self.initiator.to_wire(), "owner": self.owner.to_wire(),
+               "storageClass": self.storage_class, "checksumAlgorithm": self.checksum_algorithm,
+               "checksumType": self.checksum_type, "md": self.md.to_wire() if self.md else {}}
+        if self.location:
+            doc["dataStoreName"] = self.location
+        return doc
 
     @staticmethod
     def from_wire(doc: Document) -> UploadInfo:
@@ -160,7 +164,7 @@ class UploadInfo:
         return UploadInfo(Party.from_wire(doc.get("initiator")), Party.from_wire(doc.get("owner")),
                           doc.get("storageClass") or STANDARD, doc.get("checksumAlgorithm"),
                           doc.get("checksumType"), ObjectMD.from_wire(md) if md else None, doc.get("key", ""),
-                          doc.get("uploadId", ""), doc.get("initiated", ""))
+                          doc.get("uploadId", ""), doc.get("initiated", ""), doc.get("dataStoreName", ""))
 
 
 @dataclass(frozen=True, slots=True)

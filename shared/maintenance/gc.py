@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Collection
 from dataclasses import asdict, dataclass, field
 
 from shared import constants as C
@@ -38,6 +38,8 @@ class GcReport:
     orphan_bytes: int = 0
     dry_run: bool = False
     orphan_keys: list[str] = field(default_factory=list)
+    locations: dict[str, dict] = field(default_factory=dict)     # per location swept: scanned, orphans
+    unreachable: dict[str, str] = field(default_factory=dict)    # locations that could not be listed: why
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -89,26 +91,47 @@ async def referenced_keys(metadata: MetadataAPI, progress: Progress = quiet) -> 
     return keys
 
 
-async def data_files(data: DataRouter) -> AsyncIterator[tuple[str, StoredFile]]:
-    """(location, file) of every file of every configured location."""
-    for location, backend in data.backends.items():
-        async for item in backend.list_files():
-            yield location, item
+def chosen(data: DataRouter, only: Collection[str] | None) -> list[str]:
+    """The locations a run covers: all, or those named (ValueError for a name that is not configured)."""
+    unknown = sorted(set(only or ()) - set(data.backends))
+    if unknown:
+        raise ValueError(f"not a configured location: {', '.join(unknown)} (configured: {', '.join(data.backends)})")
+    return [name for name in data.backends if not only or name in only]
+
+
+async def data_files(data: DataRouter, only: Collection[str] | None = None,
+                     unreachable: dict[str, str] | None = None) -> AsyncIterator[tuple[str, StoredFile]]:
+    """(location, file) of every file of every chosen location; one that fails to list is noted in
+    `unreachable` (else the error stops the run) and the others are still listed."""
+    for location in chosen(data, only):
+        try:
+            async for item in data.backend(location).list_files():
+                yield location, item
+        except Exception as exc:  # noqa: BLE001 - a location that is down must not hide the others
+            if unreachable is None:
+                raise
+            log.warning("could not list a data location", extra={"location": location, "error": str(exc)})
+            unreachable[location] = str(exc)
 
 
 async def sweep(metadata: MetadataAPI, data: DataRouter, grace: float = C.ORPHAN_GRACE_S,
-                dry_run: bool = False, progress: Progress = quiet) -> GcReport:
-    """Delete data files no metadata references and older than `grace` seconds."""
+                dry_run: bool = False, progress: Progress = quiet,
+                only: Collection[str] | None = None) -> GcReport:
+    """Delete data files no metadata references and older than `grace` seconds, in every location
+    (or those in `only`); for an aws_s3 location, its files are the names under its prefix."""
     started = time.time()
     report = GcReport(dry_run=dry_run)
+    report.locations = {name: {"scanned": 0, "orphans": 0} for name in chosen(data, only)}
     referenced = await referenced_keys(metadata, progress)
     report.referenced = len(referenced)
-    async for location, item in data_files(data):
+    async for location, item in data_files(data, only, report.unreachable):
         report.scanned += 1
+        report.locations[location]["scanned"] += 1
         progress("data files", report.scanned)
         if (location, item.key) in referenced or item.mtime >= started - grace:
             continue
         report.orphans += 1
+        report.locations[location]["orphans"] += 1
         report.orphan_bytes += item.size
         report.orphan_keys.append(item.key)
         if not dry_run:
