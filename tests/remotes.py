@@ -98,10 +98,10 @@ class SilentRemote:
 
 
 class PeakRss:
-    """The highest resident set size of this process while the block runs, sampled every 5 ms."""
+    """The highest resident set size of this process (or of `pid`) while the block runs, sampled every 5 ms."""
 
-    def __init__(self) -> None:
-        self._proc = psutil.Process()
+    def __init__(self, pid: int | None = None) -> None:
+        self._proc = psutil.Process(pid)
         self.start = self.peak = 0
         self._done = threading.Event()
 
