@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test test-mem bench bench-haproxy bench-multipart soak clean
+.PHONY: run test test-mem bench bench-haproxy bench-multipart bench-locations soak clean
 
 # The S3-level families (and the metadata daemon's RPC, streams and gathering) that run a second
 # time with every daemon in memory (S3BACKEND=mem); tests marked needs_disk (kills, restarts, data
@@ -41,6 +41,9 @@ bench-haproxy: $(STAMP)
 
 bench-multipart: $(STAMP)
 	$(BIN)/python bench/multipart.py
+
+bench-locations: $(STAMP)
+	$(BIN)/python bench/locations.py
 
 soak: $(STAMP)
 	$(BIN)/python bench/soak.py

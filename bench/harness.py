@@ -46,10 +46,10 @@ def ensure_debian(*packages: str) -> None:
 class Server:
     """`coffer serve` in a temporary directory, on free ports."""
 
-    def __init__(self) -> None:
+    def __init__(self, env: dict[str, str] | None = None) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="coffer-bench-"))
         self.port, self.md_port, self.data_port = free_port(), free_port(), free_port()
-        env = {**os.environ, "LOG_LEVEL": "WARNING"}
+        env = {**os.environ, "LOG_LEVEL": "WARNING", **(env or {})}
         cmd = [sys.executable, "-m", "services.cli", "serve", "--port", str(self.port), "--metadata-port",
                str(self.md_port), "--data-port", str(self.data_port), "--listen", "127.0.0.1",
                "--data-path", str(self.dir / "data"), "--metadata-path", str(self.dir / "metadata")]
