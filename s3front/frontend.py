@@ -55,7 +55,11 @@ class Frontend:
         """Ask every location for its health now and then: /_/health answers from the last answers,
         at once, and a location that changes state gets one log line."""
         while True:
-            found = await self.data.health(C.LOCATION_HEALTH_TIMEOUT_S)
+            try:
+                found = await self.data.health(C.LOCATION_HEALTH_TIMEOUT_S)
+            except Exception as exc:  # noqa: BLE001 - the next round asks again
+                log.warning("data location health round failed", extra={"error": str(exc)})
+                found = self.location_health
             for name, health in found.items():
                 before = self.location_health.get(name)
                 if (before.ok if before else True) != health.ok:

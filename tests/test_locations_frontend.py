@@ -225,10 +225,12 @@ def test_an_unknown_storage_class_is_invalid_storage_class(lc, s3):
         (400, "InvalidStorageClass")
     assert s3_error(s3.create_multipart_upload, Bucket=bucket, Key="k", StorageClass="FROZEN") == \
         (400, "InvalidStorageClass")
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    before = snapshot(lc)
     assert s3_error(s3.copy_object, Bucket=bucket, Key="k2", CopySource={"Bucket": bucket, "Key": "k"},
-                    StorageClass="FROZEN")[1] in ("InvalidStorageClass", "NoSuchKey")
-    assert landed(lc, before) == {}
-    s3.delete_bucket(Bucket=bucket)
+                    StorageClass="FROZEN") == (400, "InvalidStorageClass")
+    assert landed(lc, before) == {} and [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]] == ["k"]
+    empty_bucket(s3, bucket)
 
 
 # -- copies and versions -----------------------------------------------------------------------

@@ -59,8 +59,8 @@ def copy_source(req: S3Request) -> tuple[BucketInfo, ObjectMD]:
     return attrs, md
 
 
-async def copy_bytes(req: S3Request, md: ObjectMD, first: int, last: int, location: str,
-                     algorithm: str | None = None) -> tuple[tuple[Piece, ...], str, ChecksumValue | None]:
+async def copy_bytes(req: S3Request, md: ObjectMD, first: int, last: int, algorithm: str | None = None, *,
+                     location: str) -> tuple[tuple[Piece, ...], str, ChecksumValue | None]:
     """Copy bytes [first, last] of an object into a new data key of a location (any location: the
     bytes stream from where they are to there): (pieces, MD5 hex, checksum or None)."""
     md5 = hashlib.md5()
@@ -80,7 +80,7 @@ async def copy_bytes(req: S3Request, md: ObjectMD, first: int, last: int, locati
             finally:
                 await source.aclose()
 
-        pieces = await write_stream(req, hashed(), length, location)
+        pieces = await write_stream(req, hashed(), length, location=location)
     summary = ChecksumValue(checksum.algorithm, checksum.b64()) if checksum else None
     return pieces, md5.hexdigest(), summary
 
@@ -151,8 +151,8 @@ async def copy_object(req: S3Request) -> S3Response:
     if size > C.MAX_PUT_BYTES:
         raise S3Error("InvalidRequest", "The specified copy source is larger than the maximum allowable size for a "
                                         f"copy source: {C.MAX_PUT_BYTES}")
-    pieces, md5, checksum = await copy_bytes(req, source, 0, size - 1, location,
-                                             _checksum_algorithm(req, source))
+    pieces, md5, checksum = await copy_bytes(req, source, 0, size - 1, _checksum_algorithm(req, source),
+                                             location=location)
     md = _destination_md(req, source, directive, md5, pieces)
     md.acl, md.checksum = acl.get("acl"), checksum
     _copy_tags(md, source, tags_directive)

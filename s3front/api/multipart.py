@@ -90,7 +90,7 @@ async def upload_part(req: S3Request) -> S3Response:
     length = body_length(req, C.MAX_PUT_BYTES)
     location = await _upload_location(req)
     reader = BodyReader(req, length)
-    pieces = await write_data(req, reader, location)
+    pieces = await write_data(req, reader, location=location)
     checksum = reader.verify()
     garbage = await _store_part(req, pieces, reader.etag, reader.length, checksum)
     headers = {"ETag": f'"{reader.etag}"'}
@@ -134,7 +134,7 @@ async def _copy_part(req: S3Request) -> tuple[tuple[Piece, ...], str, int]:
     _, md = copy_source(req)
     size = md.size
     first, last = _copy_range(req, size)
-    pieces, md5, _ = await copy_bytes(req, md, first, last, await _upload_location(req))
+    pieces, md5, _ = await copy_bytes(req, md, first, last, location=await _upload_location(req))
     return pieces, md5, last - first + 1 if size else 0
 
 

@@ -98,7 +98,7 @@ async def put_object(req: S3Request) -> S3Response:
     bucket = req.access.bucket
     acl = request_acl(req, requester_party(req)[0], bucket.owner)
     reader = BodyReader(req, length, C.DEFAULT_CHECKSUM)
-    pieces = await write_data(req, reader, location)
+    pieces = await write_data(req, reader, location=location)
     md = new_object_md(req, reader.length, reader.etag, pieces)
     md.acl = acl.get("acl")
     md.checksum = reader.verify()

@@ -27,7 +27,7 @@ def put_location(req: S3Request) -> str:
                                          headers.get("x-amz-storage-class"))
 
 
-async def write_data(req: S3Request, reader: BodyReader, location: str) -> tuple[Piece, ...]:
+async def write_data(req: S3Request, reader: BodyReader, *, location: str) -> tuple[Piece, ...]:
     """Stream the body to a data location; the pieces of the durable bytes, checked against the digests."""
     if reader.length == 0:
         async for _ in reader.chunks():
@@ -49,7 +49,7 @@ async def write_data(req: S3Request, reader: BodyReader, location: str) -> tuple
     return pieces
 
 
-async def write_stream(req: S3Request, chunks: AsyncIterator[bytes], length: int,
+async def write_stream(req: S3Request, chunks: AsyncIterator[bytes], length: int, *,
                        location: str) -> tuple[Piece, ...]:
     """Store bytes produced by the front-end itself (a copy), as one data piece in a location."""
     if length == 0:

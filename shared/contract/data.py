@@ -95,7 +95,8 @@ class DataRouter:
         try:
             key = await (backend.put(body, length, hint) if hint is not None else backend.put(body, length))
         except (ServiceUnavailable, InternalError) as exc:
-            raise _named(exc, location) from exc
+            _name_location(exc, location)
+            raise
         return Piece(location, key, length or 0, start)
 
     async def open(self, piece: Piece, first: int, last: int) -> DataStream:
@@ -106,19 +107,22 @@ class DataRouter:
                 return await backend.get(piece.key)
             return await backend.get(piece.key, first, last)
         except (ServiceUnavailable, InternalError) as exc:
-            raise _named(exc, piece.location) from exc
+            _name_location(exc, piece.location)
+            raise
 
     async def delete(self, piece: Piece) -> None:
         try:
             await self.backend(piece.location).delete(piece.key)
         except (ServiceUnavailable, InternalError) as exc:
-            raise _named(exc, piece.location) from exc
+            _name_location(exc, piece.location)
+            raise
 
     async def size(self, piece: Piece) -> int | None:
         try:
             return await self.backend(piece.location).size(piece.key)
         except (ServiceUnavailable, InternalError) as exc:
-            raise _named(exc, piece.location) from exc
+            _name_location(exc, piece.location)
+            raise
 
     async def health(self, timeout: float | None = None) -> dict[str, LocationHealth]:
         """Every location's health, asked of all of them at once; one that does not answer within
@@ -134,12 +138,16 @@ class DataRouter:
             await backend.close()
 
 
-def _named(exc: ServiceUnavailable | InternalError, location: str) -> Exception:
-    """The same failure, its log text naming the location (the client's answer does not change)."""
+def _name_location(exc: ServiceUnavailable | InternalError, location: str) -> None:
+    """Make a failure's log text name its location (what the client is answered does not change)."""
     name = f"location {location!r}"
     if isinstance(exc, ServiceUnavailable):
-        return exc if name in exc.detail else ServiceUnavailable(f"{name}: {exc.detail}", exc.outcome_unknown)
-    return exc if name in exc.message else InternalError(f"{name}: {exc.message}", exc.code)
+        if name not in exc.detail:
+            exc.detail = f"{name}: {exc.detail}"
+            exc.args = (f"SlowDown: {exc.detail}",)
+    elif name not in exc.message:
+        exc.message = f"{name}: {exc.message}"
+        exc.args = (exc.message,)
 
 
 def _failed(exc: BaseException, timeout: float | None) -> str:
