@@ -89,6 +89,16 @@ def requester_id(req: S3Request) -> str | None:
     return IAM_PRINCIPAL_ID if governed(req) else req.account.canonical_id
 
 
+def acl_requester(req: S3Request, owner: str) -> str | None:
+    """Who an ACL owned by `owner` sees: the requester; an IAM principal of another account as its
+    account, whose grants count for its users and roles across accounts (decide() asks the ACL
+    only once their own policies allowed, as AWS does)."""
+    found = requester_id(req)
+    if found == IAM_PRINCIPAL_ID and req.account.canonical_id != owner:
+        return req.account.canonical_id
+    return found
+
+
 async def authorize(req: S3Request) -> None:
     """Decide whether the request's operation may run; AccessDenied (or NoSuchBucket) if not."""
     op: Operation = req.operation
@@ -134,7 +144,8 @@ def _bucket_permission(op: Operation) -> str:
 def _acl_allows(req: S3Request, attrs: BucketInfo, permission: str) -> bool:
     if acls_off(attrs):                 # BucketOwnerEnforced: the owner's, and what policies grant
         return requester_id(req) == attrs.owner
-    return A.allowed(effective_acl(attrs, attrs.acl, attrs.owner), attrs.owner, requester_id(req), permission)
+    return A.allowed(effective_acl(attrs, attrs.acl, attrs.owner), attrs.owner, acl_requester(req, attrs.owner),
+                     permission)
 
 
 def _check_expected_owner(req: S3Request, attrs: BucketInfo, header: str) -> None:
@@ -199,7 +210,8 @@ def _check_object(req: S3Request, attrs: BucketInfo, md: ObjectMD | None, permis
         def acl() -> bool:
             if acls_off(attrs):
                 return requester_id(req) == attrs.owner
-            return A.allowed(effective_acl(attrs, md.acl, md.owner_id), md.owner_id, requester_id(req), permission)
+            return A.allowed(effective_acl(attrs, md.acl, md.owner_id), md.owner_id,
+                             acl_requester(req, md.owner_id), permission)
         allowed = acl() if acl_alone else allows(req, policy, action, bucket, key,
                                                  _owner_account(req, md.owner_id), acl, md,
                                                  restrict=restricted(attrs, policy))

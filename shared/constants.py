@@ -187,8 +187,14 @@ IAM_MAX_GROUPS_PER_USER = 10
 IAM_MAX_POLICY_VERSIONS = 5
 IAM_MAX_ATTACHED_POLICIES = 10        # managed policies attached to one user, group or role
 IAM_MAX_TAGS = 50
+IAM_OIDC_MAX_CLIENT_IDS = 100         # client ids of one OpenID Connect provider
+IAM_OIDC_MAX_THUMBPRINTS = 5
+# What GetAccountSummary reports as an account's quotas (AWS's defaults; Coffer enforces the
+# per-entity ones above, not these account-wide counts).
+IAM_ACCOUNT_QUOTAS = {"UsersQuota": 5000, "GroupsQuota": 300, "RolesQuota": 1000, "PoliciesQuota": 1500,
+                      "ServerCertificatesQuota": 20, "InstanceProfilesQuota": 1000}
 IAM_MAX_BODY_BYTES = 256 * 1024       # an IAM/STS form body (policies are at most 10 KB, URL-encoded)
-IAM_CACHE_TTL_S = 1.0                 # a front-end trusts what it read of keys and policies this long
+IAM_CACHE_TTL_S = 60.0                # safety net only: front-ends forget identities when told (store.py)
 IAM_CACHE_SIZE = 10_000
 IAM_COMMIT_ATTEMPTS = 5               # plans retried after a ConcurrentModification
 STS_DEFAULT_ROLE_MAX_SESSION_S = 3600

@@ -25,7 +25,7 @@ import orjson
 import socketio
 
 from shared import constants as C
-from shared.contract.iam import IdentityAPI
+from shared.contract.iam import IAM_CHANGED, IdentityAPI
 from shared.contract.metadata import BucketInfo, MetadataAPI
 from shared.contract.raw import RawAPI
 from shared.contract.rpc import Codec, bind_client, calls_of
@@ -60,6 +60,7 @@ class MetadataClient(_Calls):
         self.boot_id: str | None = None
         self.db_uuid: str | None = None
         self.on_restart: list = []          # callbacks run when the daemon's boot_id changes
+        self.on_identities_changed: list = []   # callbacks run when identities may have changed
         self._uid = uuid.uuid4().hex[:12]
         self._seq = itertools.count()
         self._pending: dict[str, asyncio.Future] = {}
@@ -143,6 +144,9 @@ class MetadataClient(_Calls):
         names = msg.get("buckets", ["*"]) if isinstance(msg, dict) else ["*"]
         if "*" in names:
             self._buckets.clear()
+        if "*" in names or IAM_CHANGED in names:
+            for callback in self.on_identities_changed:
+                callback()
         for name in names:
             self._buckets.pop(name, None)
         return True

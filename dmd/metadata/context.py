@@ -141,10 +141,14 @@ class MetadataContext:
             await self.gatherer.write(ops)
         changed = [name for name in (keys.metastore_bucket(key) for key, _ in ops) if name is not None]
         if changed:
-            # Front-ends cache bucket attributes: they forget these before the write is acknowledged.
-            await self.announce_bucket_change(changed)
-            if self.shared:     # and the other daemons' front-ends, soon after (not before the ack)
-                await self._notify_others(changed)
+            await self.announce(changed)
+
+    async def announce(self, names: list[str]) -> None:
+        """Front-ends cache bucket attributes (and identities: IAM_CHANGED): they forget these
+        before the write is acknowledged; the other daemons' front-ends soon after (not before the ack)."""
+        await self.announce_bucket_change(names)
+        if self.shared:
+            await self._notify_others(names)
 
     async def _notify_others(self, buckets: list[str]) -> None:
         payload = orjson.dumps({"from": self.boot_id, "buckets": buckets}).decode()
