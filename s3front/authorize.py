@@ -27,6 +27,7 @@ from s3front.bucket_policy import allows, bucket_policy, operation_action, restr
 from s3front.iam import Decision, Policy, PrincipalKind, Request, context, decide
 from s3front.iam_api.store import identity_policies
 from s3front.ownership import acls_off
+from s3front.post_form import is_form
 from s3front.post_request import PostUpload, read_post
 from s3front.public_access import effective_acl
 from s3front.request import S3Request, upload_id, version_param
@@ -99,8 +100,9 @@ async def authorize(req: S3Request) -> None:
     """Decide whether the request's operation may run; AccessDenied (or NoSuchBucket) if not."""
     op: Operation = req.operation
     req.access = access = Access()
-    if op.name == _FORM_SIGNED:
+    if op.name == _FORM_SIGNED and is_form(req.headers.get("content-type")):
         # The form's fields say who signs and which key it writes: then it is decided as a PutObject.
+        # (A body that is no form is decided by its headers; its handler then refuses it.)
         access.post = await read_post(req)
         req.key = access.post.key
         req.operation = op = replace(op, target=OBJECT)

@@ -64,6 +64,11 @@ def _no_file() -> S3Error:
                    ArgumentName="file", ArgumentValue="0")
 
 
+def is_form(content_type: str | None) -> bool:
+    """Whether a body says it is multipart/form-data (it may still lack its boundary)."""
+    return parse_options_header(content_type or "")[0] == b"multipart/form-data"
+
+
 def boundary_of(content_type: str | None) -> bytes:
     """The boundary of a multipart/form-data Content-Type; PreconditionFailed for another type."""
     kind, params = parse_options_header(content_type or "")

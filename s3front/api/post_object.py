@@ -17,9 +17,10 @@ from s3front.api.common import etag
 from s3front.api.conditions import write_condition
 from s3front.api.objects import check_new_object, new_object_headers, store_object, with_gc
 from s3front.body import BodyReader
-from s3front.post_form import success_response
+from s3front.post_form import boundary_of, success_response
 from s3front.request import S3Request, S3Response
 from shared import constants as C
+from shared.errors import S3Error
 
 
 def _location(req: S3Request) -> str:
@@ -42,6 +43,9 @@ def _reader(upload: S3Request) -> BodyReader:
 
 async def post_object(req: S3Request) -> S3Response:
     post = req.access.post
+    if post is None:                # not a form: authorization went by the headers alone
+        boundary_of(req.headers.get("content-type"))
+        raise S3Error("MalformedPOSTRequest")
     upload = replace(req, headers=post.headers)     # the PutObject this form stands for
     check_new_object(upload)
     md, result = await store_object(upload, _reader(upload), write_condition(upload.headers))
