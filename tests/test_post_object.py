@@ -256,3 +256,23 @@ def test_tagging_limits_apply_to_the_form(cluster, s3, bucket):
     assert error(post(url_of(cluster, bucket), v2_form(bucket, conditions, {**FIELDS, "tagging": bad_key})))[:2] == \
         (400, "InvalidTag")
     assert s3_error(s3.head_object, Bucket=bucket, Key="foo.txt")[0] == 404
+
+
+# -- IAM users and sessions sign forms too ---------------------------------------------------------
+def test_iam_user_and_session_forms_get_their_own_permissions(cluster, bucket):
+    from tests.test_iam_access import allow, client_of, new_user, policy
+    from tests.test_iam_api import iam_client
+    from tests.test_sts import session_s3, sts_client
+    iam = iam_client(cluster)
+    _, writer = new_user(iam, policy(allow("s3:PutObject", f"arn:aws:s3:::{bucket}/in/*")))
+    signer = client_of(cluster, writer, signature_version="s3v4", s3={"addressing_style": "path"})
+    form = signer.generate_presigned_post(bucket, "in/${filename}")
+    assert post(form["url"], form["fields"]).status_code == 204
+    form = signer.generate_presigned_post(bucket, "out/x")
+    assert error(post(form["url"], form["fields"]))[:2] == (403, "AccessDenied")
+    creds = sts_client(cluster, writer["AccessKeyId"], writer["SecretAccessKey"]).get_session_token()["Credentials"]
+    form = session_s3(cluster, creds).generate_presigned_post(bucket, "in/session.txt")
+    assert "x-amz-security-token" in form["fields"]
+    assert post(form["url"], form["fields"]).status_code == 204
+    wrong_token = {**form["fields"], "x-amz-security-token": "forged"}
+    assert error(post(form["url"], wrong_token))[:2] == (403, "InvalidAccessKeyId")     # as a forged header token
