@@ -207,9 +207,9 @@ def _add_field(fields: dict[str, str], event: Field) -> None:
 
 
 async def read_form(body: AsyncIterator[bytes], content_type: str | None,
-                    max_fields_bytes: int = C.POST_MAX_FIELDS_BYTES) -> PostForm:
+                    max_fields_bytes: int = C.POST_MAX_FIELDS_BYTES, max_fields: int = C.POST_MAX_FIELDS) -> PostForm:
     """Read the form up to the start of its file part; the file then streams from `form.file`."""
-    decoder = FormDecoder(boundary_of(content_type), max_fields_bytes)
+    decoder = FormDecoder(boundary_of(content_type), max_fields_bytes, max_fields)
     fields: dict[str, str] = {}
     pending: list[Event] = []
     start: FileStart | None = None
