@@ -15,7 +15,7 @@ from s3front.request import S3Request, S3Response, version_param
 from s3front.tagging import TAGS, parse_tagging_header
 from shared import constants as C
 from shared.contract.data import DataStream
-from shared.contract.metadata import DeleteResult, Garbage, WriteResult
+from shared.contract.metadata import DeleteResult, Garbage, WriteCondition, WriteResult
 from shared.contract.records import (STORED_HEADERS, USER_METADATA_PREFIX, BucketInfo, ChecksumValue, ObjectMD,
                                      Piece)
 from shared.errors import S3Error
@@ -104,7 +104,8 @@ def check_new_object(req: S3Request) -> None:
     request_lock(req)
 
 
-async def store_object(req: S3Request, reader: BodyReader, condition: Any = None) -> tuple[ObjectMD, WriteResult]:
+async def store_object(req: S3Request, reader: BodyReader,
+                       condition: WriteCondition | None = None) -> tuple[ObjectMD, WriteResult]:
     """The write path of a new object from its request headers and `reader`'s bytes (PutObject,
     PostObject): stream the bytes to the data location, then commit the version."""
     acl = request_acl(req, requester_party(req)[0], req.access.bucket.owner)
