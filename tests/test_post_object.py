@@ -299,3 +299,14 @@ def test_mutated_forms_get_4xx_or_succeed_and_leave_no_error_behind(cluster, s3,
     assert statuses <= {204, 400} and 400 in statuses
     time.sleep(0.5)         # an unretrieved future is reported when it is collected
     assert '"level":"error"' not in cluster.logs("s3-0")[logged:]
+
+
+def test_a_cross_origin_form_gets_the_buckets_cors_headers(s3, bucket):
+    s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": [
+        {"AllowedOrigins": ["https://app.example"], "AllowedMethods": ["POST"], "ExposeHeaders": ["ETag"]}]})
+    form = s3.generate_presigned_post(bucket, "cors.txt")
+    items = [(k, (None, v)) for k, v in form["fields"].items()] + [("file", ("f", b"x"))]
+    resp = requests.post(form["url"], files=items, headers={"Origin": "https://app.example"}, timeout=10)
+    assert resp.status_code == 204
+    assert resp.headers["Access-Control-Allow-Origin"] == "https://app.example"
+    assert "ETag" in resp.headers["Access-Control-Expose-Headers"]
