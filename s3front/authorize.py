@@ -4,6 +4,9 @@
 object's ACL decides, the object version; for copies, the source; for an upload's own operations,
 the upload) with as few metadata reads as the decision needs, decides, and leaves what it read in
 `req.access` for the handler, which reads none of it again. A handler never authorizes.
+PostObject is signed in its form: `read_post` (s3front/post_request.py) reads the fields before the
+file, makes their signer the requester, and the request is then decided as any PutObject of the
+form's key.
 DeleteObjects alone asks once more per key, through `may_delete`, the same decision.
 
 The decision follows AWS's "Mapping of ACL permissions and access policy permissions" (see the
@@ -15,7 +18,7 @@ over the policy and the ACLs (s3front/bucket_policy.py), with the operation's IA
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from s3front import acl_model as A
 from s3front.addressing import COPY_SOURCE, parse_copy_source
@@ -24,6 +27,8 @@ from s3front.bucket_policy import allows, bucket_policy, operation_action, restr
 from s3front.iam import Decision, Policy, PrincipalKind, Request, context, decide
 from s3front.iam_api.store import identity_policies
 from s3front.ownership import acls_off
+from s3front.post_form import is_form
+from s3front.post_request import PostUpload, read_post
 from s3front.public_access import effective_acl
 from s3front.request import S3Request, upload_id, version_param
 from s3front.routing import (DELETE_VERSION, OBJECT, OWNER, READ, READ_ACP, SERVICE, WRITE, WRITE_ACP,
@@ -48,6 +53,7 @@ _BUCKET_DECIDES = {"ListParts": A.WRITE}
 _INITIATOR_ONLY = ("ListParts", "AbortMultipartUpload")
 # Operations that need no bucket: the service, and the bucket being created.
 _NO_BUCKET = ("ListBuckets", "CreateBucket")
+_FORM_SIGNED = "PostObject"       # signed (or not) in its body's form fields, not in its headers
 _PREFLIGHT = "OptionsObject"      # a CORS preflight is anonymous: its handler answers by the CORS rules
 # The bucket owner may always read, change and delete the bucket's policy, even one that denies it
 # (AWS's root-user exception), so that no policy can lock its owner out.
@@ -69,6 +75,7 @@ class Access:
     may_delete_versions: bool = False              # DeleteObjects: whether entries may name versions
     policy: Policy | None = None                   # the bucket's compiled policy, if it has one
     identity: tuple[Policy, ...] = ()              # an IAM user's or role session's own policies
+    post: PostUpload | None = None                 # PostObject: the form, read up to its file part
 
 
 # What ACLs see of an IAM user or role session: an authenticated requester that is not its account's
@@ -103,6 +110,12 @@ async def authorize(req: S3Request) -> None:
     """Decide whether the request's operation may run; AccessDenied (or NoSuchBucket) if not."""
     op: Operation = req.operation
     req.access = access = Access()
+    if op.name == _FORM_SIGNED and is_form(req.headers.get("content-type")):
+        # The form's fields say who signs and which key it writes: then it is decided as a PutObject.
+        # (A body that is no form is decided by its headers; its handler then refuses it.)
+        access.post = await read_post(req)
+        req.key = access.post.key
+        req.operation = op = replace(op, target=OBJECT)
     if governed(req):
         access.identity = tuple(await identity_policies(req.frontend, req.principal))
     if op.target == SERVICE or op.name in _NO_BUCKET:

@@ -103,6 +103,9 @@ def _request_tag_keys(header: str) -> dict[str, str | list[str]]:
 def condition_keys(req: S3Request) -> dict[str, str | list[str]]:
     """The global and S3 condition keys a request carries (AWS's names, lower-cased)."""
     headers, query = req.headers, req.query
+    post = getattr(getattr(req, "access", None), "post", None)
+    if post is not None:            # a POST form's fields stand for PutObject's headers
+        headers = {**headers, **post.headers}
     keys: dict[str, str | list[str]] = {"aws:securetransport": "true" if req.secure else "false"}
     if req.source_ip:
         keys["aws:sourceip"] = req.source_ip
@@ -119,7 +122,9 @@ def condition_keys(req: S3Request) -> dict[str, str | list[str]]:
     if "x-amz-tagging" in headers:
         keys.update(_request_tag_keys(headers["x-amz-tagging"]))
     auth = req.auth
-    if auth is not None and req.account is not None:
+    if post is not None and post.signature_version:
+        keys["s3:authtype"], keys["s3:signatureversion"] = "POST", post.signature_version
+    elif auth is not None and req.account is not None:
         keys["s3:authtype"] = "REST-QUERY-STRING" if "x-amz-signature" in {k.lower() for k in query} \
             or "Signature" in query else "REST-HEADER"
         keys["s3:signatureversion"] = "AWS" if headers.get("authorization", "").startswith("AWS ") \

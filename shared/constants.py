@@ -158,6 +158,7 @@ OBJECT_LOCK_MAX_YEARS = 100
 
 # Browser POST uploads: the form fields before the file part, all told (AWS refuses more).
 POST_MAX_FIELDS_BYTES = 20 * 1024
+POST_MAX_FIELDS = 200                 # ... and their number (a form with more is refused the same way)
 
 # Server-side encryption (s3front/sse): the envelope format and its keys.
 SSE_PACKAGE_BYTES = 64 * 1024         # plaintext bytes per AES-256-GCM package (the last may be shorter)

@@ -15,7 +15,7 @@ from s3front.request import S3Request, S3Response, version_param
 from s3front.tagging import TAGS, parse_tagging_header
 from shared import constants as C
 from shared.contract.data import DataStream
-from shared.contract.metadata import DeleteResult, Garbage, WriteResult
+from shared.contract.metadata import DeleteResult, Garbage, WriteCondition, WriteResult
 from shared.contract.records import (STORED_HEADERS, USER_METADATA_PREFIX, BucketInfo, ChecksumValue, ObjectMD,
                                      Piece)
 from shared.errors import S3Error
@@ -89,23 +89,40 @@ async def put_object(req: S3Request) -> S3Response:
     if "versionId" in req.query:
         raise S3Error("InvalidArgument", "This operation does not accept a version-id.",
                       ArgumentName="versionId", ArgumentValue=req.query["versionId"])
-    user_metadata(req.headers)
-    request_tags(req)                 # refused before any byte is stored
-    request_lock(req)
+    check_new_object(req)
     length = body_length(req)
     condition = write_condition(req.headers)
-    bucket = req.access.bucket
-    acl = request_acl(req, requester_party(req)[0], bucket.owner)
     reader = BodyReader(req, length, C.DEFAULT_CHECKSUM)
+    md, result = await store_object(req, reader, condition)
+    return with_gc(req, S3Response(200, new_object_headers(md, result, req.access.bucket)), result.garbage)
+
+
+def check_new_object(req: S3Request) -> None:
+    """A new object's metadata, tags and lock headers, refused before any byte is stored."""
+    user_metadata(req.headers)
+    request_tags(req)
+    request_lock(req)
+
+
+async def store_object(req: S3Request, reader: BodyReader,
+                       condition: WriteCondition | None = None) -> tuple[ObjectMD, WriteResult]:
+    """The write path of a new object from its request headers and `reader`'s bytes (PutObject,
+    PostObject): stream the bytes to the data location, then commit the version."""
+    acl = request_acl(req, requester_party(req)[0], req.access.bucket.owner)
     pieces = await write_data(req, reader)
     md = new_object_md(req, reader.length, reader.etag, pieces)
     md.acl = acl.get("acl")
     md.checksum = reader.verify()
     result = await commit(req, req.frontend.metadata.put_object(req.bucket, req.key, md, condition), pieces)
+    return md, result
+
+
+def new_object_headers(md: ObjectMD, result: WriteResult, bucket: BucketInfo) -> dict[str, str]:
+    """What a new object's answer says of it: ETag, version id, checksum."""
     headers = {"ETag": etag(md), **put_version_header(result, bucket)}
     if md.checksum:
         headers.update(checksum_headers(md.checksum))
-    return with_gc(req, S3Response(200, headers), result.garbage)
+    return headers
 
 
 def put_version_header(result: WriteResult, bucket: BucketInfo) -> dict[str, str]:
