@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from s3front import acl_model as A
 from s3front.addressing import COPY_SOURCE, parse_copy_source
 from s3front.actions import iam_action
-from s3front.bucket_policy import allows, bucket_policy, operation_action, restricted
+from s3front.bucket_policy import LOCKS_OWNER_ATTR, allows, bucket_policy, operation_action, restricted
 from s3front.iam import Decision, Policy, PrincipalKind, Request, context, decide
 from s3front.iam_api.store import identity_policies
 from s3front.ownership import acls_off
@@ -191,7 +191,8 @@ def _check_service(req: S3Request, access: Access, op: Operation) -> None:
 def _check_bucket(req: S3Request, access: Access, op: Operation) -> None:
     attrs, policy, permission = access.bucket, access.policy, _bucket_permission(op)
     _check_expected_owner(req, attrs, EXPECTED_OWNER)
-    owner_policy_op = op.name in _POLICY_OPS and requester_id(req) == attrs.owner
+    owner_policy_op = (op.name in _POLICY_OPS and requester_id(req) == attrs.owner
+                       and not attrs.extra.get(LOCKS_OWNER_ATTR))
     if (policy is None and not governed(req)) or owner_policy_op:
         allowed = _acl_allows(req, attrs, permission)
     elif op.name == "DeleteObjects":
@@ -216,9 +217,10 @@ def _check_object(req: S3Request, attrs: BucketInfo, md: ObjectMD | None, permis
     if md is None or md.is_delete_marker:
         def acl() -> bool:
             return _acl_allows(req, attrs, A.READ)
+        # Saying "no such key" reveals what a listing with that key as its prefix would.
         allowed = acl() if acl_alone else allows(req, policy, "s3:ListBucket", bucket, None,
                                                  _owner_account(req, attrs.owner), acl,
-                                                 restrict=restricted(attrs, policy))
+                                                 restrict=restricted(attrs, policy), extra_keys={"s3:prefix": key})
     else:
         def acl() -> bool:
             if acls_off(attrs):

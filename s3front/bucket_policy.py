@@ -18,6 +18,10 @@ from shared.contract.records import BucketInfo, ObjectMD
 from shared.errors import InternalError, S3Error
 
 POLICY_ATTR = "policy"                 # the bucket attribute holding the policy's JSON text
+# Set when the policy was put with x-amz-confirm-remove-self-bucket-access: true: then the owner's
+# root-user exception no longer holds, and the policy may deny its owner the policy calls too.
+LOCKS_OWNER_ATTR = "policyLocksOwner"
+CONFIRM_REMOVE_SELF = "x-amz-confirm-remove-self-bucket-access"
 _CACHE_MAX = 10_000
 _compiled: dict[str, tuple[str, Policy]] = {}
 
@@ -52,13 +56,17 @@ def principal(req: S3Request) -> Principal:
 
 def allows(req: S3Request, policy: Policy | None, action: str, bucket: str, key: str | None,
            resource_account: str, acl_allows: Callable[[], bool], md: ObjectMD | None = None,
-           restrict: bool = False) -> bool:
+           restrict: bool = False, extra_keys: dict[str, str] | None = None) -> bool:
     """Whether the policy (with the ACL where no policy decides) allows `action` on bucket[/key];
     `md`, the object version acted on, brings its tags (s3:ExistingObjectTag/<key>). With
-    `restrict` (RestrictPublicBuckets on a public policy) the policy lets in the owner's account only."""
+    `restrict` (RestrictPublicBuckets on a public policy) the policy lets in the owner's account only;
+    `extra_keys` are condition keys the request implies (a HEAD of a missing key asks ListBucket
+    with that key as s3:prefix)."""
     who = principal(req)
     resource = bucket_arn(bucket) if key is None else object_arn(bucket, key)
     keys = condition_keys(req)
+    if extra_keys:
+        keys.update(extra_keys)
     for tag, value in ((md.extra.get(TAGS) if md else None) or {}).items():
         keys[f"s3:existingobjecttag/{tag.lower()}"] = value
     access, auth = getattr(req, "access", None), req.auth
