@@ -157,6 +157,9 @@ def load_config(**overrides: Any) -> Config:
     if "cluster_secret" not in values and env.get("COFFER_CLUSTER_SECRET_FILE"):
         # Compose and swarm secrets arrive as files, never in the image or the environment.
         values["cluster_secret"] = Path(env["COFFER_CLUSTER_SECRET_FILE"]).read_text().strip()
+    if "metadata_dsn" not in values and env.get("METADATA_DSN_FILE"):
+        # The DSN holds the database password: a compose or swarm secret too.
+        values["metadata_dsn"] = Path(env["METADATA_DSN_FILE"]).read_text().strip()
     values["endpoints"] = _endpoints(env, file_conf)
     accounts = _accounts(env, file_conf)
     if accounts is not None:

@@ -36,6 +36,27 @@ def load(path: Path, env: dict[str, str] | None = None) -> dict[str, Any]:
     return yaml.safe_load(interpolate(path.read_text(), env or dict(os.environ)))
 
 
+def haproxy_config(lb_port: int, s3_ports: list[int]) -> str:
+    """deploy/haproxy.cfg listening on 127.0.0.1:lb_port, its Docker DNS template replaced by local front-ends."""
+    cfg = (REPO / "deploy" / "haproxy.cfg").read_text()
+    cfg = re.sub(r"resolvers docker\n(    .*\n)+", "", cfg)
+    cfg = cfg.replace("bind *:8000", f"bind 127.0.0.1:{lb_port}")
+    servers = "".join(f"    server s3-{i} 127.0.0.1:{p} check inter 500ms fall 2 rise 1\n"
+                      for i, p in enumerate(s3_ports))
+    return re.sub(r"    server-template .*\n", servers, cfg)
+
+
+def start_haproxy(root: Path, lb_port: int, s3_ports: list[int]) -> subprocess.Popen:
+    """Debian's HAProxy on that config (written under root, logging to root/lb.log), once it listens."""
+    path = root / "haproxy.cfg"
+    path.write_text(haproxy_config(lb_port, s3_ports))
+    log = open(root / "lb.log", "ab")
+    proc = subprocess.Popen([shutil.which("haproxy") or "/usr/sbin/haproxy", "-db", "-f", str(path)],
+                            stdout=log, stderr=subprocess.STDOUT)
+    wait_port(lb_port)
+    return proc
+
+
 class LocalCompose:
     def __init__(self, root: Path, scale: int = 2, compose_file: Path = REPO / "docker-compose.yml") -> None:
         self.root = root
@@ -113,20 +134,10 @@ class LocalCompose:
 
     def haproxy_config(self) -> str:
         """deploy/haproxy.cfg with the Docker DNS template replaced by the local replicas."""
-        cfg = (REPO / "deploy" / "haproxy.cfg").read_text()
-        cfg = re.sub(r"resolvers docker\n(    .*\n)+", "", cfg)
-        cfg = cfg.replace("bind *:8000", f"bind 127.0.0.1:{self.lb_port}")
-        servers = "".join(f"    server s3-{i} 127.0.0.1:{p} check inter 500ms fall 2 rise 1\n"
-                          for i, p in enumerate(self.s3_ports))
-        return re.sub(r"    server-template .*\n", servers, cfg)
+        return haproxy_config(self.lb_port, self.s3_ports)
 
     def start_lb(self) -> None:
-        path = self.root / "haproxy.cfg"
-        path.write_text(self.haproxy_config())
-        log = open(self.root / "lb.log", "ab")
-        self.procs["lb"] = subprocess.Popen([shutil.which("haproxy") or "/usr/sbin/haproxy", "-db", "-f", str(path)],
-                                            stdout=log, stderr=subprocess.STDOUT)
-        wait_port(self.lb_port)
+        self.procs["lb"] = start_haproxy(self.root, self.lb_port, self.s3_ports)
 
     def up(self) -> "LocalCompose":
         self.start_service("metadata")
