@@ -6,6 +6,7 @@ in tests/test_postgres.py (front-end i on daemon i); here every front-end spread
 """
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -14,7 +15,8 @@ import pytest
 from botocore.exceptions import BotoCoreError, ClientError
 
 from shared.config import load_config
-from tests.cluster import Cluster
+from tests.cluster import Cluster, s3_client
+from tests.compose import REPO, LocalCompose
 
 pytestmark = pytest.mark.needs_disk     # PostgreSQL is not the memory backend
 
@@ -153,3 +155,26 @@ def test_metadata_hosts_are_read_from_the_environment(monkeypatch) -> None:
     monkeypatch.setenv("METADATA_HOSTS", "md-1:port")
     with pytest.raises(SystemExit, match="METADATA_HOSTS: 'md-1:port' is not host:port"):
         load_config()
+
+
+@pytest.mark.skipif(not os.path.exists("/usr/sbin/haproxy"), reason="haproxy (Debian) is not installed")
+def test_the_postgres_compose_file_runs_and_outlives_a_metadata_daemon(tmp_path, postgres) -> None:
+    """docker-compose.postgres.yml as local processes (tests/compose.py): through HAProxy, a write
+    and its read work, and go on working when either metadata daemon is killed."""
+    compose = LocalCompose(tmp_path, scale=2, compose_file=REPO / "docker-compose.postgres.yml",
+                           postgres=postgres).up()
+    try:
+        lb = s3_client(compose.lb_endpoint, retries={"max_attempts": 4, "mode": "standard"})
+        lb.create_bucket(Bucket="composed")
+        lb.put_bucket_versioning(Bucket="composed", VersioningConfiguration={"Status": "Enabled"})
+        first = lb.put_object(Bucket="composed", Key="k", Body=b"before")["VersionId"]
+        compose.kill("metadata-1")
+        second = lb.put_object(Bucket="composed", Key="k", Body=b"one daemon left")["VersionId"]
+        versions = lb.list_object_versions(Bucket="composed")["Versions"]
+        assert [v["VersionId"] for v in versions] == [second, first]
+        compose.start_service("metadata-1")
+        compose.kill("metadata-2")
+        assert lb.get_object(Bucket="composed", Key="k", VersionId=first)["Body"].read() == b"before"
+        assert lb.get_object(Bucket="composed", Key="k")["Body"].read() == b"one daemon left"
+    finally:
+        compose.down()
