@@ -48,15 +48,22 @@ class MetadataHosts(MetadataCalls):
         self._usable: list[MetadataClient] = []
         self._any_ready = asyncio.Event()
         self._turn = itertools.count()
+        self._starting: list[asyncio.Task] = []
         for member in self.members:
             member.on_state.append(self._state_changed)
 
     async def start(self) -> None:
-        """Connect to every daemon in the background; each reconnects by itself for ever."""
-        for member in self.members:
-            await member.start()
+        """Connect to every daemon, returning once one is connected (as one connection's start does);
+        the others go on connecting in the background, and each reconnects by itself for ever."""
+        loop = asyncio.get_running_loop()
+        self._starting = [loop.create_task(member.start()) for member in self.members]
+        done, _ = await asyncio.wait(self._starting, return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            task.result()                   # a start that failed says why, as with one connection
 
     async def close(self) -> None:
+        for task in self._starting:
+            task.cancel()                   # a daemon never reached: stop trying
         await asyncio.gather(*(member.close() for member in self.members))
 
     @property

@@ -15,7 +15,7 @@ import pytest
 from botocore.exceptions import BotoCoreError, ClientError
 
 from shared.config import load_config
-from tests.cluster import Cluster, s3_client
+from tests.cluster import Cluster, free_port, s3_client
 from tests.compose import REPO, LocalCompose
 
 pytestmark = pytest.mark.needs_disk     # PostgreSQL is not the memory backend
@@ -143,6 +143,21 @@ def test_a_bucket_change_is_seen_by_every_front_end_before_the_200(spread: Clust
         changer.put_bucket_versioning(Bucket="seen", VersioningConfiguration={"Status": status})
         vid = other.put_object(Bucket="seen", Key="k", Body=b"v").get("VersionId", "null")
         assert (vid != "null") == (status == "Enabled"), (i, status, vid)
+
+
+def test_a_daemon_in_the_list_that_never_answers_is_passed_over(fresh_cluster) -> None:
+    """METADATA_HOSTS naming a dead address and the live daemon (LevelDB, one daemon): the front-end
+    is healthy and every call goes to the live one, none waits for the dead one."""
+    dead = free_port()
+    cluster = fresh_cluster(start=False)
+    cluster.env["METADATA_HOSTS"] = f"127.0.0.1:{dead},127.0.0.1:{cluster.md_port}"
+    cluster.start()
+    s3 = cluster.client()
+    assert healthy(cluster, 0)
+    s3.create_bucket(Bucket="passed-over")
+    for i in range(20):
+        s3.put_object(Bucket="passed-over", Key=f"k{i}", Body=b"x")
+    assert s3.list_objects_v2(Bucket="passed-over")["KeyCount"] == 20
 
 
 def test_metadata_hosts_are_read_from_the_environment(monkeypatch) -> None:
