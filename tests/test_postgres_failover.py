@@ -177,8 +177,9 @@ def test_the_postgres_compose_file_runs_and_outlives_a_metadata_daemon(tmp_path,
     """docker-compose.postgres.yml as local processes (tests/compose.py): through HAProxy, a write
     and its read work, and go on working when either metadata daemon is killed."""
     compose = LocalCompose(tmp_path, scale=2, compose_file=REPO / "docker-compose.postgres.yml",
-                           postgres=postgres).up()
+                           postgres=postgres)
     try:
+        compose.up()
         lb = s3_client(compose.lb_endpoint, retries={"max_attempts": 4, "mode": "standard"})
         lb.create_bucket(Bucket="composed")
         lb.put_bucket_versioning(Bucket="composed", VersioningConfiguration={"Status": "Enabled"})
