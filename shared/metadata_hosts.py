@@ -49,8 +49,14 @@ class MetadataHosts(MetadataCalls):
         self._any_ready = asyncio.Event()
         self._turn = itertools.count()
         self._starting: list[asyncio.Task] = []
+        # Identity caches forget on any daemon's notice (main's IAM invalidation, where members have
+        # the hook): the front-end's store registers here, once for all the connections.
+        self.on_identities_changed: list = []
         for member in self.members:
             member.on_state.append(self._state_changed)
+            hooks = getattr(member, "on_identities_changed", None)
+            if hooks is not None:
+                hooks.append(self._identities_changed)
 
     async def start(self) -> None:
         """Connect to every daemon, returning once one is connected (as one connection's start does);
@@ -77,6 +83,10 @@ class MetadataHosts(MetadataCalls):
             return True
         except asyncio.TimeoutError:
             return False
+
+    def _identities_changed(self) -> None:
+        for callback in self.on_identities_changed:
+            callback()
 
     def _state_changed(self) -> None:
         """A connection came up or went down: recompute the daemons calls may go to."""
