@@ -17,8 +17,8 @@ from shared.data_client import DataClient
 from shared.location_routing import build_router
 from shared.locations import locations_or_exit
 from shared.maintenance.gc import periodic
-from shared.metadata_client import MetadataClient
-from shared.tls import data_context, metadata_context
+from shared.metadata_hosts import metadata_client
+from shared.tls import data_context
 
 log = logging.getLogger("coffer.frontend")
 
@@ -33,8 +33,7 @@ def data_router(config: Config) -> DataRouter:
 class Frontend:
     def __init__(self, config: Config) -> None:
         self.config = config
-        self.metadata = MetadataClient(config.metadata_host, config.metadata_port, config.cluster_secret,
-                                       tls=metadata_context(config))
+        self.metadata = metadata_client(config)
         self.data = data_router(config)
         self.location = self.data.default          # where new data goes
         self.auth = Authenticator(config)

@@ -11,13 +11,11 @@ from services.progress import Progress
 from shared.config import Config
 from shared.maintenance.fsck import fsck
 from shared.maintenance.gc import collect_due, sweep
-from shared.metadata_client import MetadataClient
-from shared.tls import metadata_context
+from shared.metadata_hosts import metadata_client
 
 
 async def _with_clients(config: Config, job):
-    metadata = MetadataClient(config.metadata_host, config.metadata_port, config.cluster_secret,
-                              tls=metadata_context(config))
+    metadata = metadata_client(config)
     data = data_router(config)
     await metadata.start()
     try:

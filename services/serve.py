@@ -57,6 +57,7 @@ def cluster_secret(config: Config) -> str:
 def child_env(config: Config) -> dict[str, str]:
     env = dict(os.environ)
     env.pop("COFFER_CLUSTER_SECRET_FILE", None)
+    env.pop("METADATA_HOSTS", None)         # serve's front-ends talk to its own metadata daemon
     env.update({"COFFER_CLUSTER_SECRET": cluster_secret(config), "S3BACKEND": config.backend,
                 "S3DATAPATH": config.data_path,
                 "S3METADATAPATH": config.metadata_path, "COFFER_PORT": str(config.port),

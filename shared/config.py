@@ -47,6 +47,9 @@ class Config:
     data_port: int = C.DATA_PORT
     metadata_host: str = "127.0.0.1"
     metadata_port: int = C.METADATA_PORT
+    # METADATA_HOSTS=h1:p1,h2:p2: a front-end's metadata daemons (of one PostgreSQL database), each
+    # (host, port); port 0 is METADATA_PORT's. Empty: the one at METADATA_HOST:METADATA_PORT.
+    metadata_hosts: tuple[tuple[str, int], ...] = ()
     metadata_bind: str = C.DEFAULT_BIND
     data_bind: str = C.DEFAULT_BIND
     cluster_secret: str = ""
@@ -72,6 +75,13 @@ class Config:
     gc_interval: float = C.GC_INTERVAL_S    # seconds between a front-end's GC rounds
 
     @property
+    def metadata_daemons(self) -> tuple[tuple[str, int], ...]:
+        """The metadata daemons a front-end or tool talks to, as (host, port)."""
+        if not self.metadata_hosts:
+            return ((self.metadata_host, self.metadata_port),)
+        return tuple((host, port or self.metadata_port) for host, port in self.metadata_hosts)
+
+    @property
     def tls(self) -> bool:
         """Whether the front-end serves HTTPS."""
         return bool(self.tls_cert)
@@ -87,7 +97,7 @@ class Config:
 
 
 # (environment variable, config-file key, attribute, type)
-_SETTINGS: list[tuple[str, str, str, type]] = [
+_SETTINGS: list[tuple[str, str, str, type | str]] = [
     ("LISTEN_ADDR", "listenOn", "listen_addr", str),
     ("COFFER_PORT", "port", "port", int),
     ("S3BACKEND", "backend", "backend", str),
@@ -100,6 +110,7 @@ _SETTINGS: list[tuple[str, str, str, type]] = [
     ("DATA_PORT", "dataPort", "data_port", int),
     ("METADATA_HOST", "metadataHost", "metadata_host", str),
     ("METADATA_PORT", "metadataPort", "metadata_port", int),
+    ("METADATA_HOSTS", "metadataHosts", "metadata_hosts", "hosts"),
     ("METADATA_BIND", "metadataBind", "metadata_bind", str),
     ("DATA_BIND", "dataBind", "data_bind", str),
     ("COFFER_CLUSTER_SECRET", "clusterSecret", "cluster_secret", str),
@@ -123,7 +134,9 @@ _SETTINGS: list[tuple[str, str, str, type]] = [
 ]
 
 
-def _coerce(value: Any, kind: type) -> Any:
+def _coerce(value: Any, kind: type | str) -> Any:
+    if kind == "hosts":
+        return host_list(value)
     if kind is bool and isinstance(value, str):
         return value.strip().lower() in ("1", "true", "yes", "on")
     return kind(value)
@@ -144,6 +157,9 @@ def load_config(**overrides: Any) -> Config:
     if "cluster_secret" not in values and env.get("COFFER_CLUSTER_SECRET_FILE"):
         # Compose and swarm secrets arrive as files, never in the image or the environment.
         values["cluster_secret"] = Path(env["COFFER_CLUSTER_SECRET_FILE"]).read_text().strip()
+    if "metadata_dsn" not in values and env.get("METADATA_DSN_FILE"):
+        # The DSN holds the database password: a compose or swarm secret too.
+        values["metadata_dsn"] = Path(env["METADATA_DSN_FILE"]).read_text().strip()
     values["endpoints"] = _endpoints(env, file_conf)
     accounts = _accounts(env, file_conf)
     if accounts is not None:
@@ -156,6 +172,24 @@ def load_config(**overrides: Any) -> Config:
         raise SystemExit("coffer: TLS needs both a certificate and its key (COFFER_TLS_CERT and COFFER_TLS_KEY, "
                          "or certFilePaths.cert and certFilePaths.key)")
     return Config(**values)
+
+
+def host_list(value: str | list[str]) -> tuple[tuple[str, int], ...]:
+    """`h1:p1,h2:p2` (or a list of `host[:port]`) as ((host, port), ...); a missing port is 0."""
+    items = value.split(",") if isinstance(value, str) else value if isinstance(value, list) else None
+    if items is None:
+        raise SystemExit("coffer: METADATA_HOSTS must be host:port[,host:port...] (metadataHosts: a list of them)")
+    hosts = []
+    for item in (str(i).strip() for i in items):
+        if not item:
+            continue
+        host, colon, port = item.rpartition(":") if not item.endswith("]") else (item, "", "")
+        if not colon:
+            host, port = item, "0"
+        if not host or not port.isdigit() or not 0 <= int(port) < 65536:
+            raise SystemExit(f"coffer: METADATA_HOSTS: {item!r} is not host:port (a port from 1 to 65535)")
+        hosts.append((host, int(port)))
+    return tuple(dict.fromkeys(hosts))
 
 
 def _check_engine(values: dict[str, Any]) -> None:
