@@ -43,11 +43,11 @@ def launch(profile: Path) -> Iterator:
             context.close()
 
 
-def shot(page, tmp_path: Path, name: str) -> Path:
-    """Save a screenshot under the test's temporary directory (and in SHOTS_DIR when set)."""
+def shot(page, tmp_path: Path, name: str, docs: bool = False) -> Path:
+    """Save a screenshot under the test's temporary directory (and, for `docs`, in SHOTS_DIR when set)."""
     path = tmp_path / f"{name}.png"
     page.screenshot(path=path)
-    if SHOTS_DIR:
+    if SHOTS_DIR and docs:
         Path(SHOTS_DIR).mkdir(parents=True, exist_ok=True)
         shutil.copy(path, Path(SHOTS_DIR) / f"{name}.png")
     return path

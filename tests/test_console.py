@@ -9,10 +9,12 @@ import os
 import re
 import time
 
+import boto3
 import httpx
 import pytest
 
 from tests.browser import PHONE, expect, launch, login, shot
+from tests.cluster import ACCESS_KEY, SECRET_KEY
 from tests.expect import s3_error, s3_error_message
 from tests.test_iam_api import iam_client, name
 
@@ -40,6 +42,14 @@ def wait_listed(page) -> None:
     expect(page.locator("section.page[data-loaded]")).to_have_count(1)
 
 
+def local(tmp_path, name: str, data: bytes):
+    """A file to pick: by path, which the browser reads itself (a buffer would cross Playwright's pipe)."""
+    path = tmp_path / "files" / name
+    path.parent.mkdir(exist_ok=True)
+    path.write_bytes(data)
+    return path
+
+
 def row(page, key: str):
     return page.locator(f"#objects tr[data-key='{key}']")
 
@@ -47,7 +57,7 @@ def row(page, key: str):
 def test_upload_three_files_and_browse_a_prefix(page, cluster, s3, tmp_path):
     bucket = f"console-{os.getpid()}"
     login(page, cluster.endpoint)
-    shot(page, tmp_path, "buckets")
+    shot(page, tmp_path, "buckets", docs=True)
     page.click("#new-bucket")
     page.fill("#bucket-name", bucket)
     page.click(".modal button.primary")
@@ -58,8 +68,7 @@ def test_upload_three_files_and_browse_a_prefix(page, cluster, s3, tmp_path):
     page.evaluate("""() => { window.seen = []; new MutationObserver(() => {
         const bar = document.querySelector("li.upload[data-key='big.bin'] progress");
         if (bar) window.seen.push([bar.value, bar.max]) }).observe(document.body, {subtree: true, attributes: true, childList: true}) }""")
-    page.set_input_files("#file-input", [{"name": "small.bin", "mimeType": "application/octet-stream", "buffer": small},
-                                         {"name": "big.bin", "mimeType": "application/octet-stream", "buffer": big}])
+    page.set_input_files("#file-input", [local(tmp_path, "small.bin", small), local(tmp_path, "big.bin", big)])
     page.wait_for_selector("li.upload[data-key='big.bin'].done", timeout=120_000)
     page.wait_for_selector("li.upload[data-key='small.bin'].done")
     seen = page.evaluate("window.seen")
@@ -69,12 +78,12 @@ def test_upload_three_files_and_browse_a_prefix(page, cluster, s3, tmp_path):
     page.fill("#folder-name", "docs")
     page.click(".modal button.primary")
     page.wait_for_selector("nav.crumbs a:text('docs')")
-    page.set_input_files("#file-input", [{"name": "note.txt", "mimeType": "text/plain", "buffer": note}])
+    page.set_input_files("#file-input", [local(tmp_path, "note.txt", note)])
     row(page, "docs/note.txt").wait_for()
     page.click(f"nav.crumbs a:text('{bucket}')")
     row(page, "big.bin").wait_for()
     assert row(page, "small.bin").is_visible() and row(page, "docs/").is_visible()
-    shot(page, tmp_path, "objects")
+    shot(page, tmp_path, "objects", docs=True)
     page.click("#objects tr[data-key='docs/'] a")
     row(page, "docs/note.txt").wait_for()
     assert page.locator("#objects tbody tr").count() == 1
@@ -85,6 +94,31 @@ def test_upload_three_files_and_browse_a_prefix(page, cluster, s3, tmp_path):
     for key in ("big.bin", "small.bin", "docs/note.txt"):
         s3.delete_object(Bucket=bucket, Key=key)
     s3.delete_bucket(Bucket=bucket)
+
+
+def test_cancel_a_multipart_upload(page, cluster, s3, bucket, tmp_path):
+    login(page, cluster.endpoint)
+    page.click(f"tr[data-bucket='{bucket}'] a")
+    wait_listed(page)
+    # Chromium's network throttling (through CDP) slows the upload down enough to cancel it midway.
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 0, "downloadThroughput": -1,
+                                                  "uploadThroughput": 4 * MIB})
+    page.set_input_files("#file-input", [local(tmp_path, "huge.bin", os.urandom(BIG))])
+    item = page.locator("li.upload[data-key='huge.bin']")
+    expect(item.locator(".state")).to_have_text(re.compile(r"^[1-9]\d? %$"))
+    assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads")
+    shot(page, tmp_path, "progress", docs=True)
+    item.locator("button:text('Cancel')").click()
+    expect(item).to_have_class(re.compile("cancelled"))
+    cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 0, "downloadThroughput": -1,
+                                                  "uploadThroughput": -1})
+    assert not s3.list_multipart_uploads(Bucket=bucket).get("Uploads")     # aborted, parts and all
+    assert s3_error(s3.head_object, Bucket=bucket, Key="huge.bin")[0] == 404
+    shot(page, tmp_path, "cancelled")
+    page.click("#clear-uploads")
+    expect(item).to_have_count(0)
 
 
 def test_download_share_and_delete(page, cluster, s3, bucket, tmp_path):
@@ -105,10 +139,16 @@ def test_download_share_and_delete(page, cluster, s3, bucket, tmp_path):
     expect(page.locator("#share-url")).to_have_value(re.compile("^http"))
     link = page.input_value("#share-url")
     assert "X-Amz-Expires=3600" in link
-    shot(page, tmp_path, "share")
+    shot(page, tmp_path, "share", docs=True)
     fetched = httpx.get(link)
     assert fetched.status_code == 200 and fetched.content == data
     page.click(".modal button:text('Close')")
+    # Drag and drop: a drop event carrying a file, as the browser makes one.
+    page.evaluate("""() => { const dt = new DataTransfer()
+        dt.items.add(new File(['dropped in'], 'dropped.txt', {type: 'text/plain'}))
+        document.querySelector('.drop').dispatchEvent(new DragEvent('drop', {dataTransfer: dt, bubbles: true, cancelable: true})) }""")
+    row(page, "dropped.txt").wait_for()
+    assert s3.get_object(Bucket=bucket, Key="dropped.txt")["Body"].read() == b"dropped in"
     row(page, "other.txt").locator("button.del").click()
     page.click(".modal button:text('Delete')")
     row(page, "other.txt").wait_for(state="detached")
@@ -126,7 +166,7 @@ def test_restore_an_older_version(page, cluster, s3, bucket, tmp_path):
     page.check("#show-versions")
     older = page.locator(f"#objects tr[data-version='{old}']")
     older.wait_for()
-    shot(page, tmp_path, "versions")
+    shot(page, tmp_path, "versions", docs=True)
     older.locator("button.restore").click()
     page.wait_for_selector("#toast:has-text('Restored')")
     assert s3.get_object(Bucket=bucket, Key="doc.txt")["Body"].read() == b"first draft"
@@ -150,7 +190,23 @@ def test_a_wrong_secret_shows_the_s3_error(page, cluster, tmp_path):
     error.wait_for()
     assert expected in error.inner_text() and "SignatureDoesNotMatch" in error.inner_text()
     assert page.locator("#buckets").count() == 0
-    shot(page, tmp_path, "login-error")
+    shot(page, tmp_path, "login-error", docs=True)
+
+
+def test_temporary_credentials_log_in(page, cluster, s3, bucket):
+    sts = boto3.client("sts", endpoint_url=cluster.endpoint, region_name="us-east-1", aws_access_key_id=ACCESS_KEY,
+                       aws_secret_access_key=SECRET_KEY)
+    creds = sts.get_session_token(DurationSeconds=900)["Credentials"]
+    page.goto(cluster.endpoint + "/_/console/")
+    page.fill("#accessKeyId", creds["AccessKeyId"])
+    page.fill("#secretAccessKey", creds["SecretAccessKey"])
+    page.fill("#sessionToken", creds["SessionToken"])
+    page.click("#login")
+    page.locator(f"tr[data-bucket='{bucket}']").wait_for()
+    assert page.evaluate("JSON.parse(sessionStorage.getItem('coffer.credentials')).sessionToken") == creds["SessionToken"]
+    page.click("#logout")
+    page.locator("#login").wait_for()
+    assert page.evaluate("sessionStorage.getItem('coffer.credentials')") is None
 
 
 def test_a_user_without_list_bucket_sees_the_refusal(page, cluster, s3, bucket, tmp_path):
@@ -170,7 +226,7 @@ def test_a_user_without_list_bucket_sees_the_refusal(page, cluster, s3, bucket, 
     error.wait_for()
     assert expected in error.inner_text() and "AccessDenied" in error.inner_text()
     assert page.locator("td.empty").count() == 0        # a refusal, not an empty folder
-    shot(page, tmp_path, "refused")
+    shot(page, tmp_path, "refused", docs=True)
 
 
 def test_object_details_and_bucket_settings(page, cluster, s3, bucket, tmp_path):
@@ -188,7 +244,7 @@ def test_object_details_and_bucket_settings(page, cluster, s3, bucket, tmp_path)
     page.wait_for_selector("#toast:has-text('Tags saved')")
     tags = s3.get_object_tagging(Bucket=bucket, Key="photos/cat.jpg")["TagSet"]
     assert sorted((t["Key"], t["Value"]) for t in tags) == [("animal", "cat"), ("mood", "sleepy")]
-    shot(page, tmp_path, "details")
+    shot(page, tmp_path, "details", docs=True)
     anonymous = cluster.endpoint + f"/{bucket}/photos/cat.jpg"
     assert httpx.get(anonymous).status_code == 403
     page.goto(cluster.endpoint + f"/_/console/#/s/{bucket}")
@@ -203,7 +259,7 @@ def test_object_details_and_bucket_settings(page, cluster, s3, bucket, tmp_path)
     assert s3.get_bucket_tagging(Bucket=bucket)["TagSet"] == [{"Key": "team", "Value": "web"}]
     page.click("#versioning-enable")
     page.wait_for_selector("#versioning-status:text('Enabled')")
-    shot(page, tmp_path, "settings")
+    shot(page, tmp_path, "settings", docs=True)
     page.select_option("#anonymous", "none")
     page.click("#anonymous-save")
     page.wait_for_selector("#toast:has-text('Anonymous access saved')")
@@ -225,7 +281,7 @@ def test_iam_users_and_keys_for_the_account_root(page, cluster, tmp_path):
     assert len(keys) == 1 and keys[0]["Status"] == "Active"
     created = cluster.client(keys[0]["AccessKeyId"], secret.inner_text())
     assert s3_error(created.list_buckets)[1] == "AccessDenied"     # the key works; the user has no policy
-    shot(page, tmp_path, "iam")
+    shot(page, tmp_path, "iam", docs=True)
 
 
 def test_phone_width(page, cluster, s3, bucket, tmp_path):
@@ -236,12 +292,12 @@ def test_phone_width(page, cluster, s3, bucket, tmp_path):
     row(page, "a-rather-long-name-for-a-small-phone-screen.txt").wait_for()
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, f"the page is {overflow} px wider than the phone"
-    shot(page, tmp_path, "phone")
+    shot(page, tmp_path, "phone", docs=True)
 
 
 def test_paging_a_large_bucket(page, cluster, s3, bucket, tmp_path):
     """Also the figure of the closing note: login to a listed bucket (COFFER_CONSOLE_OBJECTS=10000)."""
-    count = int(os.environ.get("COFFER_CONSOLE_OBJECTS", "1100"))
+    count = int(os.environ.get("COFFER_CONSOLE_OBJECTS", "1001"))
     from concurrent.futures import ThreadPoolExecutor
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(lambda i: s3.put_object(Bucket=bucket, Key=f"obj-{i:06d}", Body=b""), range(count)))
@@ -254,7 +310,7 @@ def test_paging_a_large_bucket(page, cluster, s3, bucket, tmp_path):
     expect(page.locator("#objects tbody tr[data-key]")).to_have_count(1000)
     print(f"\nconsole: login to a listed bucket of {count} objects: {time.perf_counter() - started:.2f} s")
     page.click("#next")
-    row(page, f"obj-{count - 1:06d}").wait_for()
+    row(page, "obj-001000").wait_for()
     assert page.locator("#objects tbody tr[data-key]").count() == min(1000, count - 1000)
     page.click("#prev")
     row(page, "obj-000000").wait_for()
@@ -265,3 +321,29 @@ def test_paging_a_large_bucket(page, cluster, s3, bucket, tmp_path):
     keys = [f"obj-{i:06d}" for i in range(count)]
     for i in range(0, count, 1000):     # quicker than the fixture's one DELETE per object
         s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in keys[i:i + 1000]]})
+
+
+def test_object_lock_bucket_and_lock_state(page, cluster, s3, tmp_path):
+    bucket = f"console-lock-{os.getpid()}"
+    login(page, cluster.endpoint)
+    page.click("#new-bucket")
+    page.fill("#bucket-name", bucket)
+    page.check("#bucket-lock")
+    page.click(".modal button.primary")
+    page.locator(f"tr[data-bucket='{bucket}']").wait_for()
+    assert s3.get_object_lock_configuration(Bucket=bucket)["ObjectLockConfiguration"]["ObjectLockEnabled"] == "Enabled"
+    assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+    version = s3.put_object(Bucket=bucket, Key="held.txt", Body=b"evidence", ObjectLockLegalHoldStatus="ON",
+                            ChecksumAlgorithm="CRC32")["VersionId"]
+    try:
+        page.goto(cluster.endpoint + f"/_/console/#/o/{bucket}/held.txt")
+        expect(page.locator("#props")).to_contain_text("Legal hold")
+        expect(page.locator("#versions")).to_contain_text(version)
+        assert "ON" in page.inner_text("#props")
+        page.goto(cluster.endpoint + f"/_/console/#/s/{bucket}")
+        expect(page.locator("#lock-config")).to_contain_text("Enabled")
+        shot(page, tmp_path, "lock")
+    finally:
+        s3.put_object_legal_hold(Bucket=bucket, Key="held.txt", LegalHold={"Status": "OFF"}, ChecksumAlgorithm="CRC32")
+        s3.delete_object(Bucket=bucket, Key="held.txt", VersionId=version)
+        s3.delete_bucket(Bucket=bucket)

@@ -81,6 +81,7 @@ async function user(body, box, name) {
 }
 
 function attachForm(arns, attach, box, again) {
+  if (!arns.length) return h('p.hint', 'No policies to attach yet: create one under Policies.')
   const select = h('select', { 'aria-label': 'Policy' }, arns.map((p) => h('option', { value: p.Arn }, p.PolicyName || p.Arn)))
   return h('form.inline', { onsubmit: (e) => { e.preventDefault(); guard(box, async () => { await attach(select.value); toast('Attached'); again() }) } },
     select, h('button', 'Attach'))

@@ -104,7 +104,7 @@ export function objectsPage(bucket, prefix) {
   function row(r) {
     const name = r.key.slice(prefix.length)
     if (r.folder) {
-      return h('tr.folder', { 'data-key': r.key }, h('td', h('a', { href: link('b', bucket, r.key) }, '📁 ' + name)), h('td'), h('td'), h('td'))
+      return h('tr.folder', { 'data-key': r.key }, h('td', h('a', { href: link('b', bucket, r.key) }, name)), h('td'), h('td'), h('td'))
     }
     const v = r.versionId && r.versionId !== 'null' ? r.versionId : undefined
     const details = link('o', bucket, r.key) + (r.versionId ? '?v=' + encodeURIComponent(r.versionId) : '')

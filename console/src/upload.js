@@ -10,14 +10,19 @@ const PARALLEL_PARTS = 3
 /** The upload panel of a bucket's page; `done` runs after each file finishes. */
 export function uploadPanel(done) {
   const list = h('ul.uploads#uploads')
-  const panel = h('section.upload-panel', list)
+  const clear = () => {
+    for (const li of list.querySelectorAll('li.done, li.failed, li.cancelled')) li.remove()
+    panel.hidden = !list.children.length
+  }
+  const panel = h('section.upload-panel', h('div.titlebar', h('h3', 'Uploads'),
+    h('button.link#clear-uploads', { type: 'button', onclick: clear }, 'Clear finished')), list)
   panel.hidden = true
 
   function add(bucket, prefix, file) {
     const bar = h('progress', { max: file.size || 1, value: 0 })
     const state = h('span.state', 'Waiting')
     const job = { cancelled: false, aborts: new Set() }
-    const cancel = h('button.link', { type: 'button', onclick: () => stop(job) }, 'Cancel')
+    const cancel = h('button.link', { type: 'button', onclick: () => { stop(job); state.textContent = 'Cancelling…' } }, 'Cancel')
     const key = prefix + (file.webkitRelativePath || file.name)
     const item = h('li.upload', { 'data-key': key }, h('span.name', key), bar, h('span.size', bytes(file.size)), state, cancel)
     list.prepend(item)
