@@ -257,6 +257,13 @@ def test_object_details_and_bucket_settings(page, cluster, s3, bucket, tmp_path)
     page.click("#tagging-save")
     page.wait_for_selector("#toast:has-text('Tagging saved')")
     assert s3.get_bucket_tagging(Bucket=bucket)["TagSet"] == [{"Key": "team", "Value": "web"}]
+    cors = ("<CORSConfiguration><CORSRule><AllowedOrigin>https://app.example</AllowedOrigin>"
+            "<AllowedMethod>GET</AllowedMethod></CORSRule></CORSConfiguration>")
+    page.fill("#cors-text", cors)
+    page.click("#cors-save")
+    page.wait_for_selector("#toast:has-text('CORS saved')")
+    rules = s3.get_bucket_cors(Bucket=bucket)["CORSRules"]
+    assert rules[0]["AllowedOrigins"] == ["https://app.example"] and rules[0]["AllowedMethods"] == ["GET"]
     page.click("#versioning-enable")
     page.wait_for_selector("#versioning-status:text('Enabled')")
     shot(page, tmp_path, "settings", docs=True)
@@ -282,6 +289,40 @@ def test_iam_users_and_keys_for_the_account_root(page, cluster, tmp_path):
     created = cluster.client(keys[0]["AccessKeyId"], secret.inner_text())
     assert s3_error(created.list_buckets)[1] == "AccessDenied"     # the key works; the user has no policy
     shot(page, tmp_path, "iam", docs=True)
+    # A managed policy made in the console, attached to the user there: the key may list buckets now.
+    policy = name("webpolicy")
+    page.click("nav.tabs a:text('Policies')")
+    page.fill("#new-PolicyName", policy)
+    page.fill("#new-PolicyDocument", json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "*"}]}))
+    page.click("form.inline button.primary")
+    page.locator(f"#policies tr[data-policy='{policy}']").wait_for()
+    page.goto(cluster.endpoint + f"/_/console/#/iam/user/{user}")
+    page.select_option("select[aria-label='Policy']", label=policy)
+    page.click("form.inline button:text('Attach')")
+    expect(page.locator("#user-policies")).to_contain_text(policy)
+    assert refused_until_allowed(created.list_buckets)
+    group = name("webgroup")
+    page.click("nav.tabs a:text('Groups')")
+    page.fill("#new-GroupName", group)
+    page.click("form.inline button.primary")
+    page.click(f"#groups a:text('{group}')")
+    page.select_option("select[aria-label='User']", user)
+    page.click("form.inline button:text('Add')")
+    expect(page.locator("#members")).to_contain_text(user)
+    assert [u["UserName"] for u in iam_client(cluster).get_group(GroupName=group)["Users"]] == [user]
+
+
+def refused_until_allowed(call, seconds: float = 5.0) -> bool:
+    """Whether `call` succeeds within `seconds` (front-ends cache identities for about a second)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            call()
+            return True
+        except Exception:  # noqa: BLE001 - refused until the cache expires
+            time.sleep(0.2)
+    return False
 
 
 def test_phone_width(page, cluster, s3, bucket, tmp_path):
@@ -318,6 +359,9 @@ def test_paging_a_large_bucket(page, cluster, s3, bucket, tmp_path):
     expect(page.locator("#objects tbody tr[data-key]")).to_have_count(10)
     page.click("#objects th[data-col='name']")       # sort descending within the page
     assert page.locator("#objects tbody tr").first.get_attribute("data-key") == "obj-000019"
+    page.click("header a:text('Buckets')")
+    page.locator(f"tr[data-bucket='{bucket}'] td.usage button").click()
+    expect(page.locator(f"tr[data-bucket='{bucket}'] td.usage")).to_have_text(f"{count} objects, 0 B")
     keys = [f"obj-{i:06d}" for i in range(count)]
     for i in range(0, count, 1000):     # quicker than the fixture's one DELETE per object
         s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in keys[i:i + 1000]]})
