@@ -28,7 +28,7 @@ class Console:
 
     def __init__(self, region: str) -> None:
         self.files: dict[str, tuple[bytes, bytes, bytes]] = {}
-        for path in STATIC.iterdir():
+        for path in STATIC.iterdir() if STATIC.is_dir() else ():    # not built or not installed: 404s
             if path.suffix not in TYPES:
                 continue
             body = path.read_bytes()
