@@ -17,8 +17,11 @@ except ImportError:             # the test extras not installed: launch() skips
 from tests.cluster import ACCESS_KEY, SECRET_KEY
 
 CHROMIUM = Path("/usr/bin/chromium")
+INSECURE_HOST = "coffer.example"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
-        "--no-first-run", "--disable-component-update", "--disable-sync"]
+        "--no-first-run", "--disable-component-update", "--disable-sync",
+        # A name for loopback that is not "localhost": a page loaded from it over HTTP is not a secure context.
+        f"--host-resolver-rules=MAP {INSECURE_HOST} 127.0.0.1"]
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 # Set to a directory (docs/console) to keep each screenshot there too, for the documentation.

@@ -13,7 +13,7 @@ import boto3
 import httpx
 import pytest
 
-from tests.browser import PHONE, expect, launch, login, shot
+from tests.browser import INSECURE_HOST, PHONE, expect, launch, login, shot
 from tests.cluster import ACCESS_KEY, SECRET_KEY
 from tests.expect import s3_error, s3_error_message
 from tests.test_iam_api import iam_client, name
@@ -391,3 +391,19 @@ def test_object_lock_bucket_and_lock_state(page, cluster, s3, tmp_path):
         s3.put_object_legal_hold(Bucket=bucket, Key="held.txt", LegalHold={"Status": "OFF"}, ChecksumAlgorithm="CRC32")
         s3.delete_object(Bucket=bucket, Key="held.txt", VersionId=version)
         s3.delete_bucket(Bucket=bucket)
+
+
+def test_plain_http_away_from_localhost(page, cluster, s3, bucket, tmp_path):
+    """Without a secure context the browser has no crypto.subtle: the console signs with @noble/hashes."""
+    s3.put_object(Bucket=bucket, Key="plain.txt", Body=b"over plain http")
+    endpoint = cluster.endpoint.replace("127.0.0.1", INSECURE_HOST)
+    login(page, endpoint)
+    assert page.evaluate("[window.isSecureContext, typeof crypto.subtle.importKey]") == [False, "function"]
+    page.click(f"tr[data-bucket='{bucket}'] a")
+    row(page, "plain.txt").wait_for()
+    page.set_input_files("#file-input", [local(tmp_path, "up.txt", b"uploaded")])
+    row(page, "up.txt").wait_for()
+    assert s3.get_object(Bucket=bucket, Key="up.txt")["Body"].read() == b"uploaded"
+    with page.expect_download() as info:
+        row(page, "plain.txt").locator("button.dl").click()
+    assert open(info.value.path(), "rb").read() == b"over plain http"
