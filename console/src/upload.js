@@ -7,8 +7,22 @@ export const MULTIPART_THRESHOLD = 16 * 1024 * 1024
 export const PART_SIZE = 8 * 1024 * 1024
 const PARALLEL_PARTS = 3
 
-/** The upload panel of a bucket's page; `done` runs after each file finishes. */
+let shared = null
+let running = 0
+// Leaving or reloading the tab would cut the uploads in flight: the browser asks first.
+window.addEventListener('beforeunload', (e) => { if (running) e.preventDefault() })
+
+/**
+ * The upload panel, one for the whole console so that uploads outlive the page they started on
+ * (each bucket page shows it again); `done` (the current page's) runs after each file finishes.
+ */
 export function uploadPanel(done) {
+  if (!shared) shared = makePanel()
+  shared.done = done
+  return shared
+}
+
+function makePanel() {
   const list = h('ul.uploads#uploads')
   const clear = () => {
     for (const li of list.querySelectorAll('li.done, li.failed, li.cancelled')) li.remove()
@@ -28,12 +42,14 @@ export function uploadPanel(done) {
     list.prepend(item)
     panel.hidden = false
     const run = file.size > MULTIPART_THRESHOLD ? multipart : single
+    running++
     run(bucket, key, file, job, (n) => { bar.value = n; state.textContent = Math.floor((100 * n) / (file.size || 1)) + ' %' })
-      .then(() => { bar.value = bar.max; state.textContent = 'Done'; item.classList.add('done'); done() })
+      .then(() => { bar.value = bar.max; state.textContent = 'Done'; item.classList.add('done'); self.done() })
       .catch((err) => { state.textContent = job.cancelled ? 'Cancelled' : err.message; item.classList.add(job.cancelled ? 'cancelled' : 'failed') })
-      .finally(() => cancel.remove())
+      .finally(() => { running--; cancel.remove() })
   }
-  return { panel, add }
+  const self = { panel, add, done: () => {} }
+  return self
 }
 
 function stop(job) {
