@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -64,3 +65,33 @@ def login(page, endpoint: str, access_key: str = ACCESS_KEY, secret_key: str = S
     page.click("#login")
     if wait:
         page.wait_for_selector("#buckets tbody tr")
+
+
+def wait_listed(page) -> None:
+    """Until the objects page has shown its first listing."""
+    expect(page.locator("section.page[data-loaded]")).to_have_count(1)
+
+
+def local(tmp_path: Path, name: str, data: bytes) -> Path:
+    """A file to pick: by path, which the browser reads itself (a buffer would cross Playwright's pipe)."""
+    path = tmp_path / "files" / name
+    path.parent.mkdir(exist_ok=True)
+    path.write_bytes(data)
+    return path
+
+
+def row(page, key: str):
+    """The listing's row of one key (or folder)."""
+    return page.locator(f"#objects tr[data-key='{key}']")
+
+
+def refused_until_allowed(call, seconds: float = 5.0) -> bool:
+    """Whether `call` succeeds within `seconds` (front-ends cache identities for about a second)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            call()
+            return True
+        except Exception:  # noqa: BLE001 - refused until the cache expires
+            time.sleep(0.2)
+    return False

@@ -13,7 +13,8 @@ import boto3
 import httpx
 import pytest
 
-from tests.browser import INSECURE_HOST, PHONE, expect, launch, login, shot
+from tests.browser import (INSECURE_HOST, PHONE, expect, launch, local, login, refused_until_allowed, row, shot,
+                           wait_listed)
 from tests.cluster import ACCESS_KEY, SECRET_KEY
 from tests.expect import s3_error, s3_error_message
 from tests.test_iam_api import iam_client, name
@@ -38,22 +39,6 @@ def page(browser, tmp_path):
     assert not errors, f"the page raised: {errors}"
 
 
-def wait_listed(page) -> None:
-    expect(page.locator("section.page[data-loaded]")).to_have_count(1)
-
-
-def local(tmp_path, name: str, data: bytes):
-    """A file to pick: by path, which the browser reads itself (a buffer would cross Playwright's pipe)."""
-    path = tmp_path / "files" / name
-    path.parent.mkdir(exist_ok=True)
-    path.write_bytes(data)
-    return path
-
-
-def row(page, key: str):
-    return page.locator(f"#objects tr[data-key='{key}']")
-
-
 def test_upload_three_files_and_browse_a_prefix(page, cluster, s3, tmp_path):
     bucket = f"console-{os.getpid()}"
     login(page, cluster.endpoint)
@@ -67,7 +52,8 @@ def test_upload_three_files_and_browse_a_prefix(page, cluster, s3, tmp_path):
     # The multipart file's progress bar: every value it shows, from the DOM.
     page.evaluate("""() => { window.seen = []; new MutationObserver(() => {
         const bar = document.querySelector("li.upload[data-key='big.bin'] progress");
-        if (bar) window.seen.push([bar.value, bar.max]) }).observe(document.body, {subtree: true, attributes: true, childList: true}) }""")
+        if (bar) window.seen.push([bar.value, bar.max]) })
+        .observe(document.body, {subtree: true, attributes: true, childList: true}) }""")
     page.set_input_files("#file-input", [local(tmp_path, "small.bin", small), local(tmp_path, "big.bin", big)])
     page.wait_for_selector("li.upload[data-key='big.bin'].done", timeout=120_000)
     page.wait_for_selector("li.upload[data-key='small.bin'].done")
@@ -146,7 +132,8 @@ def test_download_share_and_delete(page, cluster, s3, bucket, tmp_path):
     # Drag and drop: a drop event carrying a file, as the browser makes one.
     page.evaluate("""() => { const dt = new DataTransfer()
         dt.items.add(new File(['dropped in'], 'dropped.txt', {type: 'text/plain'}))
-        document.querySelector('.drop').dispatchEvent(new DragEvent('drop', {dataTransfer: dt, bubbles: true, cancelable: true})) }""")
+        const drop = new DragEvent('drop', {dataTransfer: dt, bubbles: true, cancelable: true})
+        document.querySelector('.drop').dispatchEvent(drop) }""")
     row(page, "dropped.txt").wait_for()
     assert s3.get_object(Bucket=bucket, Key="dropped.txt")["Body"].read() == b"dropped in"
     row(page, "other.txt").locator("button.del").click()
@@ -203,7 +190,8 @@ def test_temporary_credentials_log_in(page, cluster, s3, bucket):
     page.fill("#sessionToken", creds["SessionToken"])
     page.click("#login")
     page.locator(f"tr[data-bucket='{bucket}']").wait_for()
-    assert page.evaluate("JSON.parse(sessionStorage.getItem('coffer.credentials')).sessionToken") == creds["SessionToken"]
+    kept = page.evaluate("JSON.parse(sessionStorage.getItem('coffer.credentials'))")
+    assert kept["sessionToken"] == creds["SessionToken"]
     page.click("#logout")
     page.locator("#login").wait_for()
     assert page.evaluate("sessionStorage.getItem('coffer.credentials')") is None
@@ -311,18 +299,6 @@ def test_iam_users_and_keys_for_the_account_root(page, cluster, tmp_path):
     page.click("form.inline button:text('Add')")
     expect(page.locator("#members")).to_contain_text(user)
     assert [u["UserName"] for u in iam_client(cluster).get_group(GroupName=group)["Users"]] == [user]
-
-
-def refused_until_allowed(call, seconds: float = 5.0) -> bool:
-    """Whether `call` succeeds within `seconds` (front-ends cache identities for about a second)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            call()
-            return True
-        except Exception:  # noqa: BLE001 - refused until the cache expires
-            time.sleep(0.2)
-    return False
 
 
 def test_phone_width(page, cluster, s3, bucket, tmp_path):
