@@ -383,3 +383,29 @@ def test_plain_http_away_from_localhost(page, cluster, s3, bucket, tmp_path):
     with page.expect_download() as info:
         row(page, "plain.txt").locator("button.dl").click()
     assert open(info.value.path(), "rb").read() == b"over plain http"
+
+
+def test_keys_with_characters_urls_escape(page, cluster, s3, bucket):
+    """Spaces, +, &, %, quotes, parentheses and non-ASCII: signed, listed, opened and downloaded alike."""
+    keys = {"sp ace+plus&amp%pct.txt": b"one", "quote'(paren)*star!~.txt": b"two", "ünï cødé/é.txt": b"three"}
+    for key, body in keys.items():
+        s3.put_object(Bucket=bucket, Key=key, Body=body, Metadata={"k": "v"})
+    login(page, cluster.endpoint)
+    page.click(f"tr[data-bucket='{bucket}'] a")
+    for key in ("sp ace+plus&amp%pct.txt", "quote'(paren)*star!~.txt"):
+        target = page.locator("#objects tr[data-key]").filter(has_text=key)
+        with page.expect_download() as info:
+            target.locator("button.dl").click()
+        assert open(info.value.path(), "rb").read() == keys[key]
+    page.locator("#objects tr.folder a").click()
+    target = page.locator("#objects tr[data-key]").filter(has_text="é.txt")
+    target.wait_for()
+    with page.expect_download() as info:
+        target.locator("button.dl").click()
+    assert open(info.value.path(), "rb").read() == b"three"
+    target.locator("td.name a").click()
+    expect(page.locator("#props")).to_contain_text("5 B")
+    expect(page.locator("#metadata")).to_contain_text("v")
+    page.goto(cluster.endpoint + f"/_/console/#/b/{bucket}/")
+    page.fill("#search", "sp ace+")
+    expect(page.locator("#objects tbody tr[data-key]")).to_have_count(1)
