@@ -9,10 +9,16 @@ export function bucketsPage() {
   const page = h('section.page',
     h('div.titlebar', h('h2', 'Buckets'), h('button.primary#new-bucket', { type: 'button', onclick: create }, 'Create bucket')),
     box,
-    h('form.inline', { onsubmit: (e) => { e.preventDefault(); const n = e.target.elements.open.value.trim(); if (n) location.hash = link('b', n) } },
+    h('form.inline', { onsubmit: open },
       h('input', { name: 'open', placeholder: 'Open a bucket by name', 'aria-label': 'Bucket name' }), h('button', 'Open')),
     h('div.scroll', h('table#buckets', h('thead', h('tr', h('th', 'Name'), h('th', 'Created'), h('th', 'Usage'), h('th', ''))), body)))
   load()
+
+  function open(e) {
+    e.preventDefault()
+    const name = e.target.elements.open.value.trim()
+    if (name) location.hash = link('b', name)
+  }
 
   async function load() {
     await guard(box, async () => {
@@ -68,6 +74,7 @@ export function bucketsPage() {
 }
 
 export function setVersioning(bucket, status) {
-  const body = `<VersioningConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Status>${status}</Status></VersioningConfiguration>`
+  const body = '<VersioningConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
+    + `<Status>${status}</Status></VersioningConfiguration>`
   return s3('PUT', bucket, null, { query: { versioning: null }, body })
 }

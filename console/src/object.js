@@ -41,7 +41,8 @@ export function objectPage(bucket, key, versionId) {
       ...[...hd.keys()].filter((k) => k.startsWith('x-amz-checksum-') && k !== 'x-amz-checksum-type')
         .flatMap((k) => [h('dt', 'Checksum ' + k.slice(15).toUpperCase()), h('dd.mono', hd.get(k))]))
       const user = [...hd.keys()].filter((k) => k.startsWith('x-amz-meta-'))
-      meta.replaceChildren(...(user.length ? user.flatMap((k) => [h('dt', k.slice(11)), h('dd', hd.get(k))]) : [h('dd.empty', 'No user metadata')]))
+      const pairs = user.flatMap((k) => [h('dt', k.slice(11)), h('dd', hd.get(k))])
+      meta.replaceChildren(...(user.length ? pairs : [h('dd.empty', 'No user metadata')]))
     })
     guard(box, async () => {
       const doc = await s3xml('GET', bucket, key, { query: { tagging: null, versionId } })
@@ -72,7 +73,8 @@ export function objectPage(bucket, key, versionId) {
   }
 
   async function remove() {
-    const choices = versionId ? [['Delete this version', 'one', 'danger']] : [['Delete', 'one', 'danger'], ['Delete every version', 'all', 'danger']]
+    const choices = versionId ? [['Delete this version', 'one', 'danger']]
+      : [['Delete', 'one', 'danger'], ['Delete every version', 'all', 'danger']]
     const how = await ask(`Delete ${key}?`, h('p', versionId ? 'This version is deleted for good.'
       : 'In a versioned bucket, Delete adds a delete marker and keeps the versions.'), choices)
     if (!how) return

@@ -13,10 +13,13 @@ export function objectsPage(bucket, prefix) {
   const pager = h('div.pager')
   const state = { versions: false, versioning: '', pages: [undefined], page: 0, rows: [], sort: ['name', 1] }
   const search = h('input#search', { type: 'search', placeholder: 'Search by prefix', 'aria-label': 'Search by prefix',
-    oninput: debounce(() => { state.pages = [undefined]; state.page = 0; load() }, 250) })
-  const picker = h('input#file-input', { type: 'file', multiple: true, hidden: true, onchange: () => { addFiles(picker.files); picker.value = '' } })
+    oninput: debounce(() => restart(), 250) })
+  const restart = () => { state.pages = [undefined]; state.page = 0; load() }
+  const picked = () => { addFiles(picker.files); picker.value = '' }
+  const picker = h('input#file-input', { type: 'file', multiple: true, hidden: true, onchange: picked })
   const uploads = uploadPanel(debounce(load, 300))
-  const versionsBox = h('input#show-versions', { type: 'checkbox', onchange: () => { state.versions = versionsBox.checked; state.pages = [undefined]; state.page = 0; load() } })
+  const versionsBox = h('input#show-versions', { type: 'checkbox',
+    onchange: () => { state.versions = versionsBox.checked; restart() } })
   const head = h('tr', ['name', 'size', 'modified'].map((col) =>
     h('th.sortable', { 'data-col': col, onclick: () => sortBy(col) }, col[0].toUpperCase() + col.slice(1))), h('th', ''))
   const table = h('table#objects', h('thead', head), body)
@@ -72,7 +75,8 @@ export function objectsPage(bucket, prefix) {
     const doc = await s3xml('GET', bucket, null, { query: { versions: null, delimiter: '/', prefix: prefix + search.value,
       'max-keys': String(PAGE_SIZE), 'key-marker': keyMarker, 'version-id-marker': versionMarker } })
     const root = doc.documentElement
-    state.pages[state.page + 1] = tag(root, 'IsTruncated') === 'true' ? [tag(root, 'NextKeyMarker'), tag(root, 'NextVersionIdMarker')] : undefined
+    const more = tag(root, 'IsTruncated') === 'true'
+    state.pages[state.page + 1] = more ? [tag(root, 'NextKeyMarker'), tag(root, 'NextVersionIdMarker')] : undefined
     const version = (v, marker) => ({ key: tag(v, 'Key'), versionId: tag(v, 'VersionId'), latest: tag(v, 'IsLatest') === 'true',
       marker, size: marker ? null : Number(tag(v, 'Size')), modified: tag(v, 'LastModified') })
     return [
@@ -94,7 +98,8 @@ export function objectsPage(bucket, prefix) {
       (b.folder - a.folder) || (value(a) < value(b) ? -dir : value(a) > value(b) ? dir : 0))
     for (const th of head.querySelectorAll('th[data-col]')) th.dataset.sort = th.dataset.col === col ? (dir > 0 ? 'asc' : 'desc') : ''
     body.replaceChildren(...rows.map(row))
-    if (!rows.length) body.append(h('tr', h('td.empty', { colspan: 4 }, search.value ? 'Nothing starts with that.' : 'This folder is empty.')))
+    const none = search.value ? 'Nothing starts with that.' : 'This folder is empty.'
+    if (!rows.length) body.append(h('tr', h('td.empty', { colspan: 4 }, none)))
     pager.replaceChildren(
       h('button#prev', { type: 'button', disabled: state.page === 0, onclick: () => { state.page--; load() } }, 'Previous'),
       h('span', `Page ${state.page + 1} · ${rows.length} entries`),
@@ -130,9 +135,12 @@ export function objectsPage(bucket, prefix) {
   async function remove(r) {
     let how = 'one'
     if (r.versionId) {
-      if (await ask(`Delete this version of ${r.key}?`, h('p', 'This version is deleted for good.'), [['Delete version', 'one', 'danger']]) !== 'one') return
+      const text = h('p', 'This version is deleted for good.')
+      if (await ask(`Delete this version of ${r.key}?`, text, [['Delete version', 'one', 'danger']]) !== 'one') return
     } else if (state.versioning) {
-      how = await ask(`Delete ${r.key}?`, h('p', 'Versioning is on: a delete marker hides the object and keeps its versions; or delete every version for good.'),
+      const text = h('p', 'Versioning is on: a delete marker hides the object and keeps its versions; '
+        + 'or delete every version for good.')
+      how = await ask(`Delete ${r.key}?`, text,
         [['Add a delete marker', 'one', 'primary'], ['Delete every version', 'all', 'danger']])
     } else if (await ask(`Delete ${r.key}?`, h('p', 'The object is deleted for good.'), [['Delete', 'one', 'danger']]) !== 'one') {
       return
@@ -186,7 +194,8 @@ export async function versionsOf(bucket, key) {
   const out = []
   let keyMarker, versionMarker
   do {
-    const doc = await s3xml('GET', bucket, null, { query: { versions: null, prefix: key, 'key-marker': keyMarker, 'version-id-marker': versionMarker } })
+    const query = { versions: null, prefix: key, 'key-marker': keyMarker, 'version-id-marker': versionMarker }
+    const doc = await s3xml('GET', bucket, null, { query })
     const root = doc.documentElement
     for (const [name, marker] of [['Version', false], ['DeleteMarker', true]]) {
       for (const v of children(root, name)) {

@@ -29,7 +29,8 @@ export function settingsPage(bucket) {
     h('div.grid', versioningCard(bucket), anonymousCard(bucket), lockCard(bucket),
       textCard(bucket, 'Tagging', 'tagging', 'NoSuchTagSet', tagsText, tagsXml, 'key=value, one a line'),
       textCard(bucket, 'CORS', 'cors', 'NoSuchCORSConfiguration', (x) => x, (x) => x, '<CORSConfiguration>…</CORSConfiguration>'),
-      textCard(bucket, 'Lifecycle', 'lifecycle', 'NoSuchLifecycleConfiguration', (x) => x, (x) => x, '<LifecycleConfiguration>…</LifecycleConfiguration>', true)))
+      textCard(bucket, 'Lifecycle', 'lifecycle', 'NoSuchLifecycleConfiguration', (x) => x, (x) => x,
+        '<LifecycleConfiguration>…</LifecycleConfiguration>', true)))
   return page
 }
 
@@ -82,7 +83,8 @@ function lockCard(bucket) {
     try {
       const doc = await s3xml('GET', bucket, null, { query: { 'object-lock': null } })
       const rule = doc.getElementsByTagName('DefaultRetention')[0]
-      out.textContent = 'Enabled' + (rule ? `; default retention ${tag(rule, 'Mode')} for ${tag(rule, 'Days') || tag(rule, 'Years') + ' years'}${tag(rule, 'Days') ? ' days' : ''}` : '; no default retention')
+      const period = rule && (tag(rule, 'Days') ? tag(rule, 'Days') + ' days' : tag(rule, 'Years') + ' years')
+      out.textContent = 'Enabled; ' + (rule ? `default retention ${tag(rule, 'Mode')} for ${period}` : 'no default retention')
     } catch (err) {
       if (err.code !== 'ObjectLockConfigurationNotFoundError') throw err
       out.textContent = 'Off (object lock can only be chosen when the bucket is created)'
@@ -110,10 +112,17 @@ function textCard(bucket, title, sub, missing, show, store, placeholder, checksu
   })
   async function save() {
     if (!area.value.trim()) return remove()
-    await guard(box, async () => { await s3('PUT', bucket, null, { query: { [sub]: null }, body: store(area.value), checksum }); toast(title + ' saved') })
+    await guard(box, async () => {
+      await s3('PUT', bucket, null, { query: { [sub]: null }, body: store(area.value), checksum })
+      toast(title + ' saved')
+    })
   }
   async function remove() {
-    await guard(box, async () => { await s3('DELETE', bucket, null, { query: { [sub]: null } }); area.value = ''; toast(title + ' deleted') })
+    await guard(box, async () => {
+      await s3('DELETE', bucket, null, { query: { [sub]: null } })
+      area.value = ''
+      toast(title + ' deleted')
+    })
   }
   return card
 }
