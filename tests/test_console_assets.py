@@ -7,6 +7,8 @@ import httpx
 import pytest
 
 from tests.test_cli_comforts import wait_banner
+from services.announce import banner, endpoints
+from shared.config import load_config
 from tests.serve import Serve
 
 CONSOLE = "/_/console/"
@@ -46,15 +48,20 @@ def test_s3_calls_from_the_console_are_still_authenticated(cluster):
     assert resp.status_code == 403 and b"AccessDenied" in resp.content
 
 
-@pytest.mark.parametrize("enabled", [True, False])
-def test_serve_names_the_console_and_console_0_turns_it_off(tmp_path, enabled):
-    env = {} if enabled else {"COFFER_CONSOLE": "0"}
-    serve = Serve(tmp_path / "serve", args=("--backend", "mem"), extra_env=env)
+@pytest.mark.parametrize("setting", ["1", "0"])
+def test_the_banner_names_the_console_unless_it_is_off(monkeypatch, setting):
+    monkeypatch.setenv("COFFER_CONSOLE", setting)
+    config = load_config(port=8123)
+    assert ("Console:       http://127.0.0.1:8123/_/console/" in banner(config, endpoints(config))) is (setting == "1")
+
+
+def test_console_0_turns_it_off(tmp_path):
+    serve = Serve(tmp_path / "serve", args=("--backend", "mem"), extra_env={"COFFER_CONSOLE": "0"})
     try:
         logs = wait_banner(serve)
-        banner = logs[logs.index("Coffer is ready."):]
-        assert (f"Console:       {serve.endpoint}{CONSOLE}" in banner) is enabled
-        assert httpx.get(serve.endpoint + CONSOLE).status_code == (200 if enabled else 404)
-        serve.client().list_buckets()
+        assert "Console:" not in logs[logs.index("Coffer is ready."):]
+        assert httpx.get(serve.endpoint + CONSOLE).status_code == 404
+        assert httpx.get(serve.endpoint + CONSOLE + "console.js").status_code == 404
+        serve.client().list_buckets()       # S3 itself is there
     finally:
         assert serve.stop() == 0
