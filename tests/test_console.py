@@ -307,9 +307,20 @@ def test_phone_width(page, cluster, s3, bucket, tmp_path):
     login(page, cluster.endpoint)
     page.click(f"tr[data-bucket='{bucket}'] a")
     row(page, "a-rather-long-name-for-a-small-phone-screen.txt").wait_for()
-    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-    assert overflow <= 0, f"the page is {overflow} px wider than the phone"
+    assert overflow(page) <= 0, f"the objects page is {overflow(page)} px wider than the phone"
     shot(page, tmp_path, "phone", docs=True)
+    page.click("#objects td.name a")
+    page.locator("#props dd").first.wait_for()
+    assert overflow(page) <= 0, f"the details page is {overflow(page)} px wider than the phone"
+    page.goto(cluster.endpoint + f"/_/console/#/s/{bucket}")
+    expect(page.locator("#versioning-status")).not_to_have_text("…")
+    assert overflow(page) <= 0, f"the settings page is {overflow(page)} px wider than the phone"
+    shot(page, tmp_path, "phone-settings")
+
+
+def overflow(page) -> int:
+    """How many CSS pixels the page is wider than its viewport."""
+    return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
 
 
 def test_paging_a_large_bucket(page, cluster, s3, bucket, tmp_path):
