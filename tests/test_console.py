@@ -126,6 +126,10 @@ def test_download_share_and_delete(page, cluster, s3, bucket, tmp_path):
     link = page.input_value("#share-url")
     assert "X-Amz-Expires=3600" in link
     shot(page, tmp_path, "share", docs=True)
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=cluster.endpoint)
+    page.click("#share-copy")
+    page.wait_for_selector("#toast:has-text('Copied')")
+    assert page.evaluate("navigator.clipboard.readText()") == link
     fetched = httpx.get(link)
     assert fetched.status_code == 200 and fetched.content == data
     page.click(".modal button:text('Close')")
