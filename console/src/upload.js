@@ -5,6 +5,7 @@ import { s3, s3xml, tag, upload, escapeXml } from './s3.js'
 
 export const MULTIPART_THRESHOLD = 16 * 1024 * 1024
 export const PART_SIZE = 8 * 1024 * 1024
+const MAX_PARTS = 10000         // S3's limit: past 80 GB the parts grow, in whole MiB
 const PARALLEL_PARTS = 3
 
 let shared = null
@@ -71,7 +72,8 @@ async function multipart(bucket, key, file, job, progress) {
   const headers = { 'content-type': file.type || 'application/octet-stream' }
   const created = await s3xml('POST', bucket, key, { query: { uploads: null }, headers })
   const uploadId = tag(created, 'UploadId')
-  const count = Math.ceil(file.size / PART_SIZE)
+  const size = Math.max(PART_SIZE, Math.ceil(file.size / MAX_PARTS / 1048576) * 1048576)
+  const count = Math.ceil(file.size / size)
   const sent = new Array(count).fill(0)
   const etags = new Array(count)
   let next = 0
@@ -79,7 +81,7 @@ async function multipart(bucket, key, file, job, progress) {
   async function worker() {
     while (next < count && !job.cancelled) {
       const i = next++
-      const body = file.slice(i * PART_SIZE, Math.min(file.size, (i + 1) * PART_SIZE))
+      const body = file.slice(i * size, Math.min(file.size, (i + 1) * size))
       const req = upload('PUT', bucket, key, { query: { partNumber: String(i + 1), uploadId }, body,
         onprogress: (n) => { sent[i] = n; report() } })
       const xhr = await track(job, req)
