@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test test-mem bench bench-haproxy bench-multipart soak clean
+.PHONY: run test test-mem bench bench-haproxy bench-multipart soak clean console
 
 # The S3-level families (and the metadata daemon's RPC, streams and gathering) that run a second
 # time with every daemon in memory (S3BACKEND=mem); tests marked needs_disk (kills, restarts, data
@@ -44,6 +44,10 @@ bench-multipart: $(STAMP)
 
 soak: $(STAMP)
 	$(BIN)/python bench/soak.py
+
+# Rebuild the web console's committed assets (s3front/console/static) from console/src: needs node and npm.
+console:
+	cd console && npm ci --no-audit --no-fund && node build.mjs
 
 clean:
 	rm -rf $(VENV) localData localMetadata

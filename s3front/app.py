@@ -16,6 +16,7 @@ from s3front import iam_api
 from s3front.api import HANDLERS
 from s3front.auth import claimed_access_key
 from s3front.authorize import authorize
+from s3front.console import Console
 from s3front.api.cors import add_cors_headers
 from s3front.errors import error_body, not_implemented
 from s3front.frontend import Frontend
@@ -53,6 +54,7 @@ class S3App:
         self.frontend = Frontend(config)
         self.admin = _admin_app(self.frontend)
         self.metrics = s3_metrics()
+        self.console = Console(config.region) if config.console else None
 
     async def __call__(self, scope: dict, receive, send) -> None:
         if scope["type"] == "lifespan":
@@ -62,6 +64,8 @@ class S3App:
         if scope["path"].startswith("/_/"):
             if scope["path"] == C.METRICS_PATH:
                 return await metrics.serve(scope, send, self.config.cluster_secret, self.config.metrics_public)
+            if self.console and (scope["path"] + "/").startswith(C.CONSOLE_PATH):
+                return await self.console.serve(scope, send)
             return await self.admin(scope, receive, send)
         await self.handle(scope, receive, send)
 

@@ -72,6 +72,7 @@ class Config:
     data_tls: bool = False          # the data daemon's port speaks TLS
     metrics: bool = True            # /_/metrics and the counters behind it (COFFER_METRICS=0: off)
     metrics_public: bool = False    # /_/metrics without the cluster secret
+    console: bool = True            # the web console at /_/console/ (COFFER_CONSOLE=0: off)
     gc_interval: float = C.GC_INTERVAL_S    # seconds between a front-end's GC rounds
 
     @property
@@ -130,6 +131,7 @@ _SETTINGS: list[tuple[str, str, str, type | str]] = [
     ("DATA_TLS", "dataTls", "data_tls", bool),
     ("COFFER_METRICS", "metrics", "metrics", bool),
     ("COFFER_METRICS_PUBLIC", "metricsPublic", "metrics_public", bool),
+    ("COFFER_CONSOLE", "console", "console", bool),
     ("COFFER_GC_INTERVAL", "gcInterval", "gc_interval", float),
 ]
 

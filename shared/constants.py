@@ -228,6 +228,7 @@ REMOTE_LIST_PAGE = 1000
 TLS_SELF_SIGNED_DAYS = 90             # `coffer serve --tls-self-signed`: a throwaway certificate's life
 TLS_SELF_SIGNED_DIR = "tls"           # ... kept under the metadata directory
 METRICS_PATH = "/_/metrics"
+CONSOLE_PATH = "/_/console/"   # the web console's page and assets (COFFER_CONSOLE=0: off)
 # Request and RPC latencies, in seconds: from a cached metadata read to a large upload.
 METRICS_LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
                            10.0, 30.0, 60.0)
