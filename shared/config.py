@@ -70,6 +70,10 @@ class Config:
     metrics: bool = True            # /_/metrics and the counters behind it (COFFER_METRICS=0: off)
     metrics_public: bool = False    # /_/metrics without the cluster secret
     gc_interval: float = C.GC_INTERVAL_S    # seconds between a front-end's GC rounds
+    lifecycle_worker: bool = True   # COFFER_LIFECYCLE_WORKER=0: this front-end never runs the expiry worker
+    lifecycle_day: int = C.LIFECYCLE_DAY_S  # COFFER_LIFECYCLE_DAY_SECONDS: a lifecycle "day" (shorter for tests)
+    lifecycle_interval: float = 0.0 # COFFER_LIFECYCLE_INTERVAL: seconds between passes (0: from the day)
+    lifecycle_lease: float = C.LIFECYCLE_LEASE_TTL_S   # COFFER_LIFECYCLE_LEASE_SECONDS: the worker's lease
 
     @property
     def tls(self) -> bool:
@@ -120,6 +124,10 @@ _SETTINGS: list[tuple[str, str, str, type]] = [
     ("COFFER_METRICS", "metrics", "metrics", bool),
     ("COFFER_METRICS_PUBLIC", "metricsPublic", "metrics_public", bool),
     ("COFFER_GC_INTERVAL", "gcInterval", "gc_interval", float),
+    ("COFFER_LIFECYCLE_WORKER", "lifecycleWorker", "lifecycle_worker", bool),
+    ("COFFER_LIFECYCLE_DAY_SECONDS", "lifecycleDaySeconds", "lifecycle_day", int),
+    ("COFFER_LIFECYCLE_INTERVAL", "lifecycleInterval", "lifecycle_interval", float),
+    ("COFFER_LIFECYCLE_LEASE_SECONDS", "lifecycleLeaseSeconds", "lifecycle_lease", float),
 ]
 
 

@@ -11,6 +11,7 @@ from s3front.api.conditions import check_read_conditions, write_condition
 from s3front.api.store import commit, write_data
 from s3front.body import BodyReader, body_length, stored_content_encoding
 from s3front.authorize import may_bypass_governance
+from s3front.lifecycle.rules import expiration_headers
 from s3front.request import S3Request, S3Response, version_param
 from s3front.tagging import TAGS, parse_tagging_header
 from shared import constants as C
@@ -105,6 +106,7 @@ async def put_object(req: S3Request) -> S3Response:
     headers = {"ETag": etag(md), **put_version_header(result, bucket)}
     if md.checksum:
         headers.update(checksum_headers(md.checksum))
+    headers.update(await expiration_headers(req.frontend.metadata, bucket, req.key, md))
     return with_gc(req, S3Response(200, headers), result.garbage)
 
 
@@ -139,12 +141,14 @@ def read_target(req: S3Request) -> tuple[BucketInfo, ObjectMD]:
     return bucket, md
 
 
-def _answer_headers(req: S3Request, md: ObjectMD, bucket: BucketInfo) -> dict[str, str]:
+async def _answer_headers(req: S3Request, md: ObjectMD, bucket: BucketInfo) -> dict[str, str]:
     headers = object_headers(req, md, bucket)
     if req.auth and req.auth.account is not None:
         for param, header in RESPONSE_OVERRIDES.items():
             if param in req.query:
                 headers[header] = req.query[param]
+    if req.access.version_id is None:          # the current version: the one a rule expires
+        headers.update(await expiration_headers(req.frontend.metadata, bucket, req.key, md))
     return headers
 
 
@@ -196,7 +200,7 @@ async def get_object(req: S3Request) -> S3Response:
     bucket, md = read_target(req)
     check_read_conditions(req.headers, md)
     size = md.size
-    headers = _answer_headers(req, md, bucket)
+    headers = await _answer_headers(req, md, bucket)
     rng = _part_or_byte_range(req, md, headers)
     status, (start, end) = (206, rng) if rng else (200, (0, size - 1))
     if rng:
@@ -212,7 +216,7 @@ async def get_object(req: S3Request) -> S3Response:
 async def head_object(req: S3Request) -> S3Response:
     bucket, md = read_target(req)
     check_read_conditions(req.headers, md)
-    headers = _answer_headers(req, md, bucket)
+    headers = await _answer_headers(req, md, bucket)
     size = md.size
     rng = _part_or_byte_range(req, md, headers)
     if rng:
