@@ -178,3 +178,13 @@ def test_no_header_for_a_version_asked_by_id(s3, bucket):
     vid = s3.put_object(Bucket=bucket, Key="k", Body=b"x")["VersionId"]
     assert expiration(s3.head_object(Bucket=bucket, Key="k")) is not None
     assert expiration(s3.head_object(Bucket=bucket, Key="k", VersionId=vid)) is None
+
+
+def test_abort_headers_on_create_multipart_upload(s3, bucket):
+    assert "AbortDate" not in s3.create_multipart_upload(Bucket=bucket, Key="tmp/a")
+    put(s3, bucket, {"ID": "abort", "Prefix": "tmp/", "Status": "Enabled",
+                     "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 2}})
+    now = datetime.now(timezone.utc)
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="tmp/b")
+    assert upload["AbortRuleId"] == "abort" and (upload["AbortDate"] - now).days == 2
+    assert "AbortDate" not in s3.create_multipart_upload(Bucket=bucket, Key="other")

@@ -200,9 +200,12 @@ def test_a_pass_killed_midway_resumes_from_its_cursor(idle):
     assert keys(s3, bucket) == []
 
 
-def test_the_lease_has_one_holder(idle):
+def test_the_lease_has_one_holder(fast):
+    s3 = fast.client()
+    bucket = new_bucket(s3, "lc-listed")
+
     async def scenario() -> None:
-        client = await connect(idle)
+        client = await connect(fast)
         try:
             name = "test-lease"
             first = await client.take_lease(name, "a", 1.5, {"cursor": 1})
@@ -220,7 +223,12 @@ def test_the_lease_has_one_holder(idle):
             await client.release_lease(name, "b", {"cursor": 3})
             freed = await client.take_lease(name, "a", 1.5)
             assert freed.held and freed.state == {"cursor": 3}
-            assert await client.buckets_with_config("lifecycle") == []
+            assert bucket not in await client.buckets_with_config("lifecycle")
+            rules(s3, bucket, {"ID": "r", "Filter": {"Prefix": "none/"}, "Status": "Enabled", "Expiration": {"Days": 9}})
+            assert bucket in await client.buckets_with_config("lifecycle")
+            assert bucket not in await client.buckets_with_config("tagging")
+            s3.delete_bucket_lifecycle(Bucket=bucket)
+            assert bucket not in await client.buckets_with_config("lifecycle")
         finally:
             await client.close()
     asyncio.run(scenario())
@@ -231,12 +239,12 @@ def test_two_frontends_never_pass_at_once_and_one_takes_over(fresh_cluster):
     s3 = c.client()
     bucket = new_bucket(s3, "lc-two")
     rules(s3, bucket, {"ID": "r", "Filter": {}, "Status": "Enabled", "Expiration": {"Days": 1}})
-    for round_ in range(3):
+    for round_ in range(2):
         for i in range(20):
             s3.put_object(Bucket=bucket, Key=f"r{round_}/{i:02d}", Body=b"x")
         wait_for(lambda: keys(s3, bucket) == [])
     passes = sorted(_passes(c, "s3-0") + _passes(c, "s3-1"))
-    assert len({holder for _, _, holder in passes}) >= 1 and sum(1 for _ in passes) >= 3
+    assert len(passes) >= 2
     for (start, end, holder), (next_start, _, next_holder) in zip(passes, passes[1:]):
         assert end <= next_start or holder == next_holder, "two front-ends passed at once"
     # The front-end that passed last dies mid-life: the other one carries on alone.

@@ -1,5 +1,5 @@
-"""A bucket's lifecycle rules on the request path: read once per change of the bucket, and the
-x-amz-expiration header of PUT, GET and HEAD.
+"""A bucket's lifecycle rules on the request path: read once per change of the bucket, the
+x-amz-expiration header of PUT, GET and HEAD, and x-amz-abort-* of CreateMultipartUpload.
 
 The configuration is a cold one (s3front/api/bucket_config.py): the cached bucket record's
 `configs` says whether there is one, so a bucket without lifecycle costs nothing here, and one with
@@ -14,7 +14,7 @@ from shared import constants as C
 from shared.contract.metadata import MetadataAPI
 from shared.contract.records import BucketInfo, ObjectMD
 from shared.lifecycle import Rule, rules_from_json
-from shared.lifecycle_plan import expiration_header, expiry
+from shared.lifecycle_plan import abort_due, abort_headers, expiration_header, expiry
 from shared.models import parse_iso
 
 LIFECYCLE = "lifecycle"           # the configuration's kind
@@ -56,3 +56,9 @@ async def expiration_headers(metadata: MetadataAPI, bucket: BucketInfo, key: str
     due = expiry(rules, key, md.size, md.extra.get(TAGS) or {}, created_at(md), C.LIFECYCLE_DAY_S)
     header = expiration_header(due)
     return {"x-amz-expiration": header} if header else {}
+
+
+async def upload_abort_headers(metadata: MetadataAPI, bucket: BucketInfo, key: str) -> dict[str, str]:
+    """x-amz-abort-date and x-amz-abort-rule-id of a new multipart upload of `key`, if a rule aborts it."""
+    rules = await bucket_rules(metadata, bucket)
+    return abort_headers(abort_due(rules, key, time.time(), C.LIFECYCLE_DAY_S)) if rules else {}

@@ -102,13 +102,20 @@ async def scan_bucket(scan: Scan, bucket: str, cursor: Cursor | None) -> None:
     if cursor:
         scan.report.resumed[bucket] = cursor.get("key", "")
     if not cursor or cursor.get("phase") == "versions":
-        await _versions(scan, info, rules, cursor.get("key") if cursor else None)
+        if any(_expires(r) for r in rules):
+            await _versions(scan, info, rules, cursor.get("key") if cursor else None)
         cursor = None
     if any(r.abort_days is not None for r in rules):
         await _uploads(scan, info, rules, cursor)
 
 
 # -- versions -----------------------------------------------------------------------------------
+def _expires(rule: Rule) -> bool:
+    """Whether the rule acts on versions (not only on uploads)."""
+    return (rule.expiration_days is not None or rule.expiration_date is not None
+            or bool(rule.expired_object_delete_marker) or rule.noncurrent_days is not None)
+
+
 async def _versions(scan: Scan, info: BucketInfo, rules: list[Rule], after: str | None) -> None:
     query = VersionsQuery(max_keys=scan.page, key_marker=after)
     carry: list[VersionEntry] = []
