@@ -15,7 +15,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from shared import constants as C
-from tests.cluster import REPO_ROOT, Cluster
+from shared.metadata_client import MetadataClient
+from tests.cluster import REPO_ROOT, SECRET, Cluster
 from tests.rpc_helpers import connect
 
 DAY = 2                                     # seconds: every wait below is a few of these
@@ -231,6 +232,28 @@ def test_the_lease_has_one_holder(fast):
             assert bucket not in await client.buckets_with_config("lifecycle")
         finally:
             await client.close()
+    asyncio.run(scenario())
+
+
+@pytest.mark.needs_disk
+def test_the_lease_holds_across_metadata_daemons_on_postgres(fresh_cluster, postgres):
+    c = fresh_cluster(dsn=postgres.database(), metadata_daemons=2, frontends=1,
+                      env={"COFFER_LIFECYCLE_WORKER": "0"})
+
+    async def scenario() -> None:
+        clients = [MetadataClient("127.0.0.1", port, SECRET) for port in c.md_ports]
+        for client in clients:
+            await client.start()
+            assert await client.wait_ready(10)
+        try:
+            assert (await clients[0].take_lease("pg", "a", 30, {"n": 1})).held
+            other = await clients[1].take_lease("pg", "b", 30)
+            assert not other.held and other.holder == "a" and other.state == {"n": 1}
+            await clients[0].release_lease("pg", "a")
+            assert (await clients[1].take_lease("pg", "b", 30)).held
+        finally:
+            for client in clients:
+                await client.close()
     asyncio.run(scenario())
 
 

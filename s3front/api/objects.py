@@ -11,7 +11,7 @@ from s3front.api.conditions import check_read_conditions, write_condition
 from s3front.api.store import commit, write_data
 from s3front.body import BodyReader, body_length, stored_content_encoding
 from s3front.authorize import may_bypass_governance
-from s3front.lifecycle.rules import expiration_headers
+from s3front.lifecycle.rules import expiration_headers, has_lifecycle
 from s3front.request import S3Request, S3Response, version_param
 from s3front.tagging import TAGS, parse_tagging_header
 from shared import constants as C
@@ -106,7 +106,8 @@ async def put_object(req: S3Request) -> S3Response:
     headers = {"ETag": etag(md), **put_version_header(result, bucket)}
     if md.checksum:
         headers.update(checksum_headers(md.checksum))
-    headers.update(await expiration_headers(req.frontend.metadata, bucket, req.key, md))
+    if has_lifecycle(bucket):
+        headers.update(await expiration_headers(req.frontend.metadata, bucket, req.key, md))
     return with_gc(req, S3Response(200, headers), result.garbage)
 
 
@@ -141,14 +142,12 @@ def read_target(req: S3Request) -> tuple[BucketInfo, ObjectMD]:
     return bucket, md
 
 
-async def _answer_headers(req: S3Request, md: ObjectMD, bucket: BucketInfo) -> dict[str, str]:
+def _answer_headers(req: S3Request, md: ObjectMD, bucket: BucketInfo) -> dict[str, str]:
     headers = object_headers(req, md, bucket)
     if req.auth and req.auth.account is not None:
         for param, header in RESPONSE_OVERRIDES.items():
             if param in req.query:
                 headers[header] = req.query[param]
-    if req.access.version_id is None:          # the current version: the one a rule expires
-        headers.update(await expiration_headers(req.frontend.metadata, bucket, req.key, md))
     return headers
 
 
@@ -200,7 +199,9 @@ async def get_object(req: S3Request) -> S3Response:
     bucket, md = read_target(req)
     check_read_conditions(req.headers, md)
     size = md.size
-    headers = await _answer_headers(req, md, bucket)
+    headers = _answer_headers(req, md, bucket)
+    if has_lifecycle(bucket) and req.access.version_id is None:    # the current version, which rules expire
+        headers.update(await expiration_headers(req.frontend.metadata, bucket, req.key, md))
     rng = _part_or_byte_range(req, md, headers)
     status, (start, end) = (206, rng) if rng else (200, (0, size - 1))
     if rng:
@@ -216,7 +217,9 @@ async def get_object(req: S3Request) -> S3Response:
 async def head_object(req: S3Request) -> S3Response:
     bucket, md = read_target(req)
     check_read_conditions(req.headers, md)
-    headers = await _answer_headers(req, md, bucket)
+    headers = _answer_headers(req, md, bucket)
+    if has_lifecycle(bucket) and req.access.version_id is None:    # the current version, which rules expire
+        headers.update(await expiration_headers(req.frontend.metadata, bucket, req.key, md))
     size = md.size
     rng = _part_or_byte_range(req, md, headers)
     if rng:

@@ -22,9 +22,14 @@ _CACHE_MAX = 10_000
 _cache: dict[str, tuple[tuple[str, int], list[Rule]]] = {}
 
 
+def has_lifecycle(bucket: BucketInfo) -> bool:
+    """Whether the bucket has a lifecycle configuration (from the cached record: no call)."""
+    return LIFECYCLE in bucket.configs
+
+
 async def bucket_rules(metadata: MetadataAPI, bucket: BucketInfo) -> list[Rule]:
     """The bucket's lifecycle rules ([] when it has none), read once per revision of its record."""
-    if LIFECYCLE not in bucket.configs:
+    if not has_lifecycle(bucket):
         return []
     # The creation date too: a bucket deleted and made again starts its revisions over.
     stamp = (bucket.creation_date, bucket.rev)
