@@ -14,7 +14,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from s3front.lifecycle.worker import Worker, pass_interval
 from shared import constants as C
+from shared.config import Config
 from shared.metadata_client import MetadataClient
 from tests.cluster import REPO_ROOT, SECRET, Cluster
 from tests.rpc_helpers import connect
@@ -61,6 +63,25 @@ def new_bucket(s3, name: str, versioned: bool = False, **create) -> str:
     if versioned:
         s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
     return name
+
+
+@pytest.mark.parametrize("settings, interval", [
+    ({}, 3600.0),                                       # real days: about hourly
+    ({"lifecycle_interval": 600.0}, 600.0),
+    ({"lifecycle_day": 10}, 2.5),                       # s3-tests' lc_debug_interval: every few seconds
+    ({"lifecycle_day": 1}, 1.0), ({"lifecycle_day": 100}, 5.0),
+])
+def test_the_pace(settings, interval):
+    assert pass_interval(Config(**settings)) == interval
+
+
+def test_ticks_fall_just_after_day_boundaries():
+    short = Worker(None, None, Config(lifecycle_day=10))
+    slack = C.LIFECYCLE_BOUNDARY_SLACK_S
+    assert short.next_tick(1000.0) == pytest.approx(slack)
+    assert short.next_tick(1003.0) == 2.5
+    assert short.next_tick(1009.0) == pytest.approx(1 + slack)
+    assert Worker(None, None, Config()).next_tick(1009.0) == C.LIFECYCLE_TICK_S
 
 
 def test_current_versions_expire_when_due_and_not_before(fast):
@@ -135,7 +156,8 @@ def test_locked_versions_are_not_expired(fast):
                   ObjectLockRetainUntilDate=until, ChecksumAlgorithm="CRC32")
     s3.put_object(Bucket=bucket, Key="k", Body=b"free", ChecksumAlgorithm="CRC32")
     s3.put_object(Bucket=bucket, Key="k", Body=b"current", ChecksumAlgorithm="CRC32")
-    rules(s3, bucket, {"ID": "r", "Filter": {}, "Status": "Enabled", "NoncurrentVersionExpiration": {"NoncurrentDays": 1}})
+    rules(s3, bucket, {"ID": "r", "Filter": {}, "Status": "Enabled",
+                       "NoncurrentVersionExpiration": {"NoncurrentDays": 1}})
     wait_for(lambda: len(versions(s3, bucket)[0]) == 2)           # "free" went ...
     time.sleep(2 * DAY)
     left = s3.list_object_versions(Bucket=bucket)["Versions"]     # ... "locked" stays, pass after pass
@@ -225,7 +247,8 @@ def test_the_lease_has_one_holder(fast):
             freed = await client.take_lease(name, "a", 1.5)
             assert freed.held and freed.state == {"cursor": 3}
             assert bucket not in await client.buckets_with_config("lifecycle")
-            rules(s3, bucket, {"ID": "r", "Filter": {"Prefix": "none/"}, "Status": "Enabled", "Expiration": {"Days": 9}})
+            rules(s3, bucket, {"ID": "r", "Filter": {"Prefix": "none/"}, "Status": "Enabled",
+                               "Expiration": {"Days": 9}})
             assert bucket in await client.buckets_with_config("lifecycle")
             assert bucket not in await client.buckets_with_config("tagging")
             s3.delete_bucket_lifecycle(Bucket=bucket)

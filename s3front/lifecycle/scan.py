@@ -90,11 +90,15 @@ def _vid(entry: VersionEntry) -> str:
 async def scan_bucket(scan: Scan, bucket: str, cursor: Cursor | None) -> None:
     """Apply the bucket's rules to every version and upload, from `cursor` on."""
     try:
-        info = await scan.metadata.get_bucket(bucket)
+        await _scan(scan, await scan.metadata.get_bucket(bucket), cursor)
     except S3Error as exc:
-        if exc.code == "NoSuchBucket":
-            return
-        raise
+        if exc.code != "NoSuchBucket":          # deleted meanwhile: nothing left to expire
+            raise
+
+
+async def _scan(scan: Scan, info: BucketInfo, cursor: Cursor | None) -> None:
+    """Versions (unless the rules only abort uploads), then uploads (if a rule aborts them)."""
+    bucket = info.name
     rules = [r for r in await bucket_rules(scan.metadata, info) if r.enabled]
     if not rules:
         return

@@ -95,9 +95,10 @@ class Worker:
         if not lease.held:
             return None
         state = lease.state or {}
-        # The last pass ended on the tick before a boundary: let the boundary's pass run anyway.
-        due = time.time() - state.get("lastEnd", 0.0) >= self.interval - C.LIFECYCLE_BOUNDARY_SLACK_S * 4
-        if not state.get("pass") and not due and self.day == C.LIFECYCLE_DAY_S:
+        # With real days a pass is due an interval after the last one ended; with a short day, each tick
+        # (the ticks keep the pace). A pass cut short is always resumed.
+        due = self.day != C.LIFECYCLE_DAY_S or time.time() - state.get("lastEnd", 0.0) >= self.interval
+        if not due and not state.get("pass"):
             await self.metadata.release_lease(C.LIFECYCLE_LEASE, self.holder)
             return None
         return await self._pass(state, None)
@@ -145,6 +146,10 @@ class Worker:
         except LeaseLost:
             log.warning("lifecycle lease lost mid-pass", extra={"holder": self.holder})
             return report
+        except Exception:
+            # The cursors saved so far stay with the lease: whoever ticks next resumes from them.
+            await self.metadata.release_lease(C.LIFECYCLE_LEASE, self.holder, state)
+            raise
         if not only:
             state["lastEnd"] = time.time()
         if not only or opened:
