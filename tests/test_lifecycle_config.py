@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import re
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
@@ -130,6 +131,17 @@ def test_only_the_owner_configures(cluster, s3, bucket):
     put(s3, bucket, {"ID": "r", "Prefix": "", **EXPIRE})
     assert s3_error(alt.get_bucket_lifecycle_configuration, Bucket=bucket) == (403, "AccessDenied")
     assert s3_error(alt.delete_bucket_lifecycle, Bucket=bucket) == (403, "AccessDenied")
+
+
+def test_a_policy_grants_the_lifecycle_actions(cluster, s3, bucket):
+    alt = cluster.client(ALT_ACCESS_KEY, ALT_SECRET_KEY)
+    put(s3, bucket, {"ID": "r", "Prefix": "", **EXPIRE})
+    alt_root = "arn:aws:iam::123456789013:root"
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": alt_root}, "Action": "s3:GetLifecycleConfiguration",
+         "Resource": f"arn:aws:s3:::{bucket}"}]}))
+    assert alt.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"][0]["ID"] == "r"
+    assert s3_error(alt.delete_bucket_lifecycle, Bucket=bucket) == (403, "AccessDenied")    # PutLifecycleConfiguration
 
 
 # -- x-amz-expiration ---------------------------------------------------------------------------------
