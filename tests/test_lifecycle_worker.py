@@ -167,6 +167,23 @@ def test_locked_versions_are_not_expired(fast):
     assert report["lockedSkipped"] == 1 and report["noncurrentDeleted"] == 0
 
 
+def test_with_real_days_dated_rules_expire_and_day_counts_wait(fresh_cluster):
+    """No COFFER_LIFECYCLE_DAY_SECONDS: passes follow COFFER_LIFECYCLE_INTERVAL, days are days."""
+    c = fresh_cluster(env={"COFFER_LIFECYCLE_INTERVAL": "1"})
+    s3 = c.client()
+    bucket = new_bucket(s3, "lc-real")
+    rules(s3, bucket, {"ID": "past", "Filter": {"Prefix": "past/"}, "Status": "Enabled",
+                       "Expiration": {"Date": datetime(2015, 1, 1, tzinfo=timezone.utc)}},
+          {"ID": "days", "Filter": {"Prefix": "days/"}, "Status": "Enabled", "Expiration": {"Days": 1}})
+    for key in ("past/a", "days/b"):
+        s3.put_object(Bucket=bucket, Key=key, Body=b"x")
+    wait_for(lambda: keys(s3, bucket) == ["days/b"])
+    time.sleep(3)                                   # passes go on; a day has not gone by
+    assert keys(s3, bucket) == ["days/b"]
+    s3.put_object(Bucket=bucket, Key="past/c", Body=b"x")
+    wait_for(lambda: keys(s3, bucket) == ["days/b"])
+
+
 # -- coffer lifecycle run, and resuming -------------------------------------------------------------
 def lifecycle_run(c: Cluster, *args: str) -> dict:
     done = subprocess.run([sys.executable, "-m", "services.cli", "lifecycle", "run", *args], env=c.env, cwd=REPO_ROOT,

@@ -68,6 +68,7 @@ class Worker:
         self.ttl = config.lifecycle_lease
         self.page, self.pause = page, pause
         self.holder = holder_id()
+        self._quiet_until = 0.0       # no pass can be due before (as the lease's state last said)
 
     # -- the background task ----------------------------------------------------------------------
     def next_tick(self, now: float) -> float:
@@ -91,14 +92,17 @@ class Worker:
 
     async def tick(self) -> Report | None:
         """Run a pass if this process gets the lease and one is due; None if not."""
+        short = self.day != C.LIFECYCLE_DAY_S
+        if not short and time.time() < self._quiet_until:
+            return None               # spares the daemon a lease write per tick between hourly passes
         lease = await self.metadata.take_lease(C.LIFECYCLE_LEASE, self.holder, self.ttl)
-        if not lease.held:
-            return None
         state = lease.state or {}
         # With real days a pass is due an interval after the last one ended; with a short day, each tick
-        # (the ticks keep the pace). A pass cut short is always resumed.
-        due = self.day != C.LIFECYCLE_DAY_S or time.time() - state.get("lastEnd", 0.0) >= self.interval
-        if not due and not state.get("pass"):
+        # (the ticks keep the pace). A pass cut short is always resumed, so others keep asking meanwhile.
+        self._quiet_until = 0.0 if state.get("pass") else state.get("lastEnd", 0.0) + self.interval
+        if not lease.held:
+            return None
+        if not short and not state.get("pass") and time.time() < self._quiet_until:
             await self.metadata.release_lease(C.LIFECYCLE_LEASE, self.holder)
             return None
         return await self._pass(state, None)
@@ -152,6 +156,7 @@ class Worker:
             raise
         if not only:
             state["lastEnd"] = time.time()
+            self._quiet_until = state["lastEnd"] + self.interval
         if not only or opened:
             state.pop("pass")
         await self.metadata.release_lease(C.LIFECYCLE_LEASE, self.holder, state)
