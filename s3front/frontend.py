@@ -1,4 +1,5 @@
-"""The services a front-end process shares between its requests: clients, authenticator, garbage collector."""
+"""The services a front-end process shares between its requests: clients, authenticator, garbage collector,
+lifecycle worker."""
 from __future__ import annotations
 
 import asyncio
@@ -7,6 +8,7 @@ from collections.abc import Iterable
 
 from s3front.auth import Authenticator
 from s3front.iam_api.store import Identities
+from s3front.lifecycle.worker import Worker
 from s3front.metrics import GcMetrics
 from shared import constants as C
 from shared.config import Config
@@ -45,9 +47,15 @@ class Frontend:
         await self.metadata.start()
         self._gc_task = asyncio.get_running_loop().create_task(
             periodic(self.metadata, self.data, self.config.gc_interval, on_round=GcMetrics().round))
+        self._lifecycle_task = None
+        if self.config.lifecycle_worker:        # one pass at a time per cluster: the worker takes a lease
+            self.lifecycle = Worker(self.metadata, self.collect, self.config)
+            self._lifecycle_task = asyncio.get_running_loop().create_task(self.lifecycle.run_forever())
 
     async def stop(self) -> None:
         self._gc_task.cancel()
+        if self._lifecycle_task is not None:
+            self._lifecycle_task.cancel()
         await self.metadata.close()
         await self.data.close()
 

@@ -16,6 +16,7 @@ ROLES = {
     "dmd": "both daemons in one process",
     "gc": "finish due deferred data deletions; --sweep also deletes data no metadata references",
     "fsck": "check that every piece of data metadata points at exists with the right size",
+    "lifecycle": "lifecycle run [--bucket B]: one lifecycle expiry pass now; prints what it did",
     "migrate": "copy a stopped metadata store to another engine, then verify it (counts and checksums)",
 }
 
@@ -40,6 +41,13 @@ def _parser() -> argparse.ArgumentParser:
             p.add_argument("--sweep", action="store_true", help="delete unreferenced data files too")
             p.add_argument("--dry-run", action="store_true", help="with --sweep: report, delete nothing")
             p.add_argument("--grace", type=float, help="seconds a file or entry must be old (24 h / 5 min)")
+        if role == "lifecycle":
+            p.add_argument("action", choices=("run",), help="run: one pass over every bucket with a lifecycle "
+                                                             "configuration (or --bucket), now")
+            p.add_argument("--bucket", help="only this bucket")
+            p.add_argument("--page-size", type=int, help=f"versions listed per call (default {C.LIFECYCLE_PAGE})")
+            p.add_argument("--pause", type=float, help="seconds to wait between pages (spares a busy cluster)")
+            p.add_argument("--wait", type=float, help="seconds to wait for a running pass (default twice the lease)")
         if role == "migrate":
             p.add_argument("--from", dest="source", required=True, metavar="leveldb:PATH",
                            help="the store to copy: leveldb:<metadata directory>")
@@ -75,7 +83,8 @@ def main(argv: list[str] | None = None) -> int:
         return admin_main(argv[1:])
     args = _parser().parse_args(argv)
     flags = {k: vars(args).pop(k) for k in ("sweep", "dry_run", "grace", "source", "destination",
-                                            "tls_self_signed") if k in vars(args)}
+                                            "tls_self_signed", "action", "bucket", "page_size", "pause", "wait")
+             if k in vars(args)}
     overrides = {k: v for k, v in vars(args).items() if k != "role"}
     config = load_config(**overrides)
     from shared import metrics
@@ -90,6 +99,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.role == "gc":
         from services.maintenance import run_gc
         return run_gc(config, flags["sweep"], flags["dry_run"], flags["grace"])
+    if args.role == "lifecycle":
+        from services.lifecycle import run_lifecycle
+        return run_lifecycle(config, flags["bucket"], flags["page_size"], flags["pause"], flags["wait"])
     if args.role == "fsck":
         from services.maintenance import run_fsck
         return run_fsck(config)

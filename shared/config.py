@@ -74,6 +74,10 @@ class Config:
     metrics_public: bool = False    # /_/metrics without the cluster secret
     console: bool = True            # the web console at /_/console/ (COFFER_CONSOLE=0: off)
     gc_interval: float = C.GC_INTERVAL_S    # seconds between a front-end's GC rounds
+    lifecycle_worker: bool = True   # COFFER_LIFECYCLE_WORKER=0: this front-end never runs the expiry worker
+    lifecycle_day: int = C.LIFECYCLE_DAY_S  # COFFER_LIFECYCLE_DAY_SECONDS: a lifecycle "day" (shorter for tests)
+    lifecycle_interval: float = 0.0 # COFFER_LIFECYCLE_INTERVAL: seconds between passes (0: from the day)
+    lifecycle_lease: float = C.LIFECYCLE_LEASE_TTL_S   # COFFER_LIFECYCLE_LEASE_SECONDS: the worker's lease
 
     @property
     def metadata_daemons(self) -> tuple[tuple[str, int], ...]:
@@ -133,6 +137,10 @@ _SETTINGS: list[tuple[str, str, str, type | str]] = [
     ("COFFER_METRICS_PUBLIC", "metricsPublic", "metrics_public", bool),
     ("COFFER_CONSOLE", "console", "console", bool),
     ("COFFER_GC_INTERVAL", "gcInterval", "gc_interval", float),
+    ("COFFER_LIFECYCLE_WORKER", "lifecycleWorker", "lifecycle_worker", bool),
+    ("COFFER_LIFECYCLE_DAY_SECONDS", "lifecycleDaySeconds", "lifecycle_day", int),
+    ("COFFER_LIFECYCLE_INTERVAL", "lifecycleInterval", "lifecycle_interval", float),
+    ("COFFER_LIFECYCLE_LEASE_SECONDS", "lifecycleLeaseSeconds", "lifecycle_lease", float),
 ]
 
 

@@ -151,6 +151,17 @@ LIFECYCLE_ID_MAX_CHARS = 255
 LIFECYCLE_MAX_BODY = 2**20
 LIFECYCLE_DAY_S = 86_400              # COFFER_LIFECYCLE_DAY_SECONDS shortens it for tests
 LIFECYCLE_MAX_FILTER_SIZE = 1_099_511_627_776_000    # the largest ObjectSize* a filter may name
+# The expiry worker (s3front/lifecycle/worker.py): a pass of the cluster about hourly with real days;
+# with a shortened day, every few seconds and just after each day boundary (when actions fall due).
+LIFECYCLE_LEASE = "lifecycle"         # the name of its cluster-wide lease
+LIFECYCLE_LEASE_TTL_S = 30.0          # a dead holder's lease frees within this
+LIFECYCLE_INTERVAL_S = 3600.0         # between two passes of the cluster, with real days
+LIFECYCLE_TICK_S = 15.0               # how often a front-end checks whether a pass is due
+LIFECYCLE_DEBUG_INTERVAL_MIN_S = 1.0  # with a shortened day: a pass every day/4 seconds, within these
+LIFECYCLE_DEBUG_INTERVAL_MAX_S = 5.0
+LIFECYCLE_BOUNDARY_SLACK_S = 0.05     # a pass starts this long after a (shortened) day boundary
+LIFECYCLE_PAGE = 500                  # versions or uploads listed per call
+LIFECYCLE_REPORT_ACTIONS = 1000       # actions a pass's report lists one by one (the counts are complete)
 
 # Object Lock default retention, as AWS bounds it.
 OBJECT_LOCK_MAX_DAYS = 36_500

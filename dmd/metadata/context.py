@@ -50,6 +50,7 @@ class MetadataContext:
         self.buckets = LockSpace("bucket", self.sessions)
         self.uploads = LockSpace("upload", self.sessions)
         self.keys = LockSpace("key", self.sessions)
+        self.leases = LockSpace("lease", self.sessions)
         slot, stride = (engine.vid_slot(), C.PG_VID_SLOTS) if isinstance(engine, SharedEngine) else (0, 1)
         self.vids = VersionIdGenerator(replication_group, sys_int(engine, "vid_hwm"), slot, stride)
         self.boot_id = str(uuid.uuid4())

@@ -11,6 +11,7 @@ One ordered key space, split into sub-levels by a `!name!` prefix:
     !__gc!<due ms, 13 digits>\\0<data key>       data to delete (a string: the RPC's gcKey)
     !__configs!<bucket>\\0<kind>                a bucket configuration kept apart (policy, tagging...)
     !__sys!<name>                               db_uuid, schema, vid_hwm
+    !__leases!<name>                            a cluster-wide lease and its holder's state (lifecycle)
     !__iam!<account>\\0<kind>\\0<name>           an IAM record of an account (user, group, role, policy)
     !__iam!\\0key\\0<access key>                  an IAM access key (any account's: looked up by key)
 
@@ -27,6 +28,7 @@ USERS_DB = "users..bucket"
 GC_DB = "__gc"
 CONFIGS_DB = "__configs"
 SYS_DB = "__sys"
+LEASES_DB = "__leases"
 IAM_DB = "__iam"
 MPU_DB_PREFIX = "mpuShadowBucket"
 OVERVIEW = b"overview" + SEP   # relative, in an MPU sub-level
@@ -54,6 +56,7 @@ USERS = sublevel_prefix(USERS_DB)
 GC = sublevel_prefix(GC_DB)
 CONFIGS = sublevel_prefix(CONFIGS_DB)
 SYS = sublevel_prefix(SYS_DB)
+LEASES = sublevel_prefix(LEASES_DB)
 IAM = sublevel_prefix(IAM_DB)
 
 
@@ -169,6 +172,17 @@ def gc_due_before(ms: int) -> bytes:
 def config_key(bucket: str, kind: str) -> bytes:
     """A bucket configuration kept apart from the bucket's attributes."""
     return CONFIGS + bucket.encode() + SEP + kind.encode()
+
+
+def lease_key(name: str) -> bytes:
+    """A cluster-wide lease (dmd/metadata/leases.py)."""
+    return LEASES + name.encode()
+
+
+def config_kind(key: bytes) -> tuple[str, str]:
+    """(bucket, kind) of a `__configs` key."""
+    bucket, _, kind = key[len(CONFIGS):].partition(SEP)
+    return bucket.decode(), kind.decode()
 
 
 def sys_key(name: str) -> bytes:

@@ -19,7 +19,7 @@ from shared.models import NULL_VERSION, decode_version_id, encode_version_id
 Target = tuple[str, str | None]          # (key, version id as the client wrote it)
 
 
-def _has_integrity_header(headers: dict[str, str]) -> bool:
+def has_integrity_header(headers: dict[str, str]) -> bool:
     """Content-MD5, or (as S3 now also accepts) an x-amz-checksum-* header or trailer."""
     if "content-md5" in headers:
         return True
@@ -88,7 +88,7 @@ async def _delete_one(req: S3Request, target: Target, marker: ObjectMD, bypass: 
 
 async def delete_objects(req: S3Request) -> S3Response:
     attrs = req.access.bucket
-    if not _has_integrity_header(req.headers):
+    if not has_integrity_header(req.headers):
         raise S3Error("InvalidRequest", "Missing required header for this request: Content-MD5")
     quiet, targets = parse_delete(await read_small_body(req, C.MULTI_DELETE_MAX_BODY))
     marker = delete_marker(req)

@@ -16,6 +16,7 @@ from s3front.api.objects import new_object_md, put_version_header, user_metadata
 from s3front.api.store import commit, write_data
 from s3front.api.conditions import write_condition
 from s3front.body import BodyReader, body_length, object_checksum_header, read_small_body
+from s3front.lifecycle.rules import upload_abort_headers
 from s3front.request import S3Request, S3Response, upload_id, xml_response
 from s3front.xml import MAX_XML_BODY, Node, child_text, document, parse
 from shared import constants as C
@@ -59,6 +60,7 @@ async def create_multipart_upload(req: S3Request) -> S3Response:
     upload = UploadInfo(_party(req), Party(*object_owner(req)), md.storage_class, algorithm, kind, md)
     uid = await req.frontend.metadata.initiate_multipart_upload(req.bucket, req.key, upload)
     headers = {"x-amz-checksum-algorithm": algorithm.upper(), "x-amz-checksum-type": kind} if algorithm else {}
+    headers.update(await upload_abort_headers(req.frontend.metadata, bucket, req.key))
     body = document("InitiateMultipartUploadResult", [("Bucket", req.bucket), ("Key", req.key), ("UploadId", uid)])
     return xml_response(body, headers=headers)
 

@@ -11,6 +11,7 @@ from s3front.api.conditions import check_read_conditions, write_condition
 from s3front.api.store import commit, write_data
 from s3front.body import BodyReader, body_length, stored_content_encoding
 from s3front.authorize import may_bypass_governance
+from s3front.lifecycle.rules import expiration_headers, has_lifecycle
 from s3front.request import S3Request, S3Response, version_param
 from s3front.tagging import TAGS, parse_tagging_header
 from shared import constants as C
@@ -94,7 +95,11 @@ async def put_object(req: S3Request) -> S3Response:
     condition = write_condition(req.headers)
     reader = BodyReader(req, length, C.DEFAULT_CHECKSUM)
     md, result = await store_object(req, reader, condition)
-    return with_gc(req, S3Response(200, new_object_headers(md, result, req.access.bucket)), result.garbage)
+    bucket = req.access.bucket
+    headers = new_object_headers(md, result, bucket)
+    if has_lifecycle(bucket):
+        headers.update(await expiration_headers(req.frontend.metadata, bucket, req.key, md))
+    return with_gc(req, S3Response(200, headers), result.garbage)
 
 
 def check_new_object(req: S3Request) -> None:
@@ -214,6 +219,8 @@ async def get_object(req: S3Request) -> S3Response:
     check_read_conditions(req.headers, md)
     size = md.size
     headers = _answer_headers(req, md, bucket)
+    if has_lifecycle(bucket) and req.access.version_id is None:    # the current version, which rules expire
+        headers.update(await expiration_headers(req.frontend.metadata, bucket, req.key, md))
     rng = _part_or_byte_range(req, md, headers)
     status, (start, end) = (206, rng) if rng else (200, (0, size - 1))
     if rng:
@@ -230,6 +237,8 @@ async def head_object(req: S3Request) -> S3Response:
     bucket, md = read_target(req)
     check_read_conditions(req.headers, md)
     headers = _answer_headers(req, md, bucket)
+    if has_lifecycle(bucket) and req.access.version_id is None:    # the current version, which rules expire
+        headers.update(await expiration_headers(req.frontend.metadata, bucket, req.key, md))
     size = md.size
     rng = _part_or_byte_range(req, md, headers)
     if rng:

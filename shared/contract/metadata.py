@@ -165,6 +165,24 @@ class WriteCondition:
         return doc
 
 
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """A cluster-wide lease (the lifecycle worker's): who holds it, until when (the daemon's clock,
+    epoch seconds), whether the caller holds it now, and the small state its holder keeps with it."""
+
+    holder: str | None
+    expires: float
+    held: bool
+    state: Any = None
+
+    def to_wire(self) -> Document:
+        return {"holder": self.holder, "expires": self.expires, "held": self.held, "state": self.state}
+
+    @staticmethod
+    def from_wire(doc: Document) -> Lease:
+        return Lease(doc.get("holder"), doc.get("expires", 0.0), bool(doc.get("held")), doc.get("state"))
+
+
 # -- the contract --------------------------------------------------------------------------------------
 class MetadataAPI(Protocol):
     """Every call a front-end (or a maintenance tool) makes of the metadata daemon."""
@@ -252,6 +270,20 @@ class MetadataAPI(Protocol):
 
     @rpc(writes=True)
     async def abort_multipart_upload(self, bucket: str, key: str, upload_id: str) -> list[Garbage]: ...
+
+    # leases: one holder per cluster for a background job (design.md, "Lifecycle")
+    @rpc(writes=True)
+    async def take_lease(self, name: str, holder: str, ttl_s: float, state: Any = None) -> Lease:
+        """Take or renew `name` for `ttl_s` seconds unless another holds it unexpired; `state`
+        (None: keep) is stored only by the holder, so a holder that lost the lease cannot write it."""
+
+    @rpc(writes=True)
+    async def release_lease(self, name: str, holder: str, state: Any = None) -> None:
+        """Give `name` up (only its holder can), storing `state` (None: keep) as it goes."""
+
+    @rpc()
+    async def buckets_with_config(self, kind: str) -> list[str]:
+        """Every bucket that has a configuration of `kind` (a cold one: lifecycle, ...), sorted."""
 
     # garbage collection and maintenance
     @rpc(writes=True)
