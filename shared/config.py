@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 
 from shared import constants as C
+from shared.notify.targets import TargetError, merge, targets_from_env, targets_from_file
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,7 @@ class Config:
     metrics: bool = True            # /_/metrics and the counters behind it (COFFER_METRICS=0: off)
     metrics_public: bool = False    # /_/metrics without the cluster secret
     gc_interval: float = C.GC_INTERVAL_S    # seconds between a front-end's GC rounds
+    notify_targets: dict[str, Any] = field(default_factory=dict)   # notification targets by ARN (shared/notify)
 
     @property
     def tls(self) -> bool:
@@ -145,6 +147,7 @@ def load_config(**overrides: Any) -> Config:
         # Compose and swarm secrets arrive as files, never in the image or the environment.
         values["cluster_secret"] = Path(env["COFFER_CLUSTER_SECRET_FILE"]).read_text().strip()
     values["endpoints"] = _endpoints(env, file_conf)
+    values["notify_targets"] = _notify_targets(env, file_conf)
     accounts = _accounts(env, file_conf)
     if accounts is not None:
         values["accounts"], values["default_credentials"] = accounts, False
@@ -156,6 +159,14 @@ def load_config(**overrides: Any) -> Config:
         raise SystemExit("coffer: TLS needs both a certificate and its key (COFFER_TLS_CERT and COFFER_TLS_KEY, "
                          "or certFilePaths.cert and certFilePaths.key)")
     return Config(**values)
+
+
+def _notify_targets(env: os._Environ, file_conf: dict[str, Any]) -> dict[str, Any]:
+    """Notification targets of the config file's `notify` and of COFFER_NOTIFY_* (which win)."""
+    try:
+        return merge(targets_from_file(file_conf.get("notify")), targets_from_env(env))
+    except TargetError as exc:
+        raise SystemExit(f"coffer: {exc}") from None
 
 
 def _check_engine(values: dict[str, Any]) -> None:

@@ -9,6 +9,7 @@ from dmd.metadata.context import MetadataContext, dumps, loads
 from dmd.metadata.engine import has_keys, prefix_cursor
 from dmd.metadata.keys import metastore_key, users_key
 from dmd.metadata.versioning import MD
+from shared import constants as C
 from shared.errors import S3Error
 from shared.models import iso_now
 
@@ -93,6 +94,8 @@ async def get_bucket_config(ctx: MetadataContext, bucket: str, kind: str) -> Any
 
 async def put_bucket_config(ctx: MetadataContext, bucket: str, kind: str, config: Any) -> None:
     """Store (None: delete) a configuration, and name it in the attributes' `configs` in the same batch."""
+    if kind == C.NOTIFY_CONFIG_KIND and config is not None:
+        ctx.outbox.check_config(config)         # every ARN must name a configured target
     async with ctx.buckets.hold(bucket, exclusive=True):
         attrs = await ctx.bucket_attrs(bucket)
         kinds = set(attrs.get("configs") or ())

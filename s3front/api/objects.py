@@ -11,6 +11,7 @@ from s3front.api.conditions import check_read_conditions, write_condition
 from s3front.api.store import commit, write_data
 from s3front.body import BodyReader, body_length, stored_content_encoding
 from s3front.authorize import may_bypass_governance
+from s3front.notify import accessed, event_request
 from s3front.request import S3Request, S3Response, version_param
 from s3front.tagging import TAGS, parse_tagging_header
 from shared import constants as C
@@ -101,7 +102,8 @@ async def put_object(req: S3Request) -> S3Response:
     md = new_object_md(req, reader.length, reader.etag, pieces)
     md.acl = acl.get("acl")
     md.checksum = reader.verify()
-    result = await commit(req, req.frontend.metadata.put_object(req.bucket, req.key, md, condition), pieces)
+    event = event_request(req, "s3:ObjectCreated:Put")
+    result = await commit(req, req.frontend.metadata.put_object(req.bucket, req.key, md, condition, event), pieces)
     headers = {"ETag": etag(md), **put_version_header(result, bucket)}
     if md.checksum:
         headers.update(checksum_headers(md.checksum))
@@ -206,7 +208,7 @@ async def get_object(req: S3Request) -> S3Response:
     if size:
         body = await open_pieces(req, md.pieces, start, end)
         body = body.ready() or body     # a small object is sent in one piece, without a stream
-    return S3Response(status, headers, body)
+    return accessed(req, S3Response(status, headers, body), "s3:ObjectAccessed:Get", md.version_id)
 
 
 async def head_object(req: S3Request) -> S3Response:
@@ -218,9 +220,9 @@ async def head_object(req: S3Request) -> S3Response:
     if rng:
         headers["Content-Range"] = f"bytes {rng[0]}-{rng[1]}/{size}"
         headers["Content-Length"] = str(rng[1] - rng[0] + 1)
-        return S3Response(206, headers)
+        return accessed(req, S3Response(206, headers), "s3:ObjectAccessed:Head", md.version_id)
     headers["Content-Length"] = str(size)
-    return S3Response(200, headers)
+    return accessed(req, S3Response(200, headers), "s3:ObjectAccessed:Head", md.version_id)
 
 
 async def open_pieces(req: S3Request, pieces: tuple[Piece, ...], start: int, end: int) -> PieceStream:
@@ -265,7 +267,8 @@ async def delete_object(req: S3Request) -> S3Response:
     # With a versionId the routing table asks DELETE_VERSION (the bucket owner), else WRITE.
     version_id = version_param(req)
     result: DeleteResult = await req.frontend.metadata.delete_object(
-        req.bucket, req.key, version_id, delete_marker(req), bypass_governance=may_bypass_governance(req))
+        req.bucket, req.key, version_id, delete_marker(req), bypass_governance=may_bypass_governance(req),
+        event=event_request(req, ""))
     headers: dict[str, str] = {}
     if result.delete_marker:
         headers["x-amz-delete-marker"] = "true"

@@ -1,0 +1,128 @@
+"""Real receivers for notification tests: a webhook receiver, and target servers from Debian packages.
+
+Each server runs on a free loopback port in a temporary directory; `require(binary, package)`
+skips the test with the package's name when the binary is not installed.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from tests.cluster import free_port, wait_port
+
+def require(binary: str, package: str) -> str:
+    """The binary's path, or skip naming the Debian package that provides it."""
+    path = shutil.which(binary) or next((p for p in (f"/usr/sbin/{binary}", f"/usr/bin/{binary}")
+                                          if Path(p).exists()), None)
+    if path is None:
+        pytest.skip(f"{binary} is not installed (Debian package {package})")
+    return path
+
+
+def queue_rule(arn: str, events: list[str], rule_id: str = "", prefix: str = "", suffix: str = "") -> dict:
+    """One QueueConfiguration as boto3 takes it."""
+    rule: dict = {"QueueArn": arn, "Events": events}
+    if rule_id:
+        rule["Id"] = rule_id
+    filters = [{"Name": n, "Value": v} for n, v in (("prefix", prefix), ("suffix", suffix)) if v]
+    if filters:
+        rule["Filter"] = {"Key": {"FilterRules": filters}}
+    return rule
+
+
+def put_rules(s3, bucket: str, *rules: dict) -> None:
+    s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={"QueueConfigurations": list(rules)})
+
+
+class WebhookReceiver:
+    """A webhook endpoint that records every body it is sent; `failing` makes it answer 503."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.bodies: list[dict] = []
+        self.headers: list[dict] = []
+        self.failing = False
+        self.lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - the http.server name
+                body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                if receiver.failing:
+                    self.send_response(503)
+                else:
+                    with receiver.lock:
+                        receiver.bodies.append(json.loads(body))
+                        receiver.headers.append(dict(self.headers))
+                    self.send_response(200)
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hook"
+
+    def records(self) -> list[dict]:
+        with self.lock:
+            return [r for b in self.bodies for r in b["Records"]]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class RedisServer:
+    """redis-server on a free port, in its own directory, no persistence."""
+
+    def __init__(self, root: Path) -> None:
+        binary = require("redis-server", "redis-server")
+        self.port = free_port()
+        root.mkdir(parents=True, exist_ok=True)
+        self.root = root
+        self.args = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                     "--dir", str(root)]
+        self.proc: subprocess.Popen | None = None
+        self.start()
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(self.args, stdout=open(self.root / "redis.log", "ab"), stderr=subprocess.STDOUT)
+        wait_port(self.port)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+        self.proc = None
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def client(self):
+        import redis      # noqa: PLC0415 - only the Redis tests need the library
+        return redis.Redis(host="127.0.0.1", port=self.port)
+
+
+def wait_for(predicate, timeout: float = 30.0, what: str = "the events"):
+    """Poll until `predicate()` is truthy (a bounded wait for liveness, not a timing assertion)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
