@@ -126,3 +126,41 @@ def wait_for(predicate, timeout: float = 30.0, what: str = "the events"):
             return value
         time.sleep(0.05)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+class MariaDbServer:
+    """mariadbd on a free port in its own data directory, without grant tables (any user gets in)."""
+
+    def __init__(self, root: Path) -> None:
+        install = require("mariadb-install-db", "mariadb-server")
+        self.binary = require("mariadbd", "mariadb-server")
+        self.root, self.port = root, free_port()
+        root.mkdir(parents=True, exist_ok=True)
+        subprocess.run([install, "--no-defaults", f"--datadir={root / 'data'}", "--auth-root-authentication-method=normal",
+                        "--skip-test-db", "--user=root"], check=True, capture_output=True, timeout=120)
+        self.proc: subprocess.Popen | None = None
+        self.start()
+
+    def start(self) -> None:
+        args = [self.binary, "--no-defaults", f"--datadir={self.root / 'data'}", f"--port={self.port}",
+                "--bind-address=127.0.0.1", f"--socket={self.root / 'sock'}", "--user=root", "--skip-grant-tables",
+                "--skip-log-bin", "--innodb-buffer-pool-size=16M", f"--pid-file={self.root / 'pid'}"]
+        self.proc = subprocess.Popen(args, stdout=open(self.root / "server.log", "ab"), stderr=subprocess.STDOUT)
+        wait_port(self.port, 60)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(30)
+        self.proc = None
+
+    def query(self, sql: str, database: str = "") -> list[tuple]:
+        import pymysql     # noqa: PLC0415 - aiomysql's own dependency, used synchronously by the tests
+        conn = pymysql.connect(host="127.0.0.1", port=self.port, user="root", password="", database=database or None,
+                               autocommit=True)
+        try:
+            with conn.cursor() as cur:
+                cur.execute(sql)
+                return list(cur.fetchall())
+        finally:
+            conn.close()

@@ -133,7 +133,10 @@ def _check_values(label: str, type_: str, v: dict[str, str]) -> None:
     elif type_ == "postgres":
         _check_url(label, "connection_string", v["connection_string"], ("postgres", "postgresql"))
     elif type_ == "mysql":
-        _check_url(label, "dsn_string", v["dsn_string"], ("mysql",))
+        try:
+            mysql_dsn(v["dsn_string"])
+        except ValueError as exc:
+            raise TargetError(f"{label}: dsn_string: {exc}") from None
     elif type_ in ("redis", "nats"):
         _check_address(label, "address", v["address"])
     elif type_ == "mqtt":
@@ -158,6 +161,26 @@ def _check_address(label: str, key: str, value: str) -> None:
         host, _, port = urlsplit(value).netloc.rpartition(":")
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise TargetError(f"{label}: {key} must be HOST:PORT, not {value!r}")
+
+
+_GO_DSN = re.compile(r"^(?P<user>[^:@/]*)(?::(?P<password>[^@]*))?@tcp\((?P<host>[^:)]+)(?::(?P<port>\d+))?\)"
+                     r"/(?P<db>[A-Za-z0-9_$-]+)$")
+
+
+def mysql_dsn(dsn: str) -> dict[str, Any]:
+    """aiomysql's connect() arguments from `user:password@tcp(host:port)/database` (the gateway's form)
+    or `mysql://user:password@host:port/database`; ValueError saying what is expected."""
+    m = _GO_DSN.match(dsn)
+    if m:
+        user, password, host, port, db = m.group("user", "password", "host", "port", "db")
+    else:
+        parts = urlsplit(dsn)
+        if parts.scheme != "mysql" or not parts.hostname or not parts.path.strip("/"):
+            raise ValueError(f"expected USER:PASSWORD@tcp(HOST:PORT)/DATABASE or mysql://USER:PASSWORD@HOST:PORT/"
+                             f"DATABASE, not {dsn!r}")
+        user, password, host, port, db = (parts.username, parts.password, parts.hostname, parts.port,
+                                          parts.path.strip("/"))
+    return {"user": user or "root", "password": password or "", "host": host, "port": int(port or 3306), "db": db}
 
 
 # -- where declarations come from -------------------------------------------------------------------
