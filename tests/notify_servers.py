@@ -164,3 +164,86 @@ class MariaDbServer:
                 return list(cur.fetchall())
         finally:
             conn.close()
+
+
+class BrokerServer:
+    """A broker binary on a free loopback port in its own directory: mosquitto or nats-server."""
+
+    def __init__(self, root: Path, binary: str, package: str, args) -> None:
+        self.binary = require(binary, package)
+        self.root, self.port = root, free_port()
+        root.mkdir(parents=True, exist_ok=True)
+        self.args = [self.binary, *args(self)]
+        self.proc = subprocess.Popen(self.args, stdout=open(root / "broker.log", "ab"), stderr=subprocess.STDOUT)
+        wait_port(self.port)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+
+def mosquitto(root: Path) -> BrokerServer:
+    def args(server: BrokerServer) -> list[str]:
+        conf = server.root / "mosquitto.conf"
+        conf.write_text(f"listener {server.port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
+        return ["-c", str(conf)]
+    return BrokerServer(root, "mosquitto", "mosquitto", args)
+
+
+def nats_server(root: Path) -> BrokerServer:
+    return BrokerServer(root, "nats-server", "nats-server",
+                        lambda s: ["-a", "127.0.0.1", "-p", str(s.port), "-js", "-sd", str(s.root / "js")])
+
+
+class MqttSubscriber:
+    """Every message of a topic, as paho-mqtt (aiomqtt's own dependency) receives it."""
+
+    def __init__(self, port: int, topic: str) -> None:
+        import paho.mqtt.client as mqtt     # noqa: PLC0415 - only the MQTT tests need it
+        self.messages: list[dict] = []
+        self.ready = threading.Event()
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+        self.client.on_connect = lambda c, *a: (c.subscribe(topic, qos=1), None)
+        self.client.on_subscribe = lambda *a: self.ready.set()
+        self.client.on_message = lambda c, u, msg: self.messages.append(json.loads(msg.payload))
+        self.client.connect("127.0.0.1", port)
+        self.client.loop_start()
+        assert self.ready.wait(20), "the MQTT subscription was never acknowledged"
+
+    def records(self) -> list[dict]:
+        return [r for m in list(self.messages) for r in m["Records"]]
+
+    def close(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+class NatsSubscriber:
+    """Every message of a subject (nats-py on an event loop of its own thread)."""
+
+    def __init__(self, port: int, subject: str) -> None:
+        import asyncio      # noqa: PLC0415
+        import nats         # noqa: PLC0415 - only the NATS tests need it
+        self.messages: list[dict] = []
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+        async def subscribe():
+            self.nc = await nats.connect(f"nats://127.0.0.1:{port}")
+
+            async def on_message(msg):
+                self.messages.append(json.loads(msg.data))
+            await self.nc.subscribe(subject, cb=on_message)
+            await self.nc.flush()
+        asyncio.run_coroutine_threadsafe(subscribe(), self.loop).result(20)
+
+    def records(self) -> list[dict]:
+        return [r for m in list(self.messages) for r in m["Records"]]
+
+    def close(self) -> None:
+        import asyncio      # noqa: PLC0415
+        asyncio.run_coroutine_threadsafe(self.nc.close(), self.loop).result(20)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
