@@ -247,3 +247,65 @@ class NatsSubscriber:
         asyncio.run_coroutine_threadsafe(self.nc.close(), self.loop).result(20)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(10)
+
+
+class RabbitMqServer:
+    """rabbitmq-server (it runs as the package's `rabbitmq` user) on free ports, its own epmd and directory."""
+
+    def __init__(self) -> None:
+        binary = require("rabbitmq-server", "rabbitmq-server")
+        import tempfile     # noqa: PLC0415 - not under tmp_path: the rabbitmq user cannot cross its 0700 parents
+        self.root = Path(tempfile.mkdtemp(prefix="coffer-rmq-"))
+        self.root.chmod(0o755)
+        if shutil.which("chown"):
+            subprocess.run(["chown", "rabbitmq", str(self.root)], check=False)
+        self.port, self.epmd = free_port(), free_port()
+        env = {"HOME": str(self.root), "PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "ERL_EPMD_PORT": str(self.epmd),
+               "RABBITMQ_NODENAME": f"coffer{self.port}@localhost", "RABBITMQ_NODE_IP_ADDRESS": "127.0.0.1",
+               "RABBITMQ_NODE_PORT": str(self.port), "RABBITMQ_DIST_PORT": str(free_port()),
+               "RABBITMQ_MNESIA_BASE": str(self.root / "mnesia"), "RABBITMQ_LOG_BASE": str(self.root / "log"),
+               "RABBITMQ_ENABLED_PLUGINS_FILE": str(self.root / "plugins"),
+               "RABBITMQ_CONFIG_FILE": str(self.root / "rabbitmq")}
+        self.proc = subprocess.Popen([binary], env=env, cwd=self.root, stdout=open(self.root / "out.log", "ab"),
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            wait_port(self.port, 120)
+        except TimeoutError:
+            self.stop()
+            pytest.skip("rabbitmq-server did not start within 120 s")
+
+    @property
+    def url(self) -> str:
+        return f"amqp://guest:guest@127.0.0.1:{self.port}/"
+
+    def stop(self) -> None:
+        """The broker and the epmd it started: su and `epmd -daemon` leave the process group, so they are
+        found by the environment they inherited from us (our ports), and nothing else is touched."""
+        import os           # noqa: PLC0415
+        import signal       # noqa: PLC0415
+        marks = (f"RABBITMQ_NODE_PORT={self.port}".encode(), f"ERL_EPMD_PORT={self.epmd}".encode())
+        for _ in range(2):
+            for pid in self._own(marks):
+                try:
+                    os.kill(pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+            time.sleep(2)
+        for pid in self._own(marks):
+            os.kill(pid, signal.SIGKILL)
+        self.proc.wait(30)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    @staticmethod
+    def _own(marks: tuple[bytes, ...]) -> list[int]:
+        found = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                env = (entry / "environ").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if any(mark in env for mark in marks):
+                found.append(int(entry.name))
+        return found

@@ -54,3 +54,42 @@ def test_nats_core_and_jetstream(fresh_cluster, tmp_path):
         core.close()
         stream.close()
         broker.stop()
+
+
+def test_amqp(fresh_cluster):
+    pytest.importorskip("aio_pika", reason="the aio-pika package (pyproject dependency) is not installed")
+    import asyncio
+    import json
+
+    import aio_pika
+    from tests.notify_servers import RabbitMqServer
+    broker = RabbitMqServer()
+    received: list[dict] = []
+
+    async def declare():
+        connection = await aio_pika.connect(broker.url)
+        channel = await connection.channel()
+        exchange = await channel.declare_exchange("coffer", "direct", durable=True)
+        queue = await channel.declare_queue("events", durable=True)
+        await queue.bind(exchange, "s3")
+        await connection.close()
+
+    async def drain():
+        connection = await aio_pika.connect(broker.url)
+        queue = await (await connection.channel()).declare_queue("events", durable=True)
+        while (message := await queue.get(no_ack=True, fail=False)) is not None:
+            received.append(json.loads(message.body))
+        await connection.close()
+
+    class Subscriber:
+        def records(self):
+            asyncio.run(drain())
+            return [r for m in received for r in m["Records"]]
+    try:
+        asyncio.run(declare())
+        cluster = fresh_cluster(env={"COFFER_NOTIFY_AMQP_Q_URL": broker.url, "COFFER_NOTIFY_AMQP_Q_EXCHANGE": "coffer",
+                                     "COFFER_NOTIFY_AMQP_Q_ROUTING_KEY": "s3", "COFFER_NOTIFY_AMQP_Q_DURABLE": "on",
+                                     "COFFER_NOTIFY_AMQP_Q_MANDATORY": "on"})
+        _script(cluster, "amqp-bucket", "arn:minio:sqs::Q:amqp", Subscriber())
+    finally:
+        broker.stop()
