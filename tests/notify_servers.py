@@ -49,12 +49,16 @@ class WebhookReceiver:
         self.bodies: list[dict] = []
         self.headers: list[dict] = []
         self.failing = False
+        self.hanging = threading.Event()     # set: requests wait for `release` before they are answered
+        self.release = threading.Event()
         self.lock = threading.Lock()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 - the http.server name
                 body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                if receiver.hanging.is_set():
+                    receiver.release.wait(60)
                 if receiver.failing:
                     self.send_response(503)
                 else:
@@ -81,6 +85,7 @@ class WebhookReceiver:
             return [r for b in self.bodies for r in b["Records"]]
 
     def close(self) -> None:
+        self.release.set()
         self.server.shutdown()
         self.server.server_close()
 

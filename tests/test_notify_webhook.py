@@ -71,3 +71,59 @@ def test_object_accessed_events(notify_cluster, hook):
     records = wait_for(lambda: len(hook.records()) >= 2 and hook.records())
     assert sorted(r["eventName"] for r in records) == ["ObjectAccessed:Get", "ObjectAccessed:Head"]
     assert all(r["s3"]["object"]["size"] == 3 for r in records)
+
+
+def test_a_hung_target_does_not_hold_up_requests(notify_cluster, hook):
+    s3 = notify_cluster.client()
+    s3.create_bucket(Bucket="slow")
+    put_rules(s3, "slow", queue_rule(ARN, ["s3:ObjectCreated:*"]))
+    hook.hanging.set()
+    for i in range(20):     # each answered while the target holds the first delivery open
+        s3.put_object(Bucket="slow", Key=f"k{i}", Body=b"x")
+    assert not hook.release.is_set() and not hook.bodies
+    hook.hanging.clear()
+    hook.release.set()
+    records = wait_for(lambda: len({r["s3"]["object"]["key"] for r in hook.records()}) == 20 and hook.records(), 60)
+    assert {r["s3"]["object"]["key"] for r in records} == {f"k{i}" for i in range(20)}
+
+
+def test_queue_limit_drops_the_oldest(fresh_cluster, hook):
+    from tests.test_admin_cli import admin_json
+    cluster = fresh_cluster(env={"COFFER_NOTIFY_WEBHOOK_T1_ENDPOINT": hook.url, "COFFER_NOTIFY_WEBHOOK_T1_QUEUE_LIMIT": "5"})
+    s3 = cluster.client()
+    s3.create_bucket(Bucket="lim")
+    put_rules(s3, "lim", queue_rule(ARN, ["s3:ObjectCreated:*"]))
+    hook.failing = True
+    for i in range(12):
+        s3.put_object(Bucket="lim", Key=f"k{i:02d}", Body=b"x")
+    [row] = wait_for(lambda: [r for r in admin_json(cluster, "notify", "status") if r["dropped"] >= 7])
+    assert row["dropped"] == 7 and row["queued"] == 5 and row["state"] == "offline"
+    hook.failing = False
+    wait_for(lambda: len(hook.records()) >= 5)
+    assert sorted({r["s3"]["object"]["key"] for r in hook.records()}) == [f"k{i:02d}" for i in range(7, 12)]
+
+
+def test_queue_limit_refuses_writes_when_asked(fresh_cluster, hook):
+    cluster = fresh_cluster(env={"COFFER_NOTIFY_WEBHOOK_T1_ENDPOINT": hook.url, "COFFER_NOTIFY_WEBHOOK_T1_QUEUE_LIMIT": "3",
+                                 "COFFER_NOTIFY_WEBHOOK_T1_QUEUE_FULL": "refuse"})
+    s3 = cluster.client()
+    s3.create_bucket(Bucket="full")
+    put_rules(s3, "full", queue_rule(ARN, ["s3:ObjectCreated:*"]))
+    hook.failing = True
+    for i in range(3):
+        s3.put_object(Bucket="full", Key=f"k{i}", Body=b"x")
+    with pytest.raises(ClientError) as err:
+        s3.put_object(Bucket="full", Key="k3", Body=b"x")
+    assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 503
+    assert err.value.response["Error"]["Code"] == "SlowDown"
+    assert "k3" not in [o["Key"] for o in s3.list_objects_v2(Bucket="full").get("Contents", [])]
+    hook.failing = False
+    wait_for(lambda: len(hook.records()) >= 3)
+
+    def accepted():
+        try:
+            s3.put_object(Bucket="full", Key="k3", Body=b"x")
+            return True
+        except ClientError:
+            return False
+    wait_for(accepted, 30, "the queue to drain")
