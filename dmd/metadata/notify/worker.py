@@ -101,7 +101,11 @@ class TargetWorker:
         try:
             if self.sender is None:
                 self.sender = make_sender(self.target)
-            for _, entry in entries:
+            batch = getattr(self.sender, "send_batch", None)
+            if batch is not None:       # one round trip for the lot (Redis): all or none count as sent
+                await asyncio.wait_for(batch([e for _, e in entries]), C.NOTIFY_SEND_TIMEOUT_S)
+                sent = len(entries)
+            for _, entry in entries[sent:]:
                 await asyncio.wait_for(self.sender.send(entry), C.NOTIFY_SEND_TIMEOUT_S)
                 sent += 1
             self.state = "online"

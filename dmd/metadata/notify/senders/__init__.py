@@ -22,6 +22,8 @@ class Sender(Protocol):
 
     async def close(self) -> None: ...
 
+    # A sender may also have `async send_batch(entries)`: all of them in order in one round trip.
+
 
 class MissingLibrary(RuntimeError):
     """The client library of a target type is not installed."""

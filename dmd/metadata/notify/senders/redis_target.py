@@ -27,13 +27,20 @@ class RedisSender:
                                      socket_connect_timeout=C.NOTIFY_SEND_TIMEOUT_S)
 
     async def send(self, entry: dict[str, Any]) -> None:
-        record = entry["record"]
-        if self.access:
-            await self.client.rpush(self.key, orjson.dumps(access_row(entry)))
-        elif is_removal(record):
-            await self.client.hdel(self.key, namespace_key(record))
-        else:
-            await self.client.hset(self.key, namespace_key(record), orjson.dumps({"Records": [record]}))
+        await self.send_batch([entry])
+
+    async def send_batch(self, entries: list[dict[str, Any]]) -> None:
+        """All of them in one round trip (a pipeline, in order); if it fails, all are sent again."""
+        pipe = self.client.pipeline(transaction=False)
+        for entry in entries:
+            record = entry["record"]
+            if self.access:
+                pipe.rpush(self.key, orjson.dumps(access_row(entry)))
+            elif is_removal(record):
+                pipe.hdel(self.key, namespace_key(record))
+            else:
+                pipe.hset(self.key, namespace_key(record), orjson.dumps({"Records": [record]}))
+        await pipe.execute()
 
     async def close(self) -> None:
         await self.client.aclose()
