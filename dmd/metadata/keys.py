@@ -14,6 +14,7 @@ One ordered key space, split into sub-levels by a `!name!` prefix:
     !__iam!<account>\\0<kind>\\0<name>           an IAM record of an account (user, group, role, policy)
     !__iam!\\0key\\0<access key>                  an IAM access key (any account's: looked up by key)
     !__outbox!<type>:<id>\\0<seq, 20 digits>\\0<boot>   an event record a target has not taken yet
+    !__outbox!\\0lease\\0<type>:<id>                which daemon sends that outbox (a shared engine)
     !__notify!<type>:<id>                        a target declared at run time (coffer admin config)
 
 The byte layout is the reference's and must never change: existing LevelDB directories must read.
@@ -208,6 +209,11 @@ def outbox_key(queue: str, seq: int, boot: str) -> bytes:
 def outbox_seq(queue: str, key: bytes) -> int:
     """The sequence number in an outbox key."""
     return int(key[len(outbox_prefix(queue)):][:20])
+
+
+def outbox_lease_key(queue: str) -> bytes:
+    """Which daemon sends a target's outbox (shared engines); `\\0` keeps it apart from every queue's records."""
+    return OUTBOX + SEP + b"lease" + SEP + queue.encode()
 
 
 def notify_target_key(queue: str) -> bytes:

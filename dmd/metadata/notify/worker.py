@@ -6,6 +6,9 @@ the target is down: the worker keeps the record, waits (backoff doubling from NO
 to NOTIFY_BACKOFF_MAX_S) and tries the same record again. A crash between a send and the delete
 sends that record again after the restart: delivery is at least once. Over `queue_limit`, the
 oldest records are dropped (counted and logged) unless the target refuses new writes instead.
+On an engine several daemons share, one worker per outbox sends: the one whose daemon holds the
+outbox's lease (a record taken under the distributed key lock, renewed while it works); the
+others stand by, counting the queue, and take over once a lease runs out.
 """
 from __future__ import annotations
 
@@ -42,6 +45,7 @@ class TargetWorker:
         self.dropped = 0
         self.failures = 0
         self.sender: Sender | None = None
+        self.lease_until = 0.0
         self.task: asyncio.Task | None = None
         self._wakeup = asyncio.Event()
 
@@ -77,6 +81,11 @@ class TargetWorker:
         backoff = C.NOTIFY_BACKOFF_MIN_S
         while True:
             self._wakeup.clear()
+            if not await self._lease():
+                self.state = "standby"
+                self.ctx.outbox.depth[self.queue] = (await self.ctx.run(self._count))[0]
+                await asyncio.sleep(C.NOTIFY_STANDBY_S)
+                continue
             await self._trim()
             entries = await self.ctx.run(self._read, C.NOTIFY_READ_BATCH)
             if not entries:
@@ -94,6 +103,23 @@ class TargetWorker:
             self._failed(error)
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, C.NOTIFY_BACKOFF_MAX_S)
+
+    async def _lease(self) -> bool:
+        """Whether this daemon sends the outbox: always with one daemon; else while it holds the lease."""
+        if not self.ctx.shared:
+            return True
+        now = time.time()
+        if self.lease_until - now > C.NOTIFY_LEASE_RENEW_S:
+            return True
+        key = keys.outbox_lease_key(self.queue)
+        async with self.ctx.keys.hold(("outbox-lease", self.queue)):     # held across daemons
+            lease = await self.ctx.read_json(key)
+            if lease and lease["owner"] != self.ctx.boot_id and lease["until"] > now:
+                return False
+            until = now + C.NOTIFY_LEASE_S
+            await self.ctx.commit([(key, orjson.dumps({"owner": self.ctx.boot_id, "until": until}))])
+        self.lease_until = until
+        return True
 
     async def _send(self, entries: list[tuple[bytes, dict]]) -> tuple[int, BaseException | None]:
         """Send in order until one fails: (how many were sent, the failure or None)."""
