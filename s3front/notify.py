@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 from s3front.api.common import requester_party
 from s3front.request import S3Request, S3Response
 from shared import constants as C
-from shared.notify.record import EventRequest
 from shared.contract.records import BucketInfo
+from shared.notify.record import EventRequest
 from shared.notify.rules import rules_from_wire
 
 if TYPE_CHECKING:

@@ -127,3 +127,28 @@ def test_queue_limit_refuses_writes_when_asked(fresh_cluster, hook):
         except ClientError:
             return False
     wait_for(accepted, 30, "the queue to drain")
+
+
+def test_lifecycle_expirations_name_what_they_did(notify_cluster, hook):
+    """The lifecycle worker's deletes (made here as it makes them: a metadata call with the event named)."""
+    import asyncio
+
+    from shared.notify.record import EventRequest
+    from tests.rpc_helpers import connect
+    s3 = notify_cluster.client()
+    s3.create_bucket(Bucket="life")
+    s3.put_bucket_versioning(Bucket="life", VersioningConfiguration={"Status": "Enabled"})
+    s3.put_object(Bucket="life", Key="old", Body=b"x")
+    put_rules(s3, "life", queue_rule(ARN, ["s3:LifecycleExpiration:*"]))
+    expire = EventRequest("s3:LifecycleExpiration:Delete", "lifecycle", "", "")
+
+    async def run():
+        client = await connect(notify_cluster)
+        try:
+            made = await client.delete_object("life", "old", event=expire)       # a marker in a versioned bucket
+            await client.delete_object("life", "old", made.version_id, event=expire)   # and that version, for good
+        finally:
+            await client.close()
+    asyncio.run(run())
+    records = wait_for(lambda: len(hook.records()) >= 2 and hook.records())
+    assert [r["eventName"] for r in records] == ["LifecycleExpiration:DeleteMarkerCreated", "LifecycleExpiration:Delete"]

@@ -6,6 +6,7 @@ import time
 from dmd.metadata import keys
 from dmd.metadata.context import MetadataContext
 from dmd.metadata.keys import version_key
+from dmd.metadata.notify.outbox import removal_event
 from dmd.metadata.versioning import (MD, Plan, plan_delete, plan_delete_version, plan_put, resolve_version,
                                      successor_needed, version_to_read)
 from shared.contract.records import OBJECT_FORMAT
@@ -177,9 +178,10 @@ async def delete_object(ctx: MetadataContext, bucket: str, key: str, version_id:
             return {**plan.result, "gc": []}
         ops, gc = ctx.plan_ops(bucket, plan, "deleted")
         if plan.result.get("deleteMarker") and version_id is None:
-            ops += await ctx.outbox.ops(bucket, attrs, event, REMOVED_MARKER, key, _written(plan, key))
+            ops += await ctx.outbox.ops(bucket, attrs, removal_event(event, True), REMOVED_MARKER, key,
+                                        _written(plan, key))
         else:
-            ops += await ctx.outbox.ops(bucket, attrs, event, REMOVED_DELETE, key, removed)
+            ops += await ctx.outbox.ops(bucket, attrs, removal_event(event, False), REMOVED_DELETE, key, removed)
         await ctx.commit(ops + ctx.hwm_ops())
     return {**plan.result, "gc": gc}
 

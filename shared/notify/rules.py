@@ -23,8 +23,6 @@ EVENTS: dict[str, tuple[str, ...]] = {
     "Replication": ("OperationFailedReplication", "OperationMissedThreshold", "OperationReplicatedAfterThreshold",
                     "OperationNotTracked"),
 }
-# Events Coffer does not produce yet, accepted in a configuration as AWS accepts them.
-NOT_EMITTED = ("ObjectRestore", "LifecycleExpiration", "Replication")
 
 
 @dataclass(frozen=True, slots=True)

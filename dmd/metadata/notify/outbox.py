@@ -46,6 +46,16 @@ def object_facts(key: str, md: MD | None, versioning: str | None, removal: bool 
     return ObjectFacts(key, md.get("content-length"), md.get("content-md5"), vid)
 
 
+LIFECYCLE = "s3:LifecycleExpiration:"
+
+
+def removal_event(event: dict | None, marker: bool) -> dict | None:
+    """A lifecycle expiration's event names what its delete did: Delete, or DeleteMarkerCreated."""
+    if event and str(event.get("name", "")).startswith(LIFECYCLE):
+        return {**event, "name": LIFECYCLE + ("DeleteMarkerCreated" if marker else "Delete")}
+    return event
+
+
 class Outbox:
     """Event records into per-target outboxes; the targets and their workers' counters."""
 
