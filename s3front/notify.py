@@ -32,6 +32,12 @@ def event_request(req: S3Request, name: str) -> EventRequest | None:
     return EventRequest(name, requester_party(req)[0], req.source_ip, req.request_id)
 
 
+def bucket_event(req: S3Request) -> EventRequest:
+    """Who creates or deletes a bucket, for targets subscribed to bucket events (sent with every one:
+    the daemon alone knows the targets; these calls are rare)."""
+    return EventRequest("", requester_party(req)[0], req.source_ip, req.request_id)
+
+
 def accessed(req: S3Request, resp: S3Response, name: str, version_id: str | None) -> S3Response:
     """Queue an ObjectAccessed event once the client has its answer (lost if this process dies first)."""
     event = event_request(req, name)

@@ -43,6 +43,12 @@ def test_env_ids_may_hold_underscores_and_keys_are_matched_longest_first():
      ["queue_limit must be a positive integer"]),
     ({"COFFER_NOTIFY_WEBHOOK_A_ENDPOINT": "http://h/", "COFFER_NOTIFY_WEBHOOK_A_QUEUE_FULL": "block"},
      ["queue_full must be 'drop' or 'refuse'"]),
+    ({"COFFER_NOTIFY_WEBHOOK_A_ENDPOINT": "http://h/", "COFFER_NOTIFY_WEBHOOK_A_ENABLE": "maybe"},
+     ["enable must be on or off"]),
+    ({"COFFER_NOTIFY_REDIS_A_ADDRESS": "h:1", "COFFER_NOTIFY_REDIS_A_KEY": "k",
+      "COFFER_NOTIFY_REDIS_A_BUCKET_EVENTS": "on"}, ["bucket_events needs format 'access'"]),
+    ({"COFFER_NOTIFY_MYSQL_A_DSN_STRING": "root@localhost/db", "COFFER_NOTIFY_MYSQL_A_TABLE": "t"},
+     ["dsn_string", "USER:PASSWORD@tcp(HOST:PORT)/DATABASE"]),
 ])
 def test_bad_declarations_say_what_is_wrong(env, words):
     with pytest.raises(TargetError) as err:

@@ -152,3 +152,17 @@ def test_lifecycle_expirations_name_what_they_did(notify_cluster, hook):
     asyncio.run(run())
     records = wait_for(lambda: len(hook.records()) >= 2 and hook.records())
     assert [r["eventName"] for r in records] == ["LifecycleExpiration:DeleteMarkerCreated", "LifecycleExpiration:Delete"]
+
+
+def test_bucket_events_for_targets_subscribed_at_the_service_level(fresh_cluster, hook):
+    cluster = fresh_cluster(env={"COFFER_NOTIFY_WEBHOOK_SVC_ENDPOINT": hook.url,
+                                 "COFFER_NOTIFY_WEBHOOK_SVC_BUCKET_EVENTS": "on",
+                                 "COFFER_NOTIFY_WEBHOOK_OTHER_ENDPOINT": hook.url + "?other"})
+    s3 = cluster.client()
+    s3.create_bucket(Bucket="born")
+    s3.delete_bucket(Bucket="born")
+    records = wait_for(lambda: len(hook.records()) >= 2 and hook.records())
+    assert [r["eventName"] for r in records] == ["BucketCreated", "BucketRemoved"]   # once each: one target
+    assert all(r["s3"]["bucket"]["name"] == "born" and "object" not in r["s3"] for r in records)
+    assert records[0]["userIdentity"]["principalId"] == records[0]["s3"]["bucket"]["ownerIdentity"]["principalId"]
+    assert hook.bodies[0]["EventName"] == "s3:BucketCreated" and hook.bodies[0]["Key"] == "born"

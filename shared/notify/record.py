@@ -57,9 +57,24 @@ class ObjectFacts:
     version_id: str | None = None   # as clients see it ("null" for a null version), None when unversioned
 
 
-def event_record(event: str, request: EventRequest, bucket: str, owner: str, region: str, obj: ObjectFacts,
+def event_record(event: str, request: EventRequest, bucket: str, owner: str, region: str, obj: ObjectFacts | None,
                  sequencer: str, configuration_id: str, when: float | None = None) -> dict[str, Any]:
-    """One element of `Records[]`."""
+    """One element of `Records[]` (a bucket event, `obj` None, has no `object`)."""
+    record = {
+        "eventVersion": EVENT_VERSION, "eventSource": "aws:s3", "awsRegion": region or "us-east-1",
+        "eventTime": event_time(when), "eventName": event.removeprefix("s3:"),
+        "userIdentity": {"principalId": request.principal},
+        "requestParameters": {"sourceIPAddress": request.source_ip},
+        "responseElements": {"x-amz-request-id": request.request_id, "x-amz-id-2": request.request_id},
+        "s3": {"s3SchemaVersion": SCHEMA, "configurationId": configuration_id,
+               "bucket": {"name": bucket, "ownerIdentity": {"principalId": owner}, "arn": f"arn:aws:s3:::{bucket}"}},
+    }
+    if obj is not None:
+        record["s3"]["object"] = _object(obj, sequencer)
+    return record
+
+
+def _object(obj: ObjectFacts, sequencer: str) -> dict[str, Any]:
     o: dict[str, Any] = {"key": encode_key(obj.key)}
     if obj.size is not None:
         o["size"] = obj.size
@@ -68,16 +83,7 @@ def event_record(event: str, request: EventRequest, bucket: str, owner: str, reg
     if obj.version_id:
         o["versionId"] = obj.version_id
     o["sequencer"] = sequencer
-    return {
-        "eventVersion": EVENT_VERSION, "eventSource": "aws:s3", "awsRegion": region or "us-east-1",
-        "eventTime": event_time(when), "eventName": event.removeprefix("s3:"),
-        "userIdentity": {"principalId": request.principal},
-        "requestParameters": {"sourceIPAddress": request.source_ip},
-        "responseElements": {"x-amz-request-id": request.request_id, "x-amz-id-2": request.request_id},
-        "s3": {"s3SchemaVersion": SCHEMA, "configurationId": configuration_id,
-               "bucket": {"name": bucket, "ownerIdentity": {"principalId": owner}, "arn": f"arn:aws:s3:::{bucket}"},
-               "object": o},
-    }
+    return o
 
 
 def is_removal(record: dict[str, Any]) -> bool:

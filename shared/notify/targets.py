@@ -18,7 +18,7 @@ from shared import constants as C
 
 NAMESPACE, ACCESS = "namespace", "access"
 DROP, REFUSE = "drop", "refuse"            # queue_full: drop the oldest records, or refuse new writes (503)
-COMMON_KEYS = frozenset({"enable", "queue_dir", "queue_limit", "queue_full", "comment"})
+COMMON_KEYS = frozenset({"enable", "queue_dir", "queue_limit", "queue_full", "comment", "bucket_events"})
 # type -> (required keys, optional keys)
 TYPES: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "webhook": (frozenset({"endpoint"}), frozenset({"auth_token", "client_cert", "client_key"})),
@@ -74,7 +74,12 @@ class Target:
 
     @property
     def enabled(self) -> bool:
-        return self.settings.get("enable", "on").lower() in ("on", "true", "1", "yes")
+        return _on(self.settings.get("enable", "on"))
+
+    @property
+    def bucket_events(self) -> bool:
+        """Subscribed at the service level: s3:BucketCreated and s3:BucketRemoved of every bucket."""
+        return _on(self.settings.get("bucket_events", "off"))
 
     def public_settings(self) -> dict[str, str]:
         """The settings with secrets masked, for status and `config get`."""
@@ -82,6 +87,11 @@ class Target:
 
 
 _SECRETS = frozenset({"password", "auth_token", "token"})
+_SWITCHES = ("on", "off", "true", "false", "1", "0", "yes", "no")
+
+
+def _on(value: str) -> bool:
+    return value.lower() in ("on", "true", "1", "yes")
 
 
 def arn_target(arn: str) -> tuple[str, str] | None:
@@ -122,6 +132,11 @@ def _check_values(label: str, type_: str, v: dict[str, str]) -> None:
         raise TargetError(f"{label}: queue_full must be {DROP!r} or {REFUSE!r}, not {v['queue_full']!r}")
     if type_ in _FORMATTED and v.get("format", NAMESPACE) not in (NAMESPACE, ACCESS):
         raise TargetError(f"{label}: format must be {NAMESPACE!r} or {ACCESS!r}, not {v['format']!r}")
+    for switch in ("enable", "bucket_events", "durable", "mandatory", "jetstream"):
+        if switch in v and v[switch].lower() not in _SWITCHES:
+            raise TargetError(f"{label}: {switch} must be on or off, not {v[switch]!r}")
+    if _on(v.get("bucket_events", "off")) and type_ in _FORMATTED and v.get("format", NAMESPACE) == NAMESPACE:
+        raise TargetError(f"{label}: bucket_events needs format {ACCESS!r} (a namespace mirrors objects only)")
     if "table" in v and not _TABLE.match(v["table"]):
         raise TargetError(f"{label}: table must be a plain SQL identifier, not {v['table']!r}")
     if type_ == "webhook":

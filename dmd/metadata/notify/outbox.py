@@ -67,10 +67,12 @@ class Outbox:
         self.wakers: list[Any] = []                    # the workers' wake-up callbacks
         self._seq = time.time_ns() // 1000
         self._rules: dict[str, tuple[int, list[Rule]]] = {}
+        self.service_targets: list[Target] = []        # subscribed to every bucket's creation and removal
 
     # -- configuration --------------------------------------------------------------------------
     def set_targets(self, targets: dict[str, Target]) -> None:
         self.targets = {arn: t for arn, t in targets.items() if t.enabled}
+        self.service_targets = [t for t in self.targets.values() if t.bucket_events]
 
     def target_for(self, arn: str) -> Target | None:
         """The configured target an ARN names (any region in the ARN)."""
@@ -110,8 +112,8 @@ class Outbox:
         if not rules:
             return []
         facts = object_facts(key, md, attrs.get("versioning"), name.startswith("s3:ObjectRemoved:"))
-        self._seq = max(self._seq + 1, time.time_ns() // 1000)
-        sequencer = f"{self._seq:016X}"
+        seq = self._next_seq()
+        sequencer = f"{seq:016X}"
         ops: list[Op] = []
         for rule in rules:
             target = self.target_for(rule.arn)
@@ -123,11 +125,29 @@ class Outbox:
             record = event_record(name, request, bucket, attrs.get("owner", ""), attrs.get("locationConstraint") or "",
                                   facts, sequencer, rule.id)
             entry = {"event": name, "key": f"{bucket}/{key}", "record": record}
-            ops.append((keys.outbox_key(target.queue_key, self._seq, self.ctx.boot_id[:8]), orjson.dumps(entry)))
+            ops.append((keys.outbox_key(target.queue_key, seq, self.ctx.boot_id[:8]), orjson.dumps(entry)))
             self.depth[target.queue_key] = depth + 1
         if ops:
             self.armed = True
         return ops
+
+    def bucket_ops(self, bucket: str, attrs: MD, event: dict | None, name: str) -> list[Op]:
+        """s3:BucketCreated / s3:BucketRemoved records for the targets subscribed at the service level."""
+        if not self.service_targets:
+            return []
+        request = EventRequest.from_wire(event)
+        seq = self._next_seq()
+        record = event_record(name, request, bucket, attrs.get("owner", ""), attrs.get("locationConstraint") or "",
+                              None, f"{seq:016X}", "")
+        entry = orjson.dumps({"event": name, "key": bucket, "record": record})
+        self.armed = True
+        for target in self.service_targets:
+            self.depth[target.queue_key] = self.depth.get(target.queue_key, 0) + 1
+        return [(keys.outbox_key(t.queue_key, seq, self.ctx.boot_id[:8]), entry) for t in self.service_targets]
+
+    def _next_seq(self) -> int:
+        self._seq = max(self._seq + 1, time.time_ns() // 1000)
+        return self._seq
 
     async def _bucket_rules(self, bucket: str, attrs: MD) -> list[Rule]:
         rev = attrs.get("_rev", 0)
