@@ -8,7 +8,6 @@ each target's outbox (keys.outbox_key). The delivery workers (worker.py) take th
 """
 from __future__ import annotations
 
-import logging
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -26,9 +25,6 @@ from shared.notify.targets import Target, arn_target
 
 if TYPE_CHECKING:
     from dmd.metadata.context import MetadataContext
-
-log = logging.getLogger("coffer.notify")
-
 
 def has_rules(attrs: MD) -> bool:
     """The hot-path test: does the bucket have a notification configuration at all?"""
@@ -66,7 +62,7 @@ class Outbox:
         self.armed = False                             # an event was queued since start: wake workers
         self.wakers: list[Any] = []                    # the workers' wake-up callbacks
         self._seq = time.time_ns() // 1000
-        self._rules: dict[str, tuple[int, list[Rule]]] = {}
+        self._rules: dict[str, tuple[tuple, list[Rule]]] = {}
         self.service_targets: list[Target] = []        # subscribed to every bucket's creation and removal
 
     # -- configuration --------------------------------------------------------------------------
@@ -111,22 +107,20 @@ class Outbox:
         rules = matching(await self._bucket_rules(bucket, attrs), name, key)
         if not rules:
             return []
+        # A rule whose target was declared once and removed since stays; its events go nowhere.
+        sends = [(rule, target) for rule in rules if (target := self.target_for(rule.arn)) is not None]
+        for _, target in sends:     # all checked before any is counted: a refused write queues nothing
+            if target.refuses_when_full and self.depth.get(target.queue_key, 0) >= target.queue_limit:
+                raise S3Error("SlowDown", f"The event queue of {target.arn} is full; retry later.")
         facts = object_facts(key, md, attrs.get("versioning"), name.startswith("s3:ObjectRemoved:"))
         seq = self._next_seq()
-        sequencer = f"{seq:016X}"
         ops: list[Op] = []
-        for rule in rules:
-            target = self.target_for(rule.arn)
-            if target is None:      # declared once, removed since: the rule stays, its events go nowhere
-                continue
-            depth = self.depth.get(target.queue_key, 0)
-            if depth >= target.queue_limit and target.refuses_when_full:
-                raise S3Error("SlowDown", f"The event queue of {target.arn} is full; retry later.")
+        for rule, target in sends:
             record = event_record(name, request, bucket, attrs.get("owner", ""), attrs.get("locationConstraint") or "",
-                                  facts, sequencer, rule.id)
+                                  facts, f"{seq:016X}", rule.id)
             entry = {"event": name, "key": f"{bucket}/{key}", "record": record}
             ops.append((keys.outbox_key(target.queue_key, seq, self.ctx.boot_id[:8]), orjson.dumps(entry)))
-            self.depth[target.queue_key] = depth + 1
+            self.depth[target.queue_key] = self.depth.get(target.queue_key, 0) + 1
         if ops:
             self.armed = True
         return ops
@@ -150,7 +144,8 @@ class Outbox:
         return self._seq
 
     async def _bucket_rules(self, bucket: str, attrs: MD) -> list[Rule]:
-        rev = attrs.get("_rev", 0)
+        # By revision, and by creation: a bucket deleted and made again starts its revisions anew.
+        rev = (attrs.get("creationDate"), attrs.get("_rev", 0))
         cached = self._rules.get(bucket)
         if cached is not None and cached[0] == rev:
             return cached[1]
