@@ -241,4 +241,5 @@ NOTIFY_SEND_TIMEOUT_S = 10.0          # one delivery (connect included)
 NOTIFY_ACCESSED_PENDING = 1000        # ObjectAccessed events a front-end keeps in flight before dropping
 NOTIFY_LEASE_S = 30.0                 # on a shared engine, one daemon's worker sends a target's outbox: its lease
 NOTIFY_LEASE_RENEW_S = 20.0           # ... renewed when less than this is left
+NOTIFY_TARGETS_CHANNEL = "coffer_notify_targets"   # LISTEN/NOTIFY: run-time targets changed through another daemon
 NOTIFY_STANDBY_S = 5.0                # how often a daemon without the lease looks whether it is free

@@ -1,5 +1,6 @@
 """Notifications with two metadata daemons over one PostgreSQL database: one worker sends each outbox
-(the lease), records written through either daemon all arrive, and none twice in a steady run."""
+(the lease), records written through either daemon all arrive, and none twice in a steady run; a
+run-time target reaches both daemons."""
 from __future__ import annotations
 
 from collections import Counter
@@ -28,5 +29,9 @@ def test_one_worker_per_outbox_across_daemons(fresh_cluster, postgres):
         states = sorted(admin_json(cluster, "--endpoint", f"http://127.0.0.1:{cluster.s3_ports[i]}",
                                    "notify", "status")[0]["state"] for i in range(2))
         assert states == ["online", "standby"]
+        # A run-time declaration made through one daemon is applied by the other at once.
+        admin_json(cluster, "config", "set", "notify_webhook:late", f"endpoint={hook.url}")
+        wait_for(lambda: "notify_webhook:late" in [r["target"] for r in admin_json(
+            cluster, "--endpoint", f"http://127.0.0.1:{cluster.s3_ports[1]}", "notify", "status")], 30)
     finally:
         hook.close()

@@ -2,11 +2,13 @@
 
 Targets come from the config file and the environment (`declared`, read at start) and from
 run-time declarations stored under `__notify` (`coffer admin config set notify_TYPE:ID ...`),
-which win over both and take effect at once: the target's worker is restarted with them.
+which win over both and take effect at once: the target's worker is restarted with them (on a
+shared PostgreSQL engine, in every daemon: they are told through LISTEN/NOTIFY).
 The calls `queueEvent`, `notifyStatus` and `notifyConfig` of the contract are implemented here.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +19,8 @@ from dmd.metadata.engine import prefix_cursor
 from dmd.metadata.notify.outbox import has_rules
 from dmd.metadata.notify.worker import TargetWorker
 from dmd.metadata.versioning import MD
-from shared.errors import S3Error
+from shared import constants as C
+from shared.errors import S3Error, ServiceUnavailable
 from shared.notify.targets import Target, TargetError, make_target, merge
 
 if TYPE_CHECKING:
@@ -33,6 +36,7 @@ class Notifier:
         self.runtime: dict[str, Target] = {}        # by ARN: stored in the daemon
         self.workers: dict[str, TargetWorker] = {}  # by ARN
         self.started = False
+        self._applying = asyncio.Lock()
 
     @property
     def targets(self) -> dict[str, Target]:
@@ -43,6 +47,26 @@ class Notifier:
         self.runtime = merge(await self.ctx.run(self._stored))
         self.started = True
         await self._apply()
+        if self.ctx.shared:
+            loop = asyncio.get_running_loop()
+
+            def changed(payload: str) -> None:
+                if orjson.loads(payload).get("from") != self.ctx.boot_id:
+                    asyncio.run_coroutine_threadsafe(self.reload(), loop)
+            self.ctx.engine.listen(C.NOTIFY_TARGETS_CHANNEL, changed)
+
+    async def reload(self) -> None:
+        """Read the run-time declarations again (another daemon changed them)."""
+        self.runtime = merge(await self.ctx.run(self._stored))
+        await self._apply()
+
+    async def _tell_others(self) -> None:
+        if self.ctx.shared:
+            payload = orjson.dumps({"from": self.ctx.boot_id}).decode()
+            try:
+                await self.ctx.run(self.ctx.engine.notify, C.NOTIFY_TARGETS_CHANNEL, payload)
+            except ServiceUnavailable as exc:   # stored already: the others see it at their next start
+                log.warning("could not tell the other daemons of a target change", extra={"error": str(exc)})
 
     async def stop(self) -> None:
         for worker in list(self.workers.values()):
@@ -50,6 +74,10 @@ class Notifier:
         self.workers.clear()
 
     async def _apply(self) -> None:
+        async with self._applying:
+            await self._apply_now()
+
+    async def _apply_now(self) -> None:
         """Make the workers match the targets: start new ones, restart changed ones, stop removed ones."""
         targets = {arn: t for arn, t in self.targets.items() if t.enabled}
         self.ctx.outbox.set_targets(targets)
@@ -102,6 +130,7 @@ class Notifier:
             raise S3Error("InvalidArgument", f"unknown notify_config operation {op!r}", ArgumentName="op",
                           ArgumentValue=op)
         await self._apply()
+        await self._tell_others()
         target = self.targets.get(arn)
         return self._describe(target) if target else None
 
