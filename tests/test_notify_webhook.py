@@ -166,3 +166,61 @@ def test_bucket_events_for_targets_subscribed_at_the_service_level(fresh_cluster
     assert all(r["s3"]["bucket"]["name"] == "born" and "object" not in r["s3"] for r in records)
     assert records[0]["userIdentity"]["principalId"] == records[0]["s3"]["bucket"]["ownerIdentity"]["principalId"]
     assert hook.bodies[0]["EventName"] == "s3:BucketCreated" and hook.bodies[0]["Key"] == "born"
+
+
+def _client_certificate(directory, ca_name: str = "webhook test client CA"):
+    """A CA and a client certificate it signed (clientAuth), as PEM files: (ca, cert, key)."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+    now = datetime.datetime.now(datetime.timezone.utc)
+
+    def build(subject, issuer, public_key):
+        return (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer).public_key(public_key)
+                .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(hours=1))
+                .not_valid_after(now + datetime.timedelta(days=1)))
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    issuer = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, ca_name)])
+    ca = build(issuer, issuer, ca_key.public_key()).add_extension(
+        x509.BasicConstraints(ca=True, path_length=0), critical=True).sign(ca_key, hashes.SHA256())
+    cert = build(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "coffer")]), issuer, key.public_key()) \
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False) \
+        .sign(ca_key, hashes.SHA256())
+    pem = serialization.Encoding.PEM
+    paths = [directory / n for n in ("client-ca.pem", "client.pem", "client-key.pem")]
+    paths[0].write_bytes(ca.public_bytes(pem))
+    paths[1].write_bytes(cert.public_bytes(pem))
+    paths[2].write_bytes(key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    return paths
+
+
+def test_https_webhook_with_a_client_certificate(fresh_cluster, tmp_path):
+    import ssl
+
+    from shared.tls import self_signed
+    server_pki = self_signed(tmp_path / "server-pki", ["127.0.0.1"])
+    client_ca, client_cert, client_key = _client_certificate(tmp_path)
+    hook = WebhookReceiver()
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=str(client_ca))
+    tls.verify_mode = ssl.CERT_REQUIRED                 # no client certificate, no delivery
+    tls.load_cert_chain(server_pki.cert, server_pki.key)
+    hook.server.socket = tls.wrap_socket(hook.server.socket, server_side=True)
+    url = hook.url.replace("http://", "https://")
+    try:
+        cluster = fresh_cluster(env={"SSL_CERT_FILE": str(server_pki.ca),
+                                     "COFFER_NOTIFY_WEBHOOK_TLS_ENDPOINT": url,
+                                     "COFFER_NOTIFY_WEBHOOK_TLS_CLIENT_CERT": str(client_cert),
+                                     "COFFER_NOTIFY_WEBHOOK_TLS_CLIENT_KEY": str(client_key),
+                                     "COFFER_NOTIFY_WEBHOOK_BARE_ENDPOINT": url})
+        s3 = cluster.client()
+        s3.create_bucket(Bucket="tls-hook")
+        put_rules(s3, "tls-hook", queue_rule("arn:minio:sqs::TLS:webhook", ["s3:ObjectCreated:*"], "with"),
+                  queue_rule("arn:minio:sqs::BARE:webhook", ["s3:ObjectCreated:*"], "without"))
+        s3.put_object(Bucket="tls-hook", Key="k", Body=b"x")
+        records = wait_for(lambda: hook.records())
+        assert [r["s3"]["configurationId"] for r in records] == ["with"]    # the target without a certificate
+    finally:
+        hook.close()

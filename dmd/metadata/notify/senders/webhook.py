@@ -1,4 +1,8 @@
-"""Webhook targets: each event POSTed as JSON to `endpoint` (httpx); any 2xx is delivered."""
+"""Webhook targets: each event POSTed as JSON to `endpoint` (httpx); any 2xx is delivered.
+
+An https endpoint's certificate is checked against the system's CAs (or SSL_CERT_FILE); with
+client_cert and client_key the webhook gets that certificate (mutual TLS).
+"""
 from __future__ import annotations
 
 from typing import Any
@@ -19,8 +23,10 @@ class WebhookSender:
         if s.get("auth_token"):
             token = s["auth_token"]
             self.headers["Authorization"] = token if " " in token else f"Bearer {token}"
-        cert = (s["client_cert"], s["client_key"]) if s.get("client_cert") else None
-        self.client = httpx.AsyncClient(timeout=C.NOTIFY_SEND_TIMEOUT_S, cert=cert)
+        tls = httpx.create_ssl_context()
+        if s.get("client_cert"):
+            tls.load_cert_chain(s["client_cert"], s["client_key"])
+        self.client = httpx.AsyncClient(timeout=C.NOTIFY_SEND_TIMEOUT_S, verify=tls)
 
     async def send(self, entry: dict[str, Any]) -> None:
         answer = await self.client.post(self.endpoint, content=orjson.dumps(event_body(entry)), headers=self.headers)
