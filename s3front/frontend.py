@@ -42,6 +42,9 @@ class Frontend:
         self.identities = Identities(config, self.metadata)
         self.auth.identities = self.identities
         self._deletes = asyncio.Semaphore(C.GC_MAX_PARALLEL_DELETES)
+        self.accessed_pending = 0         # ObjectAccessed events on their way (s3front/notify.py)
+        self.accessed_dropped = 0
+        self.accessed_rules: dict[str, tuple[int, frozenset[str]]] = {}   # bucket -> (rev, events its rules name)
 
     async def start(self) -> None:
         await self.metadata.start()

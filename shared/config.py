@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 
 from shared import constants as C
+from shared.notify.targets import TargetError, merge, targets_from_env, targets_from_file
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,7 @@ class Config:
     lifecycle_day: int = C.LIFECYCLE_DAY_S  # COFFER_LIFECYCLE_DAY_SECONDS: a lifecycle "day" (shorter for tests)
     lifecycle_interval: float = 0.0 # COFFER_LIFECYCLE_INTERVAL: seconds between passes (0: from the day)
     lifecycle_lease: float = C.LIFECYCLE_LEASE_TTL_S   # COFFER_LIFECYCLE_LEASE_SECONDS: the worker's lease
+    notify_targets: dict[str, Any] = field(default_factory=dict)   # notification targets by ARN (shared/notify)
 
     @property
     def metadata_daemons(self) -> tuple[tuple[str, int], ...]:
@@ -171,6 +173,7 @@ def load_config(**overrides: Any) -> Config:
         # The DSN holds the database password: a compose or swarm secret too.
         values["metadata_dsn"] = Path(env["METADATA_DSN_FILE"]).read_text().strip()
     values["endpoints"] = _endpoints(env, file_conf)
+    values["notify_targets"] = _notify_targets(env, file_conf)
     accounts = _accounts(env, file_conf)
     if accounts is not None:
         values["accounts"], values["default_credentials"] = accounts, False
@@ -200,6 +203,12 @@ def host_list(value: str | list[str]) -> tuple[tuple[str, int], ...]:
             raise SystemExit(f"coffer: METADATA_HOSTS: {item!r} is not host:port (a port from 1 to 65535)")
         hosts.append((host, int(port)))
     return tuple(dict.fromkeys(hosts))
+def _notify_targets(env: os._Environ, file_conf: dict[str, Any]) -> dict[str, Any]:
+    """Notification targets of the config file's `notify` and of COFFER_NOTIFY_* (which win)."""
+    try:
+        return merge(targets_from_file(file_conf.get("notify")), targets_from_env(env))
+    except TargetError as exc:
+        raise SystemExit(f"coffer: {exc}") from None
 
 
 def _check_engine(values: dict[str, Any]) -> None:

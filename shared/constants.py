@@ -245,3 +245,20 @@ METRICS_LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
                            10.0, 30.0, 60.0)
 METRICS_BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)    # writes (or files) per synced batch
 PROGRESS_PLAIN_EVERY_S = 2.0          # `coffer fsck`/`gc --sweep` off a terminal: a progress line this often
+
+# Bucket event notifications (shared/notify/, dmd/metadata/notify/; docs/notifications.md)
+NOTIFY_CONFIG_KIND = "notification"   # the cold bucket configuration holding a bucket's rules
+NOTIFY_ENV_PREFIX = "COFFER_NOTIFY_"  # COFFER_NOTIFY_<TYPE>_<ID>_<KEY>=value
+NOTIFY_QUEUE_LIMIT = 100_000          # a target's outbox bound unless its queue_limit says otherwise
+NOTIFY_MAX_BODY = 256 * 1024          # a NotificationConfiguration body
+NOTIFY_MAX_RULES = 100                # configurations of one bucket
+NOTIFY_READ_BATCH = 256               # outbox records a worker reads (and deletes) at a time
+NOTIFY_POLL_S = 1.0                   # a worker looks at its outbox this often even when not woken
+NOTIFY_BACKOFF_MIN_S = 0.1            # retry delays while a target is down: doubling up to the max
+NOTIFY_BACKOFF_MAX_S = 5.0
+NOTIFY_SEND_TIMEOUT_S = 10.0          # one delivery (connect included)
+NOTIFY_ACCESSED_PENDING = 1000        # ObjectAccessed events a front-end keeps in flight before dropping
+NOTIFY_LEASE_S = 30.0                 # on a shared engine, one daemon's worker sends a target's outbox: its lease
+NOTIFY_LEASE_RENEW_S = 20.0           # ... renewed when less than this is left
+NOTIFY_TARGETS_CHANNEL = "coffer_notify_targets"   # LISTEN/NOTIFY: run-time targets changed through another daemon
+NOTIFY_STANDBY_S = 5.0                # how often a daemon without the lease looks whether it is free

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from dmd.metadata import buckets, leases, maintenance, multipart, objects, pages, raw, streams
+from dmd.metadata.notify import notifier
 from dmd.metadata.context import MetadataContext
 from dmd.metadata.locks import call_deadline
 from shared import constants as C
@@ -47,6 +48,8 @@ IMPLEMENTATIONS: dict[str, Handler] = {
     "take_lease": leases.take_lease, "release_lease": leases.release_lease,
     "buckets_with_config": leases.buckets_with_config,
     "due_garbage": maintenance.due_garbage, "referenced_pieces": maintenance.referenced_pieces,
+    "queue_event": notifier.queue_event, "notify_status": notifier.notify_status,
+    "notify_config": notifier.notify_config,
 }
 RAW_IMPLEMENTATIONS: dict[str, Handler] = {
     "get": raw.get, "put": raw.put, "delete": raw.delete, "batch": raw.batch,

@@ -12,6 +12,7 @@ from s3front.api.common import request_acl, requester_party
 from s3front.api.conditions import check_read_conditions, write_condition
 from s3front.api.objects import new_object_md, open_pieces, put_version_header, request_tags, user_metadata, with_gc
 from s3front.api.store import commit, write_stream
+from s3front.notify import event_request
 from s3front.request import S3Request, S3Response, xml_response
 from s3front.tagging import REPLACE, TAGS, tagging_directive
 from s3front.xml import Node, document
@@ -153,7 +154,8 @@ async def copy_object(req: S3Request) -> S3Response:
     md = _destination_md(req, source, directive, md5, pieces)
     md.acl, md.checksum = acl.get("acl"), checksum
     _copy_tags(md, source, tags_directive)
-    result = await commit(req, req.frontend.metadata.put_object(req.bucket, req.key, md, condition), pieces)
+    event = event_request(req, "s3:ObjectCreated:Copy")
+    result = await commit(req, req.frontend.metadata.put_object(req.bucket, req.key, md, condition, event), pieces)
     headers = put_version_header(result, bucket)
     if source_bucket.versioning is not None:
         headers["x-amz-copy-source-version-id"] = external_version_id(source.version_id, source.is_null)

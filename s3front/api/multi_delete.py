@@ -7,6 +7,7 @@ from s3front.addressing import check_key
 from s3front.api.objects import delete_marker
 from s3front.authorize import may_bypass_governance, may_delete
 from s3front.body import read_small_body
+from s3front.notify import event_request
 from s3front.request import S3Request, S3Response, xml_response
 from s3front.xml import Node, child_text, document, parse
 from shared import constants as C
@@ -77,7 +78,7 @@ async def _delete_one(req: S3Request, target: Target, marker: ObjectMD, bypass: 
             raise S3Error("NoSuchVersion") from None
         async with gate:
             result = await req.frontend.metadata.delete_object(req.bucket, key, version_id, marker,
-                                                               bypass_governance=bypass)
+                                                               bypass_governance=bypass, event=event_request(req, ""))
     except S3Error as exc:
         return _error(key, version, exc)
     except InternalError:

@@ -17,6 +17,7 @@ from s3front.api.store import commit, write_data
 from s3front.api.conditions import write_condition
 from s3front.body import BodyReader, body_length, object_checksum_header, read_small_body
 from s3front.lifecycle.rules import upload_abort_headers
+from s3front.notify import event_request
 from s3front.request import S3Request, S3Response, upload_id, xml_response
 from s3front.xml import MAX_XML_BODY, Node, child_text, document, parse
 from shared import constants as C
@@ -161,7 +162,8 @@ async def complete_multipart_upload(req: S3Request) -> S3Response:
     parts = parse_complete(await read_small_body(req, MAX_XML_BODY, body_checksums=False))
     # The object's metadata is the upload's; the daemon sets its size, ETag, pieces and Last-Modified.
     result = await req.frontend.metadata.complete_multipart_upload(req.bucket, req.key, uid, parts,
-                                                                   condition=condition, checksum=announced)
+                                                                   condition=condition, checksum=announced,
+                                                                   event=event_request(req, ""))
     checksum = result.checksum
     children: list[Node] = [("Location", _object_url(req)), ("Bucket", req.bucket), ("Key", req.key),
                             ("ETag", f'"{result.etag}"')]

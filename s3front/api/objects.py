@@ -12,6 +12,7 @@ from s3front.api.store import commit, write_data
 from s3front.body import BodyReader, body_length, stored_content_encoding
 from s3front.authorize import may_bypass_governance
 from s3front.lifecycle.rules import expiration_headers, has_lifecycle
+from s3front.notify import accessed, event_request
 from s3front.request import S3Request, S3Response, version_param
 from s3front.tagging import TAGS, parse_tagging_header
 from shared import constants as C
@@ -109,8 +110,8 @@ def check_new_object(req: S3Request) -> None:
     request_lock(req)
 
 
-async def store_object(req: S3Request, reader: BodyReader,
-                       condition: WriteCondition | None = None) -> tuple[ObjectMD, WriteResult]:
+async def store_object(req: S3Request, reader: BodyReader, condition: WriteCondition | None = None,
+                       event: str = "s3:ObjectCreated:Put") -> tuple[ObjectMD, WriteResult]:
     """The write path of a new object from its request headers and `reader`'s bytes (PutObject,
     PostObject): stream the bytes to the data location, then commit the version."""
     acl = request_acl(req, requester_party(req)[0], req.access.bucket.owner)
@@ -118,7 +119,8 @@ async def store_object(req: S3Request, reader: BodyReader,
     md = new_object_md(req, reader.length, reader.etag, pieces)
     md.acl = acl.get("acl")
     md.checksum = reader.verify()
-    result = await commit(req, req.frontend.metadata.put_object(req.bucket, req.key, md, condition), pieces)
+    result = await commit(req, req.frontend.metadata.put_object(req.bucket, req.key, md, condition,
+                                                                 event_request(req, event)), pieces)
     return md, result
 
 
@@ -230,7 +232,7 @@ async def get_object(req: S3Request) -> S3Response:
     if size:
         body = await open_pieces(req, md.pieces, start, end)
         body = body.ready() or body     # a small object is sent in one piece, without a stream
-    return S3Response(status, headers, body)
+    return accessed(req, S3Response(status, headers, body), "s3:ObjectAccessed:Get", md.version_id)
 
 
 async def head_object(req: S3Request) -> S3Response:
@@ -244,9 +246,9 @@ async def head_object(req: S3Request) -> S3Response:
     if rng:
         headers["Content-Range"] = f"bytes {rng[0]}-{rng[1]}/{size}"
         headers["Content-Length"] = str(rng[1] - rng[0] + 1)
-        return S3Response(206, headers)
+        return accessed(req, S3Response(206, headers), "s3:ObjectAccessed:Head", md.version_id)
     headers["Content-Length"] = str(size)
-    return S3Response(200, headers)
+    return accessed(req, S3Response(200, headers), "s3:ObjectAccessed:Head", md.version_id)
 
 
 async def open_pieces(req: S3Request, pieces: tuple[Piece, ...], start: int, end: int) -> PieceStream:
@@ -291,7 +293,8 @@ async def delete_object(req: S3Request) -> S3Response:
     # With a versionId the routing table asks DELETE_VERSION (the bucket owner), else WRITE.
     version_id = version_param(req)
     result: DeleteResult = await req.frontend.metadata.delete_object(
-        req.bucket, req.key, version_id, delete_marker(req), bypass_governance=may_bypass_governance(req))
+        req.bucket, req.key, version_id, delete_marker(req), bypass_governance=may_bypass_governance(req),
+        event=event_request(req, ""))
     headers: dict[str, str] = {}
     if result.delete_marker:
         headers["x-amz-delete-marker"] = "true"

@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl
 from s3front.auth import claimed_access_key
 from s3front.body import read_small_body
 from s3front.iam import Decision, PrincipalKind, Request, account_root, context, decide
-from s3front.iam_api import account, groups, keys, oidc, policies, roles, sts, users
+from s3front.iam_api import account, groups, keys, notify, oidc, policies, roles, sts, users
 from s3front.iam_api.model import arn
 from s3front.iam_api.protocol import QueryRequest, error_document, response
 from s3front.request import S3Request, S3Response
@@ -23,7 +23,7 @@ from shared.errors import InternalError, S3Error
 log = logging.getLogger("coffer.iam")
 
 IAM_ACTIONS = {**users.ACTIONS, **keys.ACTIONS, **groups.ACTIONS, **policies.ACTIONS, **roles.ACTIONS,
-               **oidc.ACTIONS, **account.ACTIONS}
+               **oidc.ACTIONS, **account.ACTIONS, **notify.ACTIONS}
 SERVICES = {"iam": IAM_ACTIONS, "sts": sts.ACTIONS}
 # Coffer's own actions (MinIO's user status and service accounts) are authorized as these IAM actions.
 AUTHORIZED_AS = {"EnableUser": "UpdateUser", "DisableUser": "UpdateUser", "CreateServiceAccount": "CreateAccessKey",

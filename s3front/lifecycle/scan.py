@@ -29,6 +29,7 @@ from shared.lifecycle import Rule
 from shared.lifecycle_model import uses_tags
 from shared.lifecycle_plan import (DELETE_VERSION, EXPIRE_CURRENT, REMOVE_DELETE_MARKER, Action, Version, plan_key,
                                    plan_upload)
+from shared.notify.record import EventRequest
 from shared.models import NULL_VERSION, external_version_id, iso_now, parse_iso
 
 log = logging.getLogger("coffer.lifecycle")
@@ -171,6 +172,15 @@ async def _key(scan: Scan, info: BucketInfo, rules: list[Rule], key: str, entrie
         refused = refused or not done
 
 
+def _expiry_event(info: BucketInfo, version: str | None) -> EventRequest | None:
+    """The LifecycleExpiration event of a delete, for a bucket with notification rules."""
+    if C.NOTIFY_CONFIG_KIND not in info.configs:
+        return None
+    marks = version is None and info.versioning is not None      # a current version in a versioned bucket
+    name = "s3:LifecycleExpiration:DeleteMarkerCreated" if marks else "s3:LifecycleExpiration:Delete"
+    return EventRequest(name, "lifecycle", "", "")
+
+
 async def _act(scan: Scan, info: BucketInfo, key: str, action: Action, current: VersionEntry) -> bool:
     """One action through the DeleteObject path; False if it was refused or not done."""
     report = scan.report
@@ -179,7 +189,7 @@ async def _act(scan: Scan, info: BucketInfo, key: str, action: Action, current: 
         return False
     marker = ObjectMD(last_modified=iso_now(), owner_id=info.owner, owner_name=info.owner_name)
     try:
-        result = await scan.metadata.delete_object(info.name, key, version, marker)
+        result = await scan.metadata.delete_object(info.name, key, version, marker, event=_expiry_event(info, version))
     except S3Error as exc:
         if exc.code in _GONE:
             return False
