@@ -12,6 +12,8 @@ from s3front.api.store import commit, write_data
 from s3front.body import BodyReader, body_length, stored_content_encoding
 from s3front.authorize import may_bypass_governance
 from s3front.request import S3Request, S3Response, version_param
+from s3front.sse.data import SealedStream, Sealing, for_write, open_range, read_headers, read_key
+from s3front.sse.headers import WRITE, CustomerKey
 from s3front.tagging import TAGS, parse_tagging_header
 from shared import constants as C
 from shared.contract.data import DataStream
@@ -45,16 +47,20 @@ def stored_headers(req: S3Request) -> dict[str, str]:
     return headers
 
 
-def new_object_md(req: S3Request, size: int, md5: str, pieces: tuple[Piece, ...]) -> ObjectMD:
+def new_object_md(req: S3Request, size: int, md5: str, pieces: tuple[Piece, ...],
+                  sealing: Sealing | None = None) -> ObjectMD:
+    """A new object's metadata; an encrypted one (`sealing`) records its encryption and gets its ETag."""
     owner_id, owner_name = object_owner(req)
     extra: dict[str, Any] = {}
     tags = request_tags(req)
     if tags:
         extra[TAGS] = tags
     extra.update(request_lock(req))
-    return ObjectMD(size=size, etag=md5, last_modified=iso_now(), owner_id=owner_id, owner_name=owner_name,
+    return ObjectMD(size=size, etag=md5 if sealing is None else sealing.etag(md5), last_modified=iso_now(),
+                    owner_id=owner_id, owner_name=owner_name,
                     storage_class=req.headers.get("x-amz-storage-class", "STANDARD"), headers=stored_headers(req),
-                    user_metadata=user_metadata(req.headers), pieces=pieces, extra=extra)
+                    user_metadata=user_metadata(req.headers), pieces=pieces, extra=extra,
+                    sse=None if sealing is None else sealing.wire())
 
 
 def request_lock(req: S3Request) -> dict[str, Any]:
@@ -96,13 +102,16 @@ async def put_object(req: S3Request) -> S3Response:
     condition = write_condition(req.headers)
     bucket = req.access.bucket
     acl = request_acl(req, requester_party(req)[0], bucket.owner)
+    sealing = await for_write(req)
     reader = BodyReader(req, length, C.DEFAULT_CHECKSUM)
-    pieces = await write_data(req, reader)
-    md = new_object_md(req, reader.length, reader.etag, pieces)
+    pieces = await write_data(req, reader, sealing)
+    md = new_object_md(req, reader.length, reader.etag, pieces, sealing)
     md.acl = acl.get("acl")
     md.checksum = reader.verify()
     result = await commit(req, req.frontend.metadata.put_object(req.bucket, req.key, md, condition), pieces)
     headers = {"ETag": etag(md), **put_version_header(result, bucket)}
+    if sealing is not None:
+        headers.update(sealing.headers(WRITE))
     if md.checksum:
         headers.update(checksum_headers(md.checksum))
     return with_gc(req, S3Response(200, headers), result.garbage)
@@ -194,25 +203,31 @@ def _part_checksum(req: S3Request, md: ObjectMD, n: int, headers: dict[str, str]
 
 async def get_object(req: S3Request) -> S3Response:
     bucket, md = read_target(req)
+    customer = read_key(req, md)
     check_read_conditions(req.headers, md)
     size = md.size
     headers = _answer_headers(req, md, bucket)
+    if md.sse is not None:
+        headers.update(read_headers(md, customer))
     rng = _part_or_byte_range(req, md, headers)
     status, (start, end) = (206, rng) if rng else (200, (0, size - 1))
     if rng:
         headers["Content-Range"] = f"bytes {start}-{end}/{size}"
     headers["Content-Length"] = str(end - start + 1 if size else 0)
-    body: bytes | PieceStream = b""
+    body: bytes | PieceStream | SealedStream = b""
     if size:
-        body = await open_pieces(req, md.pieces, start, end)
+        body = await open_object(req, md, start, end, customer)
         body = body.ready() or body     # a small object is sent in one piece, without a stream
     return S3Response(status, headers, body)
 
 
 async def head_object(req: S3Request) -> S3Response:
     bucket, md = read_target(req)
+    customer = read_key(req, md)
     check_read_conditions(req.headers, md)
     headers = _answer_headers(req, md, bucket)
+    if md.sse is not None:
+        headers.update(read_headers(md, customer))
     size = md.size
     rng = _part_or_byte_range(req, md, headers)
     if rng:
@@ -221,6 +236,15 @@ async def head_object(req: S3Request) -> S3Response:
         return S3Response(206, headers)
     headers["Content-Length"] = str(size)
     return S3Response(200, headers)
+
+
+async def open_object(req: S3Request, md: ObjectMD, start: int, end: int, customer: CustomerKey | None = None,
+                      source: bool = False) -> PieceStream | SealedStream:
+    """Plaintext bytes [start, end] of an object (the copy source, with `source`), decrypted if it is
+    encrypted (`customer`: its SSE-C key)."""
+    if md.sse is not None:
+        return await open_range(req, md, start, end, customer, source)
+    return await open_pieces(req, md.pieces, start, end)
 
 
 async def open_pieces(req: S3Request, pieces: tuple[Piece, ...], start: int, end: int) -> PieceStream:

@@ -58,7 +58,7 @@ class Encryption:
         # AWS adds aws:s3:arn to the request's context: the object's ARN, or the bucket's with a bucket key.
         arn = s3_arn(bucket) if sse.bucket_key else s3_arn(bucket, key)
         context = {**(sse.context or {}), "aws:s3:arn": arn}
-        return ObjectSse(KMS, info.arn, context, sse.bucket_key)
+        return ObjectSse(KMS, info.arn, context, sse.bucket_key, key_name=sse.kms_key_id)
 
     async def new_piece(self, obj: ObjectSse, bucket: str, key: str, part: int = 0,
                         customer: CustomerKey | None = None) -> tuple[bytes, Piece]:

@@ -13,10 +13,11 @@ from typing import Any, Protocol
 from shared.contract.records import Document
 from shared.contract.rpc import rpc
 
-# Record kinds. Access keys are looked up by key alone, so they are not filed under their account.
-USER, GROUP, ROLE, POLICY, ACCESS_KEY = "user", "group", "role", "policy", "key"
-KINDS = (USER, GROUP, ROLE, POLICY, ACCESS_KEY)
-GLOBAL_KINDS = (ACCESS_KEY,)
+# Record kinds. Access keys are looked up by key alone, so they are not filed under their account;
+# the built-in key service's KMS keys (sealed by the master key, s3front/sse/store.py) belong to the cluster.
+USER, GROUP, ROLE, POLICY, ACCESS_KEY, KMS_KEY = "user", "group", "role", "policy", "key", "kmskey"
+KINDS = (USER, GROUP, ROLE, POLICY, ACCESS_KEY, KMS_KEY)
+GLOBAL_KINDS = (ACCESS_KEY, KMS_KEY)
 
 
 def filed_under(account: str, kind: str) -> str:
