@@ -1,0 +1,92 @@
+"""The built-in key service through `coffer admin kms key ...`, and what disabling a key does to SSE-KMS."""
+from __future__ import annotations
+
+import base64
+import json
+import os
+import stat
+import subprocess
+import sys
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.cluster import ACCESS_KEY, ALT_ACCESS_KEY, ALT_SECRET_KEY, REPO_ROOT, SECRET_KEY
+from tests.test_sse import TESTKEY_1, ebucket, s3e, sse_cluster  # noqa: F401 - fixtures
+
+__all__ = ["ebucket", "s3e", "sse_cluster"]
+
+
+def admin(cluster, *args: str, ok: bool = True, keys: tuple[str, str] = (ACCESS_KEY, SECRET_KEY)):
+    env = {**os.environ, "COFFER_ENDPOINT": cluster.endpoint, "AWS_ACCESS_KEY_ID": keys[0],
+           "AWS_SECRET_ACCESS_KEY": keys[1]}
+    done = subprocess.run([sys.executable, "-m", "services.cli", "admin", "--json", *args], cwd=REPO_ROOT, env=env,
+                          capture_output=True, text=True, timeout=60)
+    if ok:
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+    return done
+
+
+def test_declared_keys_are_listed_without_their_material(sse_cluster) -> None:
+    listed = admin(sse_cluster, "kms", "key", "list")
+    names = [k["key"] for k in listed]
+    assert "testkey-1" in names and "testkey-2" in names
+    assert TESTKEY_1 not in json.dumps(listed)
+    info = admin(sse_cluster, "kms", "key", "info", "testkey-1")
+    assert info["state"] == "Enabled" and info["arn"].endswith(":key/testkey-1")
+
+
+def test_create_use_disable_enable(sse_cluster, s3e, ebucket) -> None:
+    created = admin(sse_cluster, "kms", "key", "create", "rotating", "--description", "for the test")
+    assert created["key"] == "rotating" and created["state"] == "Enabled"
+    s3e.put_object(Bucket=ebucket, Key="old", Body=b"sealed before", ServerSideEncryption="aws:kms",
+                   SSEKMSKeyId="rotating")
+    assert admin(sse_cluster, "kms", "key", "disable", "rotating")["state"] == "Disabled"
+    with pytest.raises(ClientError) as caught:
+        s3e.put_object(Bucket=ebucket, Key="new", Body=b"x", ServerSideEncryption="aws:kms", SSEKMSKeyId="rotating")
+    assert caught.value.response["Error"]["Code"] == "KMS.DisabledException"
+    with pytest.raises(ClientError) as caught:
+        s3e.create_multipart_upload(Bucket=ebucket, Key="mp", ServerSideEncryption="aws:kms", SSEKMSKeyId="rotating")
+    assert caught.value.response["Error"]["Code"] == "KMS.DisabledException"
+    assert s3e.get_object(Bucket=ebucket, Key="old")["Body"].read() == b"sealed before"    # old data still reads
+    assert admin(sse_cluster, "kms", "key", "enable", "rotating")["state"] == "Enabled"
+    s3e.put_object(Bucket=ebucket, Key="new", Body=b"x", ServerSideEncryption="aws:kms", SSEKMSKeyId="rotating")
+    anonymous = admin(sse_cluster, "kms", "key", "create")
+    assert len(anonymous["key"]) == 36
+    refused = admin(sse_cluster, "kms", "key", "create", "rotating", ok=False)
+    assert refused.returncode == 1 and "exists" in refused.stderr
+
+
+def test_only_an_account_root_manages_keys(sse_cluster) -> None:
+    iam = boto3.client("iam", endpoint_url=sse_cluster.endpoint, region_name="us-east-1",
+                                     aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY)
+    iam.create_user(UserName="kms-user")
+    key = iam.create_access_key(UserName="kms-user")["AccessKey"]
+    refused = admin(sse_cluster, "kms", "key", "list", ok=False, keys=(key["AccessKeyId"], key["SecretAccessKey"]))
+    assert refused.returncode == 1 and "AccessDenied" in refused.stderr
+    other = admin(sse_cluster, "kms", "key", "list", keys=(ALT_ACCESS_KEY, ALT_SECRET_KEY))   # another root
+    assert "testkey-1" in [k["key"] for k in other]
+
+
+def test_serve_makes_a_private_master_key_once(tmp_path) -> None:
+    from services.serve import MASTER_KEY_FILE, kms_master_env
+    from shared.config import Config
+    config = Config(backend="file", metadata_path=str(tmp_path / "meta"), data_path=str(tmp_path / "data"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COFFER_KMS_MASTER")}
+    old = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(env)
+    try:
+        first = kms_master_env(config)
+        path = tmp_path / "meta" / MASTER_KEY_FILE
+        assert first == {"COFFER_KMS_MASTER_KEY_FILE": str(path)}
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600 and len(base64.b64decode(path.read_text())) == 32
+        content = path.read_text()
+        assert kms_master_env(config) == first and path.read_text() == content     # kept across restarts
+        os.environ["COFFER_KMS_MASTER_KEY"] = base64.b64encode(os.urandom(32)).decode()
+        assert kms_master_env(config) == {}                                      # a configured key wins
+    finally:
+        os.environ.clear()
+        os.environ.update(old)
