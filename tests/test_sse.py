@@ -258,6 +258,11 @@ def test_sse_c_parts_must_repeat_the_key(s3e, ebucket) -> None:
         with pytest.raises(ClientError) as caught:
             s3e.upload_part(Bucket=ebucket, Key="c", UploadId=uid, PartNumber=1, Body=b"x", **args)
         assert caught.value.response["Error"]["Code"] == "InvalidRequest"
+    first = s3e.upload_part(Bucket=ebucket, Key="c", UploadId=uid, PartNumber=1, Body=b"x", **customer_args(KEY_A))
+    again = s3e.upload_part(Bucket=ebucket, Key="c", UploadId=uid, PartNumber=1, Body=b"x", **customer_args(KEY_A))
+    assert first["ETag"] == again["ETag"] != f'"{hashlib.md5(b"x").hexdigest()}"'    # a retried part keeps its ETag
+    other = s3e.put_object(Bucket=ebucket, Key="o", Body=b"x", **customer_args(KEY_B))
+    assert other["ETag"] != first["ETag"]                                  # keyed: another key, another ETag
 
 
 def test_sse_c_over_plain_http_is_refused_unless_allowed(fresh_cluster) -> None:

@@ -12,17 +12,16 @@ key service or the envelope:
 """
 from __future__ import annotations
 
-import hashlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from s3front.sse import envelope
 from s3front.sse.bucket_config import BucketEncryption, choose
-from s3front.sse.headers import (CUSTOMER, KMS, SSE, CustomerKey, ObjectSse, check_kms_signature,
+from s3front.sse.headers import (AES256, CUSTOMER, KMS, SSE, CustomerKey, ObjectSse, check_kms_signature,
                                  READ, check_part, check_read, etag, parse_copy_source, parse_part,
                                  parse_read, parse_write, response_headers)
-from s3front.sse.service import s3_arn
+from s3front.sse.service import Encryption, s3_arn
 from s3front.request import S3Request
 from shared import constants as C
 from shared.contract.data import DataStream
@@ -40,22 +39,24 @@ class Sealing:
     obj: ObjectSse
     customer: CustomerKey | None = field(default=None, repr=False)
     part: int = 0
-    _md5: Any = field(default_factory=hashlib.md5, repr=False)
     _record: dict[str, Any] | None = None
+    service: Encryption | None = field(default=None, repr=False)    # makes the opaque ETags
 
     async def seal(self, req: S3Request, chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
         """The sealed form of a plaintext stream, under a fresh data key for this piece."""
         data_key, self._record = await req.frontend.sse.encryption.new_piece(
             self.obj, req.bucket or "", req.key or "", self.part, self.customer)
-        return envelope.encrypt(chunks, data_key, self._record["env"], self._md5)
+        return envelope.encrypt(chunks, data_key, self._record["env"])
 
     def piece(self, piece: Piece, size: int) -> Piece:
         """The stored piece of `size` plaintext bytes, with its sealed key and sealed length."""
         return replace(piece, size=size, sse=self._record, stored_size=envelope.sealed_size(size))
 
     def etag(self, plaintext_md5: str) -> str:
-        """The ETag (hex): the plaintext's MD5 (SSE-S3), else the MD5 of the sealed bytes."""
-        return etag(self.obj.mode, plaintext_md5, self._md5.hexdigest())
+        """The ETag (hex): the plaintext's MD5 (SSE-S3), else a keyed digest of it (headers.py)."""
+        if self.obj.mode == AES256 or self.service is None:
+            return plaintext_md5
+        return etag(self.obj.mode, plaintext_md5, self.service.opaque_etag(self.obj, plaintext_md5, self.customer))
 
     def wire(self) -> dict[str, Any]:
         return self.obj.to_dict()
@@ -86,10 +87,15 @@ async def bucket_default(req: S3Request) -> BucketEncryption | None:
     return BucketEncryption.from_dict(stored) if stored else None
 
 
-async def for_write(req: S3Request, action: str = "s3:PutObject") -> Sealing | None:
-    """The encryption of a new object (or upload): the request's SSE headers, else the bucket's default."""
+async def for_write(req: S3Request, action: str = "s3:PutObject",
+                    headers: Mapping[str, str] | None = None) -> Sealing | None:
+    """The encryption of a new object (or upload): the request's SSE headers, else the bucket's default.
+
+    POST object passes its form fields as `headers` (lower-case names), then hands the Sealing to
+    write_data() and new_object_md() as PutObject does.
+    """
     sse = req.frontend.sse
-    request = parse_write(req.headers, req.secure, sse.allow_http)
+    request = parse_write(req.headers if headers is None else headers, req.secure, sse.allow_http)
     default = await bucket_default(req)
     if request.mode is None and request.customer is None and default is None:
         return None
@@ -102,14 +108,14 @@ async def for_write(req: S3Request, action: str = "s3:PutObject") -> Sealing | N
     if request.mode == KMS:
         check_kms_signature(request.mode, _signature_version(req))
     obj = await sse.encryption.begin(write, req.bucket or "", req.key or "")
-    return Sealing(obj, write.customer)
+    return Sealing(obj, write.customer, service=sse.encryption)
 
 
 def for_part(req: S3Request, upload: ObjectSse | None, part: int) -> Sealing | None:
     """The encryption of one part: the upload's; the SSE-C key must come again, and be the same."""
     customer = parse_part(req.headers, req.secure, req.frontend.sse.allow_http)
     check_part(upload, customer)
-    return None if upload is None else Sealing(upload, customer, part)
+    return None if upload is None else Sealing(upload, customer, part, service=req.frontend.sse.encryption)
 
 
 def stored_sse(md: ObjectMD | None) -> ObjectSse | None:

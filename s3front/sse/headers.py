@@ -17,8 +17,10 @@ x-amz-server-side-encryption and ArgumentValue null for every SSE-C mistake, as 
 
 ETags (`etag()`): SSE-S3 and unencrypted objects have the MD5 of their plaintext, as on AWS. SSE-C and
 SSE-KMS objects have an ETag that is not the MD5 of the plaintext (AWS's is random-looking); Coffer's
-is the MD5 of the sealed (encrypted) bytes as stored: stable for the stored object, revealing nothing
-of the plaintext, and checkable by fsck without any key. Multipart ETags stay MD5(part ETags)-N.
+is a keyed digest of the plaintext's MD5 (service.py `opaque_etag`: under a key derived from the
+customer's key for SSE-C, from the master key for SSE-KMS): it reveals nothing of the plaintext to
+whoever lacks the key, and the same bytes sent again (a retried part) get the same ETag, as clients
+expect. Multipart ETags stay MD5(part ETags)-N.
 """
 from __future__ import annotations
 
@@ -278,6 +280,6 @@ def response_headers(stored: ObjectSse | None, operation: str, customer: Custome
     return out
 
 
-def etag(mode: str | None, plaintext_md5: str, sealed_md5: str) -> str:
-    """The ETag (hex, unquoted) of a single-part object: see the module docstring."""
-    return sealed_md5 if mode in (SSE_C, KMS, DSSE) else plaintext_md5
+def etag(mode: str | None, plaintext_md5: str, opaque: str) -> str:
+    """The ETag (hex, unquoted) of a single-part object or a part: see the module docstring."""
+    return opaque if mode in (SSE_C, KMS, DSSE) else plaintext_md5
