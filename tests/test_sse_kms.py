@@ -7,6 +7,7 @@ import os
 import stat
 import subprocess
 import sys
+import time
 
 import boto3
 import pytest
@@ -90,3 +91,24 @@ def test_serve_makes_a_private_master_key_once(tmp_path) -> None:
     finally:
         os.environ.clear()
         os.environ.update(old)
+
+
+def test_a_key_disabled_on_one_front_end_is_refused_by_another(fresh_cluster) -> None:
+    env = {"COFFER_KMS_MASTER_KEY": base64.b64encode(os.urandom(32)).decode(),
+           "COFFER_KMS_KEYS": f"testkey-1:{TESTKEY_1}"}
+    c = fresh_cluster(frontends=2, env=env)
+    one, two = c.client(i=0), c.client(i=1)
+    one.create_bucket(Bucket="kms-two")
+    args = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": "testkey-1"}
+    two.put_object(Bucket="kms-two", Key="old", Body=b"x", **args)           # the second one has loaded its keys
+    admin(c, "kms", "key", "disable", "testkey-1")                            # through the first
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            two.put_object(Bucket="kms-two", Key="new", Body=b"x", **args)
+        except ClientError as exc:
+            assert exc.response["Error"]["Code"] == "KMS.DisabledException"
+            break
+        assert time.monotonic() < deadline, "the second front-end never saw the key disabled"
+        time.sleep(1)
+    assert two.get_object(Bucket="kms-two", Key="old")["Body"].read() == b"x"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,25 +21,31 @@ from s3front.sse import keys
 from s3front.sse.kms import KMS_KEYS_ENV, BuiltinKms, KeyInfo, parse_declared_keys
 from s3front.sse.service import Encryption
 from s3front.sse.store import MetadataKeyStore
+from shared import constants as C
 
 SSEC_ALLOW_HTTP_ENV = "COFFER_SSEC_ALLOW_HTTP"
 log = logging.getLogger("coffer.sse")
 
 
 class LazyKms:
-    """The built-in key service, started (stored keys loaded, declared keys added) on first use."""
+    """The built-in key service, started (stored keys loaded, declared keys added) on first use, and
+    reloaded at most every KMS_REFRESH_S while in use, so a key disabled elsewhere is refused here too."""
 
     def __init__(self, kms: BuiltinKms, declared: Mapping[str, bytes]) -> None:
         self._kms, self._declared = kms, dict(declared)
         self._started = False
+        self._refreshed = 0.0
         self._lock = asyncio.Lock()
 
     async def service(self) -> BuiltinKms:
-        if not self._started:
+        if not self._started or time.monotonic() - self._refreshed >= C.KMS_REFRESH_S:
             async with self._lock:
                 if not self._started:
                     await self._kms.start(self._declared)
                     self._started = True
+                elif time.monotonic() - self._refreshed >= C.KMS_REFRESH_S:
+                    await self._kms.refresh()     # keys another front-end created or disabled
+                self._refreshed = time.monotonic()
         return self._kms
 
     async def describe_key(self, key_id: str) -> KeyInfo:
