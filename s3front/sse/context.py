@@ -22,6 +22,7 @@ from s3front.sse.kms import KMS_KEYS_ENV, BuiltinKms, KeyInfo, parse_declared_ke
 from s3front.sse.service import Encryption
 from s3front.sse.store import MetadataKeyStore
 from shared import constants as C
+from shared.errors import InternalError
 
 SSEC_ALLOW_HTTP_ENV = "COFFER_SSEC_ALLOW_HTTP"
 log = logging.getLogger("coffer.sse")
@@ -41,12 +42,18 @@ class LazyKms:
         if not self._started or time.monotonic() - self._refreshed >= C.KMS_REFRESH_S:
             async with self._lock:
                 if not self._started:
-                    await self._kms.start(self._declared)
-                    self._started = True
+                    await self._start()
                 elif time.monotonic() - self._refreshed >= C.KMS_REFRESH_S:
                     await self._kms.refresh()     # keys another front-end created or disabled
                 self._refreshed = time.monotonic()
         return self._kms
+
+    async def _start(self) -> None:
+        try:
+            await self._kms.start(self._declared)
+        except ValueError as exc:       # a declared key that differs from the stored one: say which
+            raise InternalError(f"the key service cannot start: {exc}") from None
+        self._started = True
 
     async def describe_key(self, key_id: str) -> KeyInfo:
         return await (await self.service()).describe_key(key_id)
