@@ -246,6 +246,9 @@ def test_sse_c_needs_the_right_key(s3e, ebucket) -> None:
     with pytest.raises(ClientError) as caught:
         s3e.head_object(Bucket=ebucket, Key="c", **customer_args(KEY_B))
     assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    with pytest.raises(ClientError) as caught:                       # the part number is checked first
+        s3e.get_object(Bucket=ebucket, Key="c", PartNumber=2)
+    assert caught.value.response["Error"]["Code"] == "InvalidPart"
     s3e.put_object(Bucket=ebucket, Key="p", Body=b"plain")
     with pytest.raises(ClientError) as caught:
         s3e.get_object(Bucket=ebucket, Key="p", **customer_args(KEY_A))
