@@ -10,6 +10,7 @@ from s3front.auth import Authenticator
 from s3front.iam_api.store import Identities
 from s3front.lifecycle.worker import Worker
 from s3front.metrics import GcMetrics
+from s3front.sse.context import sse_or_exit
 from shared import constants as C
 from shared.config import Config
 from shared.contract.data import DataRouter
@@ -41,6 +42,7 @@ class Frontend:
         self.auth = Authenticator(config)
         self.identities = Identities(config, self.metadata)
         self.auth.identities = self.identities
+        self.sse = sse_or_exit(self.metadata, config.region)
         self._deletes = asyncio.Semaphore(C.GC_MAX_PARALLEL_DELETES)
         self.accessed_pending = 0         # ObjectAccessed events on their way (s3front/notify.py)
         self.accessed_dropped = 0

@@ -1,6 +1,6 @@
-"""`coffer admin`: manage users, groups, policies, service accounts, anonymous access and notification
-targets, as MinIO's `mc admin user|group|policy|svcacct|config` and `mc anonymous` do, over the IAM API
-of any front-end.
+"""`coffer admin`: manage users, groups, policies, service accounts, anonymous access, notification
+targets and the KMS keys of SSE-KMS (`coffer admin kms key create|list|info|disable|enable`), as MinIO's
+`mc admin user|group|policy|svcacct|config` and `mc anonymous` do, over the IAM API of any front-end.
 
 It speaks AWS's IAM API (boto3's iam client; Coffer's own actions, service accounts and user
 status, through the same signed Query protocol) and S3's bucket policy calls, with an account's
@@ -27,6 +27,7 @@ from botocore.exceptions import ClientError
 
 from s3front.iam import LEVELS, anonymous_level, canned_policy_json, parse_bucket_policy
 from services import admin_notify as N
+from services.admin_kms import add_kms_commands
 
 DEFAULT_ENDPOINT = "http://127.0.0.1:8000"
 REGION = "us-east-1"
@@ -341,6 +342,8 @@ def parser() -> argparse.ArgumentParser:
     command(svc, "remove", svcacct_remove, "remove a service account", key)
     command(svc, "enable", svcacct_status(True), "enable a service account", key)
     command(svc, "disable", svcacct_status(False), "disable a service account", key)
+
+    add_kms_commands(groups, command)
 
     anon = groups.add_parser("anonymous", help="anonymous access to a bucket").add_subparsers(dest="command",
                                                                                             required=True)

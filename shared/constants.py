@@ -177,8 +177,11 @@ SSE_TAG_BYTES = 16                    # the GCM tag closing each package
 SSE_KEY_BYTES = 32                    # AES-256 data keys, key-encryption keys, SSE-C keys, the master key
 SSE_SALT_BYTES = 12                   # per-object (per-part) salt: the base GCM nonce of its packages
 SSE_FORMAT_VERSION = 1                # the envelope format; the decryptor refuses versions it does not know
+SSE_CONFIG_MAX_BODY = 64 * 1024       # a PutBucketEncryption body
+SSE_BUFFERED_READ_BYTES = 2**20       # encrypted reads up to this (sealed) size open whole before the answer starts
 SSE_CONTEXT_MAX_BYTES = 8192          # a decoded x-amz-server-side-encryption-context (KMS's own limit)
 KMS_RELOAD_MIN_S = 1.0                # an unknown KMS key id reloads the key store at most this often
+KMS_REFRESH_S = 10.0                  # a key another front-end disabled (or created) is seen here within this
 
 # Server access logging: how long a record may wait in the front-end's buffer, and how many a target holds.
 ACCESS_LOG_FLUSH_S = 300.0

@@ -24,9 +24,14 @@ from shared.models import iso_now
 COMPLETED = "s3:ObjectCreated:CompleteMultipartUpload"     # the event a completion makes
 
 
-def new_upload_id() -> str:
-    """16 hex digits of the time in µs, then 32 random hex digits: time-ordered and unguessable."""
-    return f"{time.time_ns() // 1000:016x}{secrets.token_hex(16)}"
+def new_upload_id(encrypted: bool = False) -> str:
+    """16 hex digits of the time in µs, then 32 random hex digits: time-ordered and unguessable.
+
+    The first random digit is 8-f for an encrypted upload, 0-7 for another (upload_may_be_encrypted):
+    the parts of an unencrypted upload then cost no lookup of the upload's encryption.
+    """
+    first = secrets.randbelow(8) + (8 if encrypted else 0)
+    return f"{time.time_ns() // 1000:016x}{first:x}{secrets.token_hex(16)[1:]}"
 
 
 def multipart_etag(etags: list[str]) -> str:
@@ -57,7 +62,7 @@ async def initiate_multipart_upload(ctx: MetadataContext, bucket: str, key: str,
     overview = upload
     async with ctx.buckets.hold(bucket, exclusive=False):
         await ctx.bucket_attrs(bucket)
-        upload_id = new_upload_id()
+        upload_id = new_upload_id(encrypted=bool(overview.get("sse")))
         value = {"initiated": iso_now(), **overview, "key": key, "uploadId": upload_id}
         await ctx.commit([(overview_key(bucket, key, upload_id), dumps(value))])
     return upload_id

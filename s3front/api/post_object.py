@@ -48,10 +48,10 @@ async def post_object(req: S3Request) -> S3Response:
         raise S3Error("MalformedPOSTRequest")
     upload = replace(req, headers=post.headers)     # the PutObject this form stands for
     check_new_object(upload)
-    md, result = await store_object(upload, _reader(upload), write_condition(upload.headers),
-                                     "s3:ObjectCreated:Post")
+    md, result, sealing = await store_object(upload, _reader(upload), write_condition(upload.headers),
+                                              "s3:ObjectCreated:Post")
     status, headers, body = success_response(post.form.fields, req.bucket, req.key, etag(md), _location(req))
-    answer = S3Response(status, {**new_object_headers(md, result, req.access.bucket), **headers}, body)
+    answer = S3Response(status, {**new_object_headers(md, result, req.access.bucket, sealing), **headers}, body)
     return with_gc(req, answer, result.garbage)
 
 

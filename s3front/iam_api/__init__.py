@@ -17,13 +17,14 @@ from s3front.iam_api import account, groups, keys, notify, oidc, policies, roles
 from s3front.iam_api.model import arn
 from s3front.iam_api.protocol import QueryRequest, error_document, response
 from s3front.request import S3Request, S3Response
+from s3front.sse import admin_api as kms_admin
 from shared import constants as C
 from shared.errors import InternalError, S3Error
 
 log = logging.getLogger("coffer.iam")
 
 IAM_ACTIONS = {**users.ACTIONS, **keys.ACTIONS, **groups.ACTIONS, **policies.ACTIONS, **roles.ACTIONS,
-               **oidc.ACTIONS, **account.ACTIONS, **notify.ACTIONS}
+               **oidc.ACTIONS, **account.ACTIONS, **notify.ACTIONS, **kms_admin.ACTIONS}
 SERVICES = {"iam": IAM_ACTIONS, "sts": sts.ACTIONS}
 # Coffer's own actions (MinIO's user status and service accounts) are authorized as these IAM actions.
 AUTHORIZED_AS = {"EnableUser": "UpdateUser", "DisableUser": "UpdateUser", "CreateServiceAccount": "CreateAccessKey",

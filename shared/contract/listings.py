@@ -135,6 +135,12 @@ class Party:
         return Party(doc.get("ID"), doc.get("DisplayName"))
 
 
+def upload_may_be_encrypted(upload_id: str) -> bool:
+    """Whether an upload id may name an encrypted upload (dmd/metadata/multipart.py new_upload_id marks
+    them), so that UploadPart looks an upload's encryption up only when it may have one."""
+    return len(upload_id) != 48 or upload_id[16] in "89abcdef"
+
+
 @dataclass(frozen=True, slots=True)
 class UploadInfo:
     """An open multipart upload: who started it, and what completion will apply to the object."""
@@ -148,11 +154,16 @@ class UploadInfo:
     key: str = ""
     upload_id: str = ""
     initiated: str = ""
+    sse: Document | None = None         # the upload's encryption (its md's), kept where listings see it
 
     def to_wire(self) -> Document:
-        return {"initiator": self.initiator.to_wire(), "owner": self.owner.to_wire(),
-                "storageClass": self.storage_class, "checksumAlgorithm": self.checksum_algorithm,
-                "checksumType": self.checksum_type, "md": self.md.to_wire() if self.md else {}}
+        doc = {"initiator": self.initiator.to_wire(), "owner": self.owner.to_wire(),
+               "storageClass": self.storage_class, "checksumAlgorithm": self.checksum_algorithm,
+               "checksumType": self.checksum_type, "md": self.md.to_wire() if self.md else {}}
+        sse = self.sse if self.sse is not None else (self.md.sse if self.md else None)
+        if sse is not None:
+            doc["sse"] = sse
+        return doc
 
     @staticmethod
     def from_wire(doc: Document) -> UploadInfo:
@@ -160,7 +171,7 @@ class UploadInfo:
         return UploadInfo(Party.from_wire(doc.get("initiator")), Party.from_wire(doc.get("owner")),
                           doc.get("storageClass") or STANDARD, doc.get("checksumAlgorithm"),
                           doc.get("checksumType"), ObjectMD.from_wire(md) if md else None, doc.get("key", ""),
-                          doc.get("uploadId", ""), doc.get("initiated", ""))
+                          doc.get("uploadId", ""), doc.get("initiated", ""), doc.get("sse"))
 
 
 @dataclass(frozen=True, slots=True)
