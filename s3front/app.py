@@ -11,6 +11,7 @@ from urllib.parse import parse_qsl
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
+from s3front.access_log import logged_bucket
 from s3front.addressing import check_key, split_target
 from s3front import iam_api
 from s3front.api import HANDLERS
@@ -77,7 +78,7 @@ class S3App:
                 return
 
     async def handle(self, scope: dict, receive, send) -> None:
-        started = time.perf_counter()
+        started, wall = time.perf_counter(), time.time()
         rid = secrets.token_hex(8).upper()
         request_id.set(rid)
         headers = {k.decode("latin-1").lower(): header_text(v) for k, v in scope["headers"]}
@@ -99,6 +100,9 @@ class S3App:
             seconds = time.perf_counter() - started
             self.metrics.request(op, resp.status, seconds, req.received, req.sent)
         resp.run_after()
+        logged = logged_bucket(req)
+        if logged is not None:
+            await self.frontend.access_logs.record(req, resp, logged, started, wall, started + seconds)
         access_log.write("request", {"method": req.method, "op": op, "bucket": req.bucket, "key": req.key,
                                      "status": resp.status, "ms": round(seconds * 1000, 2)})
 
@@ -138,7 +142,7 @@ class S3App:
             err = S3Error("InternalError")
         headers = {"Content-Type": "application/xml", **err.headers}
         body = b"" if req.method == "HEAD" or err.status == 304 else error_body(err, req.resource, req.request_id)
-        return S3Response(err.status, headers, body)
+        return S3Response(err.status, headers, body, error_code=err.code)
 
     async def _send(self, send, req: S3Request, resp: S3Response) -> None:
         headers = [(b"x-amz-request-id", req.request_id.encode()), (b"x-amz-id-2", req.request_id.encode()),
@@ -149,6 +153,7 @@ class S3App:
             # this answer rather than parse the rest of the body as the next request.
             headers.append((b"connection", b"close"))
         body = resp.body
+        req.replied_at = time.perf_counter()
         if isinstance(body, bytes):
             if "content-length" not in {k.lower() for k in resp.headers}:
                 headers.append((b"content-length", str(len(body)).encode()))

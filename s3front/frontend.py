@@ -5,6 +5,7 @@ import asyncio
 import logging
 from collections.abc import Iterable
 
+from s3front.access_log import AccessLogger
 from s3front.auth import Authenticator
 from s3front.iam_api.store import Identities
 from s3front.metrics import GcMetrics
@@ -41,13 +42,16 @@ class Frontend:
         self.identities = Identities(config, self.metadata)
         self.auth.identities = self.identities
         self._deletes = asyncio.Semaphore(C.GC_MAX_PARALLEL_DELETES)
+        self.access_logs = AccessLogger(self, config.access_log_flush)
 
     async def start(self) -> None:
         await self.metadata.start()
         self._gc_task = asyncio.get_running_loop().create_task(
             periodic(self.metadata, self.data, self.config.gc_interval, on_round=GcMetrics().round))
+        self.access_logs.start()
 
     async def stop(self) -> None:
+        await self.access_logs.stop()           # needs both daemons: before their clients close
         self._gc_task.cancel()
         await self.metadata.close()
         await self.data.close()

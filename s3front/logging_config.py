@@ -4,7 +4,14 @@
 TargetPrefix (both required), TargetGrants (grants of FULL_CONTROL, READ or WRITE on the log
 objects) and TargetObjectKeyFormat (SimplePrefix, or PartitionedPrefix with PartitionDateSource
 EventTime | DeliveryTime, EventTime when left out). The target bucket must exist and have the
-source bucket's owner (`check_target`); as on AWS it may be the source bucket itself.
+source bucket's owner (`check_target`).
+
+Coffer adds two checks of its own at PutBucketLogging (`check_loop`, `delivery_allowed`): the target
+may not be the source itself nor a bucket that is logged in turn (so no log write can ever produce
+another record), and the target must let the log delivery write: its bucket policy allows the
+service principal logging.s3.amazonaws.com s3:PutObject under the prefix for this source
+(aws:SourceArn, aws:SourceAccount), as AWS documents for delivery, or its ACL grants the LogDelivery
+group WRITE (AWS's older way). A target owned by another account is accepted on that permission.
 """
 from __future__ import annotations
 
@@ -13,8 +20,11 @@ from dataclasses import dataclass
 from typing import Any
 from xml.etree.ElementTree import Element
 
+from s3front import acl_model as A
 from s3front.acl_model import Grant, _grantee_node, _parse_grant, check_grant_count
+from s3front.iam import Policy, bucket_arn, object_arn
 from s3front.xml import Node, document, parse
+from shared import constants as C
 from shared.config import Account
 from shared.errors import S3Error
 
@@ -23,6 +33,12 @@ EVENT_TIME, DELIVERY_TIME = "EventTime", "DeliveryTime"
 LOG_PERMISSIONS = ("FULL_CONTROL", "READ", "WRITE")
 MSG_NO_TARGET = "The target bucket for logging does not exist"
 MSG_OTHER_OWNER = "The owner for the bucket to be logged and the target bucket must be the same."
+MSG_ITSELF = "The target bucket for logging cannot be the bucket being logged."
+MSG_LOGGED = "The target bucket for logging has server access logging enabled itself; logs cannot be chained."
+MSG_NO_DELIVERY = ("The target bucket does not allow log delivery: its bucket policy must allow the service "
+                   f"principal {C.LOG_DELIVERY_SERVICE} s3:PutObject under the target prefix for this source "
+                   "bucket, or its ACL must grant the LogDelivery group WRITE.")
+KIND = "logging"                        # the cold bucket configuration holding a LoggingConfig
 
 
 @dataclass(frozen=True)
@@ -114,3 +130,37 @@ def check_target(config: LoggingConfig, target_owner: str | None, source_owner: 
         raise S3Error("InvalidTargetBucketForLogging", MSG_NO_TARGET, TargetBucket=config.target_bucket)
     if target_owner != source_owner:
         raise S3Error("InvalidTargetBucketForLogging", MSG_OTHER_OWNER, TargetBucket=config.target_bucket)
+
+
+def check_loop(source_bucket: str, config: LoggingConfig, target_logged: bool) -> None:
+    """No log write may produce a record: the target is neither the source nor logged itself."""
+    if config.target_bucket == source_bucket:
+        raise S3Error("InvalidArgument", MSG_ITSELF, ArgumentName="TargetBucket", ArgumentValue=source_bucket)
+    if target_logged:
+        raise S3Error("InvalidArgument", MSG_LOGGED, ArgumentName="TargetBucket", ArgumentValue=config.target_bucket)
+
+
+def delivery_allowed(config: LoggingConfig, policy: Policy | None, acl: A.ACL | None, target_owner: str,
+                     source_bucket: str, source_accounts: Sequence[str]) -> bool:
+    """Whether the target lets log delivery write `config`'s logs of `source_bucket`.
+
+    `source_accounts` names the source's owner as a policy may (its account id, its canonical id).
+    """
+    if any(g["type"] == "Group" and g["uri"] == A.LOG_DELIVERY and g["permission"] in (A.WRITE, A.FULL_CONTROL)
+           for g in A.grants_of(acl, target_owner)):
+        return True
+    if policy is None:
+        return False
+    resource = object_arn(config.target_bucket, config.target_prefix)
+    allowed = False
+    for account in source_accounts:
+        keys = {"aws:sourcearn": bucket_arn(source_bucket), "aws:sourceaccount": account}
+        for st in policy.candidates("s3:putobject"):
+            spec = st.principal
+            if spec is None or st.not_principal or C.LOG_DELIVERY_SERVICE not in spec.service:
+                continue
+            if st.applies(resource, keys):
+                if st.deny:
+                    return False
+                allowed = True
+    return allowed

@@ -70,6 +70,7 @@ class Config:
     metrics: bool = True            # /_/metrics and the counters behind it (COFFER_METRICS=0: off)
     metrics_public: bool = False    # /_/metrics without the cluster secret
     gc_interval: float = C.GC_INTERVAL_S    # seconds between a front-end's GC rounds
+    access_log_flush: float = C.ACCESS_LOG_FLUSH_S  # the longest a server access log record waits for delivery
 
     @property
     def tls(self) -> bool:
@@ -120,6 +121,7 @@ _SETTINGS: list[tuple[str, str, str, type]] = [
     ("COFFER_METRICS", "metrics", "metrics", bool),
     ("COFFER_METRICS_PUBLIC", "metricsPublic", "metrics_public", bool),
     ("COFFER_GC_INTERVAL", "gcInterval", "gc_interval", float),
+    ("COFFER_ACCESS_LOG_FLUSH_SECONDS", "accessLogFlushSeconds", "access_log_flush", float),
 ]
 
 

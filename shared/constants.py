@@ -168,9 +168,14 @@ SSE_FORMAT_VERSION = 1                # the envelope format; the decryptor refus
 SSE_CONTEXT_MAX_BYTES = 8192          # a decoded x-amz-server-side-encryption-context (KMS's own limit)
 KMS_RELOAD_MIN_S = 1.0                # an unknown KMS key id reloads the key store at most this often
 
-# Server access logging: how long a record may wait in the front-end's buffer, and how many a target holds.
-ACCESS_LOG_FLUSH_S = 300.0
+# Server access logging: how long a record may wait in the front-end's buffer (COFFER_ACCESS_LOG_FLUSH_SECONDS),
+# how many a target holds, how often the buffer is looked at, and how many sources' targets a front-end keeps.
+ACCESS_LOG_FLUSH_S = 60.0
 ACCESS_LOG_MAX_RECORDS = 10_000
+ACCESS_LOG_TICK_S = 1.0
+ACCESS_LOG_TARGETS_CACHED = 10_000
+LOGGING_MAX_BODY = 64 * 1024          # a BucketLoggingStatus document
+LOG_DELIVERY_SERVICE = "logging.s3.amazonaws.com"   # the service principal a target's policy lets write logs
 
 # Access policies (s3front/iam), as AWS limits them. IAM counts characters with the whitespace taken out.
 BUCKET_POLICY_MAX_BYTES = 20 * 1024   # "Bucket policies are limited to 20 KB in size"

@@ -1,0 +1,205 @@
+"""Server access logs on a front-end: one record per request on a logged bucket, delivered as log objects.
+
+A request's bucket record (already read to authorize it) says whether the bucket is logged: its
+`configs` names the logging configuration. For a bucket that is not, `logged_bucket()` is one set lookup
+and nothing else happens. For one that is, the target is read once per bucket revision and kept;
+the record goes into the front-end's LogBuffer (s3front/access_log_format.py), which a task looks at
+every second and which delivers each target's batch, once its oldest record has waited
+COFFER_ACCESS_LOG_FLUSH_SECONDS, as one log object written by PutObject's own handler, as the
+target bucket's owner. Those writes are no requests: they are never logged. A front-end that stops
+cleanly delivers what it holds; one killed (kill -9) loses the records of the last interval.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING
+from urllib.parse import quote
+
+from s3front import logging_config as G
+from s3front.access_log_format import LogBuffer, LogRecord, LogTarget, operation_name
+from s3front.auth import AuthResult
+from s3front.authorize import Access
+from s3front.request import S3Request, S3Response
+from s3front.routing import OBJECT, WRITE, Operation
+from shared import constants as C
+from shared.config import Account
+from shared.contract.records import BucketInfo
+from shared.errors import S3Error
+
+if TYPE_CHECKING:
+    from s3front.frontend import Frontend
+
+log = logging.getLogger("coffer.accesslog")
+_SIZED = ("PutObject", "UploadPart", "PostObject")      # their object size is the body's
+
+
+def logged_bucket(req: S3Request) -> BucketInfo | None:
+    """The request's bucket if it is logged, else None (the hot path: no I/O, one set lookup).
+
+    A request refused before authorization (a bad signature) is logged if its bucket is cached.
+    """
+    access = req.access
+    if access is not None:
+        bucket = access.bucket
+    else:
+        bucket = req.frontend.metadata.cached_bucket(req.bucket) if req.bucket else None
+    return bucket if bucket is not None and G.KIND in bucket.configs else None
+
+
+class AccessLogger:
+    """The front-end's records, their targets and their delivery."""
+
+    def __init__(self, frontend: "Frontend", interval_s: float) -> None:
+        self.frontend, self._interval = frontend, interval_s
+        self.buffer = LogBuffer(self._deliver, interval_s)
+        self._targets: dict[str, tuple[tuple[str, int], LogTarget | None]] = {}
+        self._task: asyncio.Task | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        """Deliver every buffered record (the front-end is stopping)."""
+        if self._task is not None:
+            self._task.cancel()
+        try:
+            written = await self.buffer.stop()
+            if written:
+                log.info("access logs delivered on stop", extra={"objects": written})
+        except Exception as exc:  # noqa: BLE001 - stopping goes on; the records are lost, and said so
+            log.warning("access logs could not be delivered on stop",
+                        extra={"error": str(exc), "records": self.buffer.pending()})
+
+    async def _run(self) -> None:
+        tick = min(C.ACCESS_LOG_TICK_S, self._interval / 2)
+        while True:
+            await asyncio.sleep(tick)
+            await self._tick()
+
+    async def _tick(self) -> None:
+        try:
+            await self.buffer.tick()
+        except Exception as exc:  # noqa: BLE001 - the buffer keeps the records for the next tick
+            log.warning("access log delivery failed", extra={"error": str(exc)})
+
+    async def record(self, req: S3Request, resp: S3Response, bucket: BucketInfo, started: float, wall: float,
+                     finished: float) -> None:
+        """Buffer the record of one finished request on a logged bucket (see `logged_bucket`)."""
+        try:
+            target = await self._target(bucket)
+            if target is not None and self.buffer.add(target, build_record(req, resp, bucket, started, wall,
+                                                                            finished)):
+                asyncio.get_running_loop().create_task(self._tick())      # a full batch goes now
+        except Exception as exc:  # noqa: BLE001 - a record never fails its request
+            log.warning("access log record dropped", extra={"error": str(exc), "bucket": bucket.name})
+
+    async def _target(self, bucket: BucketInfo) -> LogTarget | None:
+        """Where the bucket's records go: read once per bucket revision (a change bumps it)."""
+        stamp = (bucket.creation_date, bucket.rev)
+        hit = self._targets.get(bucket.name)
+        if hit is not None and hit[0] == stamp:
+            return hit[1]
+        stored = await self.frontend.metadata.get_bucket_config(bucket.name, G.KIND)
+        target = None if not stored else self._log_target(bucket, G.LoggingConfig.from_dict(stored))
+        if len(self._targets) >= C.ACCESS_LOG_TARGETS_CACHED:
+            self._targets.clear()
+        self._targets[bucket.name] = (stamp, target)
+        return target
+
+    def _log_target(self, bucket: BucketInfo, config: G.LoggingConfig) -> LogTarget:
+        account = self.frontend.config.account_by_canonical_id(bucket.owner)
+        return LogTarget(bucket.name, account.account_id if account else bucket.owner,
+                         bucket.location or self.frontend.config.region, config.target_bucket,
+                         config.target_prefix, config.key_format, config.date_source)
+
+    async def _deliver(self, bucket: str, key: str, body: bytes) -> None:
+        """Write one log object; a target that no longer exists drops its batch (AWS does the same)."""
+        try:
+            await deliver(self.frontend, bucket, key, body)
+        except S3Error as err:
+            if err.code != "NoSuchBucket":
+                raise
+            log.warning("access log target bucket is gone: records dropped", extra={"bucket": bucket})
+
+
+async def deliver(frontend: "Frontend", bucket: str, key: str, body: bytes) -> None:
+    """PutObject of a log object, through PutObject's own handler, as the target bucket's owner."""
+    from s3front.api.objects import put_object      # the handlers import the front-end's modules
+    info = await frontend.metadata.get_bucket(bucket)
+    owner = frontend.config.account_by_canonical_id(info.owner) or \
+        Account("", "", info.owner_name, "", info.owner, "")
+    headers = {"content-length": str(len(body)), "content-type": "text/plain"}
+    req = S3Request("PUT", f"/{bucket}/{quote(key)}", "", bucket, key, {}, headers, "", _body(body), frontend)
+    req.operation = Operation("PutObject", WRITE, OBJECT)
+    req.auth, req.access = AuthResult(owner), Access(bucket=info)
+    resp = await put_object(req)
+    resp.run_after()
+
+
+def _body(body: bytes):
+    sent = False
+
+    async def receive() -> dict:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+    return receive
+
+
+def build_record(req: S3Request, resp: S3Response, bucket: BucketInfo, started: float, wall: float,
+                 finished: float) -> LogRecord:
+    """The log record of a finished request: `started`/`finished` on the perf clock, `wall` its time."""
+    op = req.operation.name if req.operation else None
+    signature, auth_type = _auth_fields(req)
+    query = f"?{req.raw_query}" if req.raw_query else ""
+    replied = req.replied_at or finished
+    return LogRecord(
+        bucket_owner=bucket.owner, bucket=bucket.name, time=datetime.fromtimestamp(wall, timezone.utc),
+        remote_ip=req.source_ip or None, requester=_requester(req), request_id=req.request_id,
+        operation=operation_name(op) if op else "-", key=req.key, request_uri=f"{req.method} {req.raw_path}{query} HTTP/1.1",
+        status=resp.status, error_code=resp.error_code, bytes_sent=req.sent, object_size=_object_size(req, op),
+        total_time=_ms(finished - started), turn_around_time=_ms(replied - (req.body_done_at or started)),
+        referer=req.headers.get("referer"), user_agent=req.headers.get("user-agent"),
+        version_id=resp.headers.get("x-amz-version-id") or req.query.get("versionId"), host_id=req.request_id,
+        signature_version=signature, cipher_suite=None, authentication_type=auth_type,
+        host_header=req.headers.get("host"), tls_version=None, acl_required=False)
+
+
+def _ms(seconds: float) -> int:
+    return max(0, round(seconds * 1000))
+
+
+def _requester(req: S3Request) -> str | None:
+    """The requester as AWS writes it: an IAM identity's ARN, an account's canonical id, `-` if anonymous."""
+    if req.account is None:
+        return None
+    who = req.principal
+    return who.arn if who is not None and who.arn else req.account.canonical_id
+
+
+def _auth_fields(req: S3Request) -> tuple[str | None, str | None]:
+    """(SigV2 | SigV4, AuthHeader | QueryString) of a signed request; `-` for an anonymous one."""
+    if req.account is None:
+        return None, None
+    query, header = req.query, req.headers.get("authorization", "")
+    if "X-Amz-Signature" in query:
+        return "SigV4", "QueryString"
+    if "Signature" in query:
+        return "SigV2", "QueryString"
+    if header.startswith("AWS "):
+        return "SigV2", "AuthHeader"
+    return "SigV4", "AuthHeader" if header else None
+
+
+def _object_size(req: S3Request, op: str | None) -> int | None:
+    md = req.access.object if req.access is not None else None
+    if md is not None and not md.is_delete_marker:
+        return md.size
+    if op in _SIZED:
+        value = req.headers.get("x-amz-decoded-content-length") or req.headers.get("content-length")
+        return int(value) if value and value.isdigit() else None
+    return None
