@@ -166,7 +166,8 @@ def build_record(req: S3Request, resp: S3Response, bucket: BucketInfo, started: 
         referer=req.headers.get("referer"), user_agent=req.headers.get("user-agent"),
         version_id=resp.headers.get("x-amz-version-id") or req.query.get("versionId"), host_id=req.request_id,
         signature_version=signature, cipher_suite=None, authentication_type=auth_type,
-        host_header=req.headers.get("host"), tls_version=None, acl_required=False)
+        host_header=req.headers.get("host"), tls_version=None,
+        acl_required=req.access is not None and req.access.acl_required)
 
 
 def _ms(seconds: float) -> int:

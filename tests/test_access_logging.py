@@ -201,17 +201,23 @@ def test_partitioned_keys_and_turning_logging_off(logging_cluster):
     allow_delivery(s3, target, [source], prefix="p/")
     enable(s3, source, target, prefix="p/",
            TargetObjectKeyFormat={"PartitionedPrefix": {"PartitionDateSource": "EventTime"}})
-    s3.put_object(Bucket=source, Key="k", Body=b"x")
-    keys, records = wait_records(s3, target, 1, "p/")
+    s3.put_object(Bucket=source, Key="k", Body=b"x", ACL="public-read")
+    alt = logging_cluster.client(ALT_ACCESS_KEY, ALT_SECRET_KEY)
+    assert alt.get_object(Bucket=source, Key="k")["Body"].read() == b"x"
+    keys, records = wait_records(s3, target, 2, "p/")
     day = time.strftime("%Y/%m/%d", time.gmtime())
     stamp = time.strftime("%Y-%m-%d", time.gmtime())
     assert len(keys) == 1 and keys[0].startswith(f"p/{MAIN_ACCOUNT}/us-east-1/{source}/{day}/{stamp}-00-00-00-")
+    # ACLRequired: the object's ACL let the other account read it; its owner needed none.
+    assert sorted((r.operation, r.requester, r.acl_required) for r in records) == [
+        ("REST.GET.OBJECT", ALT_CANONICAL, True), ("REST.PUT.OBJECT", MAIN_ID, False)]
     s3.put_bucket_logging(Bucket=source, BucketLoggingStatus={})
     s3.put_object(Bucket=source, Key="k2", Body=b"x")
     time.sleep(2.5)
     # The request that turned logging off is the last one logged.
     records = sorted(log_records(s3, target, "p/")[1], key=lambda r: r.time)
-    assert [(r.operation, r.key) for r in records] == [("REST.PUT.OBJECT", "k"), ("REST.PUT.LOGGING_STATUS", None)]
+    assert [(r.operation, r.key) for r in records] == [("REST.PUT.OBJECT", "k"), ("REST.GET.OBJECT", "k"),
+                                                       ("REST.PUT.LOGGING_STATUS", None)]
 
 
 def test_a_stopping_frontend_delivers_what_it_holds(fresh_cluster):
