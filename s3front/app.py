@@ -1,6 +1,7 @@
 """The front-end's ASGI application: S3 requests go through one dispatcher, `/_/` to FastAPI."""
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
 import secrets
@@ -43,7 +44,30 @@ def _admin_app(frontend: Frontend) -> FastAPI:
         return JSONResponse({"status": "ok" if ready else "degraded", "metadata": ready},
                             status_code=200 if ready else 503)
 
+    @admin.get(C.HEALTH_LIVE_PATH)
+    async def live() -> JSONResponse:
+        """The process is up and its event loop answers (what an orchestrator restarts on)."""
+        return JSONResponse({"status": "ok"})
+
+    @admin.get(C.HEALTH_READY_PATH)
+    async def ready() -> JSONResponse:
+        """Requests can be served: the metadata daemon is connected and every data location healthy."""
+        return await readiness(frontend)
+
     return admin
+
+
+async def readiness(frontend: Frontend) -> JSONResponse:
+    """/_/health/ready: 200 when ready, 503 naming what is not (the data checks bounded in time)."""
+    metadata = frontend.metadata.ready
+    try:
+        found = await asyncio.wait_for(frontend.data.health(), C.HEALTH_CHECK_TIMEOUT_S)
+        data = {name: {"ok": h.ok, **({"detail": h.detail} if h.detail else {})} for name, h in found.items()}
+    except asyncio.TimeoutError:
+        data = {name: {"ok": False, "detail": "health check timed out"} for name in frontend.data.backends}
+    ok = metadata and all(d["ok"] for d in data.values())
+    return JSONResponse({"status": "ready" if ok else "not ready", "metadata": metadata, "data": data},
+                        status_code=200 if ok else 503)
 
 
 class S3App:

@@ -231,3 +231,8 @@ METRICS_LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
                            10.0, 30.0, 60.0)
 METRICS_BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)    # writes (or files) per synced batch
 PROGRESS_PLAIN_EVERY_S = 2.0          # `coffer fsck`/`gc --sweep` off a terminal: a progress line this often
+
+# The front-end's health endpoints beside /_/health: liveness (the process) and readiness (its daemons).
+HEALTH_LIVE_PATH = "/_/health/live"
+HEALTH_READY_PATH = "/_/health/ready"
+HEALTH_CHECK_TIMEOUT_S = 2.0          # the longest /_/health/ready waits for the data locations' answers
