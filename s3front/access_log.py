@@ -2,8 +2,10 @@
 
 A request's bucket record (already read to authorize it) says whether the bucket is logged: its
 `configs` names the logging configuration. For a bucket that is not, `logged_bucket()` is one set lookup
-and nothing else happens. For one that is, the target is read once per bucket revision and kept;
-the record goes into the front-end's LogBuffer (s3front/access_log_format.py), which a task looks at
+and nothing else happens. For one that is, the configuration is read once per bucket revision, and
+the target's permission (its policy or ACL letting log delivery in, logging_config.py) is decided
+again whenever the target's record changes: a target that revokes it receives no more records. The
+record goes into the front-end's LogBuffer (s3front/access_log_format.py), which a task looks at
 every second and which delivers each target's batch, once its oldest record has waited
 COFFER_ACCESS_LOG_FLUSH_SECONDS, as one log object written by PutObject's own handler, as the
 target bucket's owner. Those writes are no requests: they are never logged. A front-end that stops
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 from urllib.parse import quote
@@ -48,13 +51,22 @@ def logged_bucket(req: S3Request) -> BucketInfo | None:
     return bucket if bucket is not None and G.KIND in bucket.configs else None
 
 
+@dataclass
+class _Route:
+    """A logged bucket's configuration (at its revision `stamp`), and the target it resolved to."""
+    stamp: tuple[str, int]
+    config: G.LoggingConfig | None
+    target_stamp: tuple[str, int] | None = None
+    target: LogTarget | None = None
+
+
 class AccessLogger:
     """The front-end's records, their targets and their delivery."""
 
     def __init__(self, frontend: "Frontend", interval_s: float) -> None:
         self.frontend, self._interval = frontend, interval_s
         self.buffer = LogBuffer(self._deliver, interval_s)
-        self._targets: dict[str, tuple[tuple[str, int], LogTarget | None]] = {}
+        self._routes: dict[str, _Route] = {}
         self._task: asyncio.Task | None = None
 
     def start(self) -> None:
@@ -96,17 +108,33 @@ class AccessLogger:
             log.warning("access log record dropped", extra={"error": str(exc), "bucket": bucket.name})
 
     async def _target(self, bucket: BucketInfo) -> LogTarget | None:
-        """Where the bucket's records go: read once per bucket revision (a change bumps it)."""
+        """Where the bucket's records go, or None when they go nowhere (no configuration, the target
+        gone, or its policy no longer letting log delivery in). Read once per revision of each bucket."""
         stamp = (bucket.creation_date, bucket.rev)
-        hit = self._targets.get(bucket.name)
-        if hit is not None and hit[0] == stamp:
-            return hit[1]
-        stored = await self.frontend.metadata.get_bucket_config(bucket.name, G.KIND)
-        target = None if not stored else self._log_target(bucket, G.LoggingConfig.from_dict(stored))
-        if len(self._targets) >= C.ACCESS_LOG_TARGETS_CACHED:
-            self._targets.clear()
-        self._targets[bucket.name] = (stamp, target)
-        return target
+        route = self._routes.get(bucket.name)
+        if route is None or route.stamp != stamp:
+            stored = await self.frontend.metadata.get_bucket_config(bucket.name, G.KIND)
+            route = _Route(stamp, G.LoggingConfig.from_dict(stored) if stored else None)
+            if len(self._routes) >= C.ACCESS_LOG_TARGETS_CACHED:
+                self._routes.clear()
+            self._routes[bucket.name] = route
+        if route.config is None:
+            return None
+        try:
+            target = await self.frontend.metadata.get_bucket(route.config.target_bucket)    # the cached record
+        except S3Error as err:
+            if err.code == "NoSuchBucket":
+                return None
+            raise
+        target_stamp = (target.creation_date, target.rev)
+        if route.target_stamp != target_stamp:
+            account = self.frontend.config.account_by_canonical_id(bucket.owner)
+            permitted = G.target_permits(route.config, bucket, target, account.account_id if account else None)
+            route.target_stamp, route.target = target_stamp, self._log_target(bucket, route.config) if permitted else None
+            if not permitted:
+                log.warning("access log target no longer permits delivery: records dropped",
+                            extra={"bucket": bucket.name, "target": target.name})
+        return route.target
 
     def _log_target(self, bucket: BucketInfo, config: G.LoggingConfig) -> LogTarget:
         account = self.frontend.config.account_by_canonical_id(bucket.owner)

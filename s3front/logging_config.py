@@ -22,10 +22,13 @@ from xml.etree.ElementTree import Element
 
 from s3front import acl_model as A
 from s3front.acl_model import Grant, _grantee_node, _parse_grant, check_grant_count
+from s3front.bucket_policy import bucket_policy
 from s3front.iam import Policy, bucket_arn, object_arn
+from s3front.ownership import acls_off
 from s3front.xml import Node, document, parse
 from shared import constants as C
 from shared.config import Account
+from shared.contract.records import BucketInfo
 from shared.errors import S3Error
 
 SIMPLE, PARTITIONED = "SimplePrefix", "PartitionedPrefix"
@@ -138,6 +141,13 @@ def check_loop(source_bucket: str, config: LoggingConfig, target_logged: bool) -
         raise S3Error("InvalidArgument", MSG_ITSELF, ArgumentName="TargetBucket", ArgumentValue=source_bucket)
     if target_logged:
         raise S3Error("InvalidArgument", MSG_LOGGED, ArgumentName="TargetBucket", ArgumentValue=config.target_bucket)
+
+
+def target_permits(config: LoggingConfig, source: BucketInfo, target: BucketInfo, source_account: str | None) -> bool:
+    """Whether `target` lets log delivery write `source`'s logs (`source_account`: its owner's account id)."""
+    names = [a for a in (source_account, source.owner) if a]
+    acl = None if acls_off(target) else target.acl
+    return delivery_allowed(config, bucket_policy(target), acl, target.owner, source.name, names)
 
 
 def delivery_allowed(config: LoggingConfig, policy: Policy | None, acl: A.ACL | None, target_owner: str,

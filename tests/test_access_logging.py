@@ -220,6 +220,22 @@ def test_partitioned_keys_and_turning_logging_off(logging_cluster):
                                                        ("REST.PUT.LOGGING_STATUS", None)]
 
 
+def test_records_stop_when_the_target_revokes_delivery(logging_cluster):
+    s3 = logging_cluster.client()
+    source, target = new_bucket(s3), new_bucket(s3)
+    allow_delivery(s3, target, [source])
+    enable(s3, source, target)
+    s3.put_object(Bucket=source, Key="before", Body=b"x")
+    assert [r.key for r in wait_records(s3, target, 1)[1]] == ["before"]
+    s3.delete_bucket_policy(Bucket=target)
+    s3.put_object(Bucket=source, Key="revoked", Body=b"x")
+    time.sleep(2.5)
+    allow_delivery(s3, target, [source])
+    s3.put_object(Bucket=source, Key="after", Body=b"x")
+    keys, records = wait_records(s3, target, 2)
+    assert sorted(r.key for r in records) == ["after", "before"]
+
+
 def test_a_stopping_frontend_delivers_what_it_holds(fresh_cluster):
     c = fresh_cluster(env={"COFFER_ACCESS_LOG_FLUSH_SECONDS": "3600"})
     s3 = c.client()

@@ -12,8 +12,6 @@ from typing import Any
 from s3front import logging_config as G
 from s3front.api.bucket_config import BucketConfig, read_config, store_config
 from s3front.body import read_small_body
-from s3front.bucket_policy import bucket_policy
-from s3front.ownership import acls_off
 from s3front.request import S3Request, S3Response, xml_response
 from shared import constants as C
 from shared.contract.records import BucketInfo
@@ -56,10 +54,8 @@ async def _check_target(req: S3Request, config: G.LoggingConfig) -> None:
         raise S3Error("InvalidTargetBucketForLogging", G.MSG_NO_TARGET, TargetBucket=config.target_bucket)
     G.check_loop(source.name, config, G.KIND in target.configs)
     account = req.frontend.config.account_by_canonical_id(source.owner)
-    names = [a for a in (account.account_id if account else None, source.owner) if a]
-    acl = None if acls_off(target) else target.acl
     # The delivery permission decides, for a target of the same owner as for one of another account.
-    if not G.delivery_allowed(config, bucket_policy(target), acl, target.owner, source.name, names):
+    if not G.target_permits(config, source, target, account.account_id if account else None):
         raise S3Error("AccessDenied", G.MSG_NO_DELIVERY)
 
 
