@@ -21,9 +21,11 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from s3front import logging_config as G
+from s3front.acl_model import Grant
 from s3front.access_log_format import LogBuffer, LogRecord, LogTarget, operation_name
 from s3front.auth import AuthResult
 from s3front.authorize import Access
+from s3front.ownership import acls_off
 from s3front.request import S3Request, S3Response
 from s3front.routing import OBJECT, WRITE, Operation
 from shared import constants as C
@@ -36,6 +38,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("coffer.accesslog")
 _SIZED = ("PutObject", "UploadPart", "PostObject")      # their object size is the body's
+_GRANT_HEADERS = {"READ": "x-amz-grant-read", "FULL_CONTROL": "x-amz-grant-full-control"}
 
 
 def logged_bucket(req: S3Request) -> BucketInfo | None:
@@ -144,26 +147,43 @@ class AccessLogger:
 
     async def _deliver(self, bucket: str, key: str, body: bytes) -> None:
         """Write one log object; a target that no longer exists drops its batch (AWS does the same)."""
+        writing = self.buffer.writing
+        route = self._routes.get(writing.source_bucket) if writing is not None else None
+        grants = route.config.grants if route is not None and route.config is not None else ()
         try:
-            await deliver(self.frontend, bucket, key, body)
+            await deliver(self.frontend, bucket, key, body, grants)
         except S3Error as err:
             if err.code != "NoSuchBucket":
                 raise
             log.warning("access log target bucket is gone: records dropped", extra={"bucket": bucket})
 
 
-async def deliver(frontend: "Frontend", bucket: str, key: str, body: bytes) -> None:
-    """PutObject of a log object, through PutObject's own handler, as the target bucket's owner."""
+async def deliver(frontend: "Frontend", bucket: str, key: str, body: bytes, grants: tuple[Grant, ...] = ()) -> None:
+    """PutObject of a log object, through PutObject's own handler, as the target bucket's owner, with
+    the configuration's TargetGrants beside the owner's FULL_CONTROL (where the target has ACLs)."""
     from s3front.api.objects import put_object      # the handlers import the front-end's modules
     info = await frontend.metadata.get_bucket(bucket)
     owner = frontend.config.account_by_canonical_id(info.owner) or \
         Account("", "", info.owner_name, "", info.owner, "")
     headers = {"content-length": str(len(body)), "content-type": "text/plain"}
+    if grants and not acls_off(info):
+        headers.update(grant_headers(grants, info.owner))
     req = S3Request("PUT", f"/{bucket}/{quote(key)}", "", bucket, key, {}, headers, "", _body(body), frontend)
     req.operation = Operation("PutObject", WRITE, OBJECT)
     req.auth, req.access = AuthResult(owner), Access(bucket=info)
     resp = await put_object(req)
     resp.run_after()
+
+
+def grant_headers(grants: tuple[Grant, ...], owner: str) -> dict[str, str]:
+    """TargetGrants as x-amz-grant-* headers; WRITE, which means nothing on an object, is left out."""
+    wanted: dict[str, list[str]] = {"x-amz-grant-full-control": [f'id="{owner}"']}
+    for grant in grants:
+        header = _GRANT_HEADERS.get(grant["permission"])
+        if header is not None:
+            who = f'id="{grant["id"]}"' if grant["type"] == "CanonicalUser" else f'uri="{grant["uri"]}"'
+            wanted.setdefault(header, []).append(who)
+    return {header: ", ".join(who) for header, who in wanted.items()}
 
 
 def _body(body: bytes):

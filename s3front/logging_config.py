@@ -3,15 +3,15 @@
 <BucketLoggingStatus> with no LoggingEnabled turns logging off. LoggingEnabled holds TargetBucket and
 TargetPrefix (both required), TargetGrants (grants of FULL_CONTROL, READ or WRITE on the log
 objects) and TargetObjectKeyFormat (SimplePrefix, or PartitionedPrefix with PartitionDateSource
-EventTime | DeliveryTime, EventTime when left out). The target bucket must exist and have the
-source bucket's owner (`check_target`).
+EventTime | DeliveryTime, EventTime when left out).
 
-Coffer adds two checks of its own at PutBucketLogging (`check_loop`, `delivery_allowed`): the target
-may not be the source itself nor a bucket that is logged in turn (so no log write can ever produce
-another record), and the target must let the log delivery write: its bucket policy allows the
-service principal logging.s3.amazonaws.com s3:PutObject under the prefix for this source
-(aws:SourceArn, aws:SourceAccount), as AWS documents for delivery, or its ACL grants the LogDelivery
-group WRITE (AWS's older way). A target owned by another account is accepted on that permission.
+The target bucket must exist (InvalidTargetBucketForLogging). AWS also wants it to have the source's
+owner (`check_target`); PutBucketLogging instead asks every target for its permission, of the same
+owner or not (`target_permits`, AccessDenied without it): its bucket policy allows the service
+principal logging.s3.amazonaws.com s3:PutObject under the prefix for this source (aws:SourceArn,
+aws:SourceAccount), as AWS documents for log delivery, or its ACL grants the LogDelivery group WRITE
+(AWS's older way). And the target may be neither the source itself nor a bucket that is logged in
+turn (`check_loop`, InvalidArgument), so that no log write can ever produce another record.
 """
 from __future__ import annotations
 

@@ -190,6 +190,9 @@ def test_records_of_a_scripted_sequence(logging_cluster):
     expected = "SigV4" if "X-Amz-Signature=" in presigned else "SigV2"     # boto3's default form varies
     assert (signed_url.authentication_type, signed_url.signature_version) == ("QueryString", expected)
     assert next(r for r in records if r.operation == "REST.GET.BUCKET").request_id == ids[2]
+    # Without TargetGrants the log objects are their owner's alone.
+    alt = c.client(ALT_ACCESS_KEY, ALT_SECRET_KEY)
+    assert s3_error(alt.get_object, Bucket=target, Key=keys[0]) == (403, "AccessDenied")
     # Reading the log objects was no request on the source: nothing more arrives.
     time.sleep(2.5)
     assert len(log_records(s3, target)[1]) == 7
@@ -200,7 +203,8 @@ def test_partitioned_keys_and_turning_logging_off(logging_cluster):
     source, target = new_bucket(s3), new_bucket(s3)
     allow_delivery(s3, target, [source], prefix="p/")
     enable(s3, source, target, prefix="p/",
-           TargetObjectKeyFormat={"PartitionedPrefix": {"PartitionDateSource": "EventTime"}})
+           TargetObjectKeyFormat={"PartitionedPrefix": {"PartitionDateSource": "EventTime"}},
+           TargetGrants=[{"Grantee": {"ID": ALT_CANONICAL, "Type": "CanonicalUser"}, "Permission": "READ"}])
     s3.put_object(Bucket=source, Key="k", Body=b"x", ACL="public-read")
     alt = logging_cluster.client(ALT_ACCESS_KEY, ALT_SECRET_KEY)
     assert alt.get_object(Bucket=source, Key="k")["Body"].read() == b"x"
@@ -208,6 +212,8 @@ def test_partitioned_keys_and_turning_logging_off(logging_cluster):
     day = time.strftime("%Y/%m/%d", time.gmtime())
     stamp = time.strftime("%Y-%m-%d", time.gmtime())
     assert len(keys) == 1 and keys[0].startswith(f"p/{MAIN_ACCOUNT}/us-east-1/{source}/{day}/{stamp}-00-00-00-")
+    # TargetGrants: the log objects' ACL lets the grantee read them.
+    assert alt.get_object(Bucket=target, Key=keys[0])["Body"].read().count(b"\n") == 2
     # ACLRequired: the object's ACL let the other account read it; its owner needed none.
     assert sorted((r.operation, r.requester, r.acl_required) for r in records) == [
         ("REST.GET.OBJECT", ALT_CANONICAL, True), ("REST.PUT.OBJECT", MAIN_ID, False)]
