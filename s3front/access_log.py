@@ -1,7 +1,7 @@
 """Server access logs on a front-end: one record per request on a logged bucket, delivered as log objects.
 
 A request's bucket record (already read to authorize it) says whether the bucket is logged: its
-`configs` names the logging configuration. For a bucket that is not, `logged_bucket()` is one set lookup
+`configs` names the logging configuration. For a bucket that is not, `logged()` is one set lookup
 and nothing else happens. For one that is, the configuration is read once per bucket revision, and
 the target's permission (its policy or ACL letting log delivery in, logging_config.py) is decided
 again whenever the target's record changes: a target that revokes it receives no more records. The
@@ -15,14 +15,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from s3front import logging_config as G
 from s3front.acl_model import Grant
-from s3front.access_log_format import LogBuffer, LogRecord, LogTarget, operation_name
+from s3front.access_log_format import (BATCH_DELETE, COPY_SOURCE, PART_COPY_SOURCE, LogBuffer, LogRecord, LogTarget,
+                                       operation_name)
 from s3front.auth import AuthResult
 from s3front.authorize import Access
 from s3front.ownership import acls_off
@@ -41,17 +42,24 @@ _SIZED = ("PutObject", "UploadPart", "PostObject")      # their object size is t
 _GRANT_HEADERS = {"READ": "x-amz-grant-read", "FULL_CONTROL": "x-amz-grant-full-control"}
 
 
-def logged_bucket(req: S3Request) -> BucketInfo | None:
-    """The request's bucket if it is logged, else None (the hot path: no I/O, one set lookup).
-
-    A request refused before authorization (a bad signature) is logged if its bucket is cached.
-    """
+def logged(req: S3Request) -> bool:
+    """Whether the request makes a record: its bucket (or a copy's source) is logged. The hot path:
+    no I/O, a set lookup or two; a request refused before authorization (a bad signature) counts
+    when its bucket is in the cache."""
     access = req.access
-    if access is not None:
-        bucket = access.bucket
-    else:
-        bucket = req.frontend.metadata.cached_bucket(req.bucket) if req.bucket else None
-    return bucket if bucket is not None and G.KIND in bucket.configs else None
+    if access is None:
+        return _is_logged(req.frontend.metadata.cached_bucket(req.bucket) if req.bucket else None)
+    return _is_logged(access.bucket) or _is_logged(access.source_bucket)
+
+
+def _is_logged(bucket: BucketInfo | None) -> bool:
+    return bucket is not None and G.KIND in bucket.configs
+
+
+def _request_bucket(req: S3Request) -> BucketInfo | None:
+    if req.access is not None:
+        return req.access.bucket
+    return req.frontend.metadata.cached_bucket(req.bucket) if req.bucket else None
 
 
 @dataclass
@@ -99,16 +107,30 @@ class AccessLogger:
         except Exception as exc:  # noqa: BLE001 - the buffer keeps the records for the next tick
             log.warning("access log delivery failed", extra={"error": str(exc)})
 
-    async def record(self, req: S3Request, resp: S3Response, bucket: BucketInfo, started: float, wall: float,
-                     finished: float) -> None:
-        """Buffer the record of one finished request on a logged bucket (see `logged_bucket`)."""
+    async def record(self, req: S3Request, resp: S3Response, started: float, wall: float, finished: float) -> None:
+        """Buffer the records of one finished request (see `logged`): its own, one per key a
+        DeleteObjects removed, and a copy's read of its source in the source bucket's log, as AWS writes them."""
+        bucket = _request_bucket(req)
         try:
-            target = await self._target(bucket)
-            if target is not None and self.buffer.add(target, build_record(req, resp, bucket, started, wall,
-                                                                            finished)):
+            full = False
+            if _is_logged(bucket):
+                record = build_record(req, resp, bucket, started, wall, finished)
+                full |= await self._add(bucket, record)
+                for key, version in resp.deleted:
+                    full |= await self._add(bucket, replace(record, operation=BATCH_DELETE, key=key, version_id=version,
+                                                            request_uri=None, status=204, bytes_sent=0))
+            source = req.access.source_bucket if req.access is not None else None
+            if _is_logged(source) and resp.status < 300:
+                full |= await self._add(source, _source_record(req, resp, source, started, wall, finished))
+            if full:
                 asyncio.get_running_loop().create_task(self._tick())      # a full batch goes now
         except Exception as exc:  # noqa: BLE001 - a record never fails its request
-            log.warning("access log record dropped", extra={"error": str(exc), "bucket": bucket.name})
+            log.warning("access log record dropped", extra={"error": str(exc), "bucket": req.bucket})
+
+    async def _add(self, bucket: BucketInfo, record: LogRecord) -> bool:
+        """Buffer one record of `bucket`; True when its batch is full."""
+        target = await self._target(bucket)
+        return target is not None and self.buffer.add(target, record)
 
     async def _target(self, bucket: BucketInfo) -> LogTarget | None:
         """Where the bucket's records go, or None when they go nowhere (no configuration, the target
@@ -216,6 +238,21 @@ def build_record(req: S3Request, resp: S3Response, bucket: BucketInfo, started: 
         signature_version=signature, cipher_suite=None, authentication_type=auth_type,
         host_header=req.headers.get("host"), tls_version=None,
         acl_required=req.access is not None and req.access.acl_required)
+
+
+def _source_record(req: S3Request, resp: S3Response, source: BucketInfo, started: float, wall: float,
+                   finished: float) -> LogRecord:
+    """The record of a copy's read of its source, in the source bucket's log."""
+    op = PART_COPY_SOURCE if req.operation.name == "UploadPartCopy" else COPY_SOURCE
+    md = req.access.source
+    return replace(build_record(req, resp, source, started, wall, finished), operation=op, key=req.access.source_key,
+                   version_id=_source_version(req), object_size=md.size if md is not None else None)
+
+
+def _source_version(req: S3Request) -> str | None:
+    """The versionId a copy source named (x-amz-copy-source: bucket/key?versionId=...)."""
+    header = req.headers.get("x-amz-copy-source", "")
+    return header.split("versionId=", 1)[1].split("&", 1)[0] if "versionId=" in header else None
 
 
 def _ms(seconds: float) -> int:

@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
-from s3front.access_log import logged_bucket
+from s3front.access_log import logged
 from s3front.addressing import check_key, split_target
 from s3front import iam_api
 from s3front.api import HANDLERS
@@ -124,9 +124,8 @@ class S3App:
             seconds = time.perf_counter() - started
             self.metrics.request(op, resp.status, seconds, req.received, req.sent)
         resp.run_after()
-        logged = logged_bucket(req)
-        if logged is not None:
-            await self.frontend.access_logs.record(req, resp, logged, started, wall, started + seconds)
+        if logged(req):
+            await self.frontend.access_logs.record(req, resp, started, wall, started + seconds)
         access_log.write("request", {"method": req.method, "op": op, "bucket": req.bucket, "key": req.key,
                                      "status": resp.status, "ms": round(seconds * 1000, 2)})
 

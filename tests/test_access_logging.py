@@ -226,6 +226,23 @@ def test_partitioned_keys_and_turning_logging_off(logging_cluster):
                                                        ("REST.PUT.LOGGING_STATUS", None)]
 
 
+def test_copies_and_multi_object_deletes_add_aws_records(logging_cluster):
+    s3 = logging_cluster.client()
+    source, target, other = new_bucket(s3), new_bucket(s3), new_bucket(s3)
+    allow_delivery(s3, target, [source])
+    enable(s3, source, target)
+    s3.put_object(Bucket=source, Key="a", Body=b"abc")
+    s3.copy_object(Bucket=other, Key="copied", CopySource={"Bucket": source, "Key": "a"})   # out of the logged bucket
+    s3.delete_objects(Bucket=source, Delete={"Objects": [{"Key": "a"}, {"Key": "never-there"}]})
+    keys, records = wait_records(s3, target, 5)
+    got = sorted((r.operation, r.key, r.status, r.bucket) for r in records)
+    assert got == sorted([("REST.PUT.OBJECT", "a", 200, source),
+                          ("REST.COPY.OBJECT_GET", "a", 200, source),           # the copy read its source
+                          ("REST.POST.MULTI_OBJECT_DELETE", None, 200, source),
+                          ("BATCH.DELETE.OBJECT", "a", 204, source), ("BATCH.DELETE.OBJECT", "never-there", 204, source)])
+    assert next(r for r in records if r.operation == "REST.COPY.OBJECT_GET").object_size == 3
+
+
 def test_records_stop_when_the_target_revokes_delivery(logging_cluster):
     s3 = logging_cluster.client()
     source, target = new_bucket(s3), new_bucket(s3)
