@@ -101,7 +101,7 @@ class S3Response:
     body: bytes | AsyncIterator[bytes] = b""
     after: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)   # work once the client has its answer
     error_code: str | None = None      # the S3 error it answers, if any (access logs)
-    deleted: list[tuple[str, str | None]] = field(default_factory=list)   # DeleteObjects: (key, versionId) gone
+    deleted: tuple[tuple[str, str | None], ...] = ()    # DeleteObjects: the (key, versionId) it removed
 
     def run_after(self) -> None:
         for job in self.after:
