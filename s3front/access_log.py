@@ -75,6 +75,7 @@ class AccessLogger:
     """The front-end's records, their targets and their delivery."""
 
     def __init__(self, frontend: "Frontend", interval_s: float) -> None:
+        interval_s = max(interval_s, C.ACCESS_LOG_MIN_FLUSH_S)     # never a busy loop
         self.frontend, self._interval = frontend, interval_s
         self.buffer = LogBuffer(self._deliver, interval_s)
         self._routes: dict[str, _Route] = {}

@@ -173,6 +173,7 @@ KMS_RELOAD_MIN_S = 1.0                # an unknown KMS key id reloads the key st
 ACCESS_LOG_FLUSH_S = 60.0
 ACCESS_LOG_MAX_RECORDS = 10_000
 ACCESS_LOG_TICK_S = 1.0
+ACCESS_LOG_MIN_FLUSH_S = 0.5          # a smaller (or zero, or negative) setting is taken as this
 ACCESS_LOG_TARGETS_CACHED = 10_000
 LOGGING_MAX_BODY = 64 * 1024          # a BucketLoggingStatus document
 LOG_DELIVERY_SERVICE = "logging.s3.amazonaws.com"   # the service principal a target's policy lets write logs
