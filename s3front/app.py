@@ -1,6 +1,7 @@
 """The front-end's ASGI application: S3 requests go through one dispatcher, `/_/` to FastAPI."""
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
 import secrets
@@ -11,6 +12,7 @@ from urllib.parse import parse_qsl
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
+from s3front.access_log import logged
 from s3front.addressing import check_key, split_target
 from s3front import iam_api
 from s3front.api import HANDLERS
@@ -43,7 +45,30 @@ def _admin_app(frontend: Frontend) -> FastAPI:
         return JSONResponse({"status": "ok" if ready else "degraded", "metadata": ready},
                             status_code=200 if ready else 503)
 
+    @admin.get(C.HEALTH_LIVE_PATH)
+    async def live() -> JSONResponse:
+        """The process is up and its event loop answers (what an orchestrator restarts on)."""
+        return JSONResponse({"status": "ok"})
+
+    @admin.get(C.HEALTH_READY_PATH)
+    async def ready() -> JSONResponse:
+        """Requests can be served: the metadata daemon is connected and every data location healthy."""
+        return await readiness(frontend)
+
     return admin
+
+
+async def readiness(frontend: Frontend) -> JSONResponse:
+    """/_/health/ready: 200 when ready, 503 naming what is not (the data checks bounded in time)."""
+    metadata = frontend.metadata.ready
+    try:
+        found = await asyncio.wait_for(frontend.data.health(), C.HEALTH_CHECK_TIMEOUT_S)
+        data = {name: {"ok": h.ok, **({"detail": h.detail} if h.detail else {})} for name, h in found.items()}
+    except asyncio.TimeoutError:
+        data = {name: {"ok": False, "detail": "health check timed out"} for name in frontend.data.backends}
+    ok = metadata and all(d["ok"] for d in data.values())
+    return JSONResponse({"status": "ready" if ok else "not ready", "metadata": metadata, "data": data},
+                        status_code=200 if ok else 503)
 
 
 class S3App:
@@ -81,7 +106,7 @@ class S3App:
                 return
 
     async def handle(self, scope: dict, receive, send) -> None:
-        started = time.perf_counter()
+        started, wall = time.perf_counter(), time.time()
         rid = secrets.token_hex(8).upper()
         request_id.set(rid)
         headers = {k.decode("latin-1").lower(): header_text(v) for k, v in scope["headers"]}
@@ -103,6 +128,8 @@ class S3App:
             seconds = time.perf_counter() - started
             self.metrics.request(op, resp.status, seconds, req.received, req.sent)
         resp.run_after()
+        if logged(req):
+            await self.frontend.access_logs.record(req, resp, started, wall, started + seconds)
         access_log.write("request", {"method": req.method, "op": op, "bucket": req.bucket, "key": req.key,
                                      "status": resp.status, "ms": round(seconds * 1000, 2)})
 
@@ -142,7 +169,7 @@ class S3App:
             err = S3Error("InternalError")
         headers = {"Content-Type": "application/xml", **err.headers}
         body = b"" if req.method == "HEAD" or err.status == 304 else error_body(err, req.resource, req.request_id)
-        return S3Response(err.status, headers, body)
+        return S3Response(err.status, headers, body, error_code=err.code)
 
     async def _send(self, send, req: S3Request, resp: S3Response) -> None:
         headers = [(b"x-amz-request-id", req.request_id.encode()), (b"x-amz-id-2", req.request_id.encode()),
@@ -153,6 +180,7 @@ class S3App:
             # this answer rather than parse the rest of the body as the next request.
             headers.append((b"connection", b"close"))
         body = resp.body
+        req.replied_at = time.perf_counter()
         if isinstance(body, bytes):
             if "content-length" not in {k.lower() for k in resp.headers}:
                 headers.append((b"content-length", str(len(body)).encode()))

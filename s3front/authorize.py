@@ -76,6 +76,7 @@ class Access:
     policy: Policy | None = None                   # the bucket's compiled policy, if it has one
     identity: tuple[Policy, ...] = ()              # an IAM user's or role session's own policies
     post: PostUpload | None = None                 # PostObject: the form, read up to its file part
+    acl_required: bool = False                     # an ACL grant let a non-owner in (access logs' ACLRequired)
 
 
 # What ACLs see of an IAM user or role session: an authenticated requester that is not its account's
@@ -157,8 +158,15 @@ def _bucket_permission(op: Operation) -> str:
 def _acl_allows(req: S3Request, attrs: BucketInfo, permission: str) -> bool:
     if acls_off(attrs):                 # BucketOwnerEnforced: the owner's, and what policies grant
         return requester_id(req) == attrs.owner
-    return A.allowed(effective_acl(attrs, attrs.acl, attrs.owner), attrs.owner, acl_requester(req, attrs.owner),
-                     permission)
+    return _granted(req, A.allowed(effective_acl(attrs, attrs.acl, attrs.owner), attrs.owner,
+                                   acl_requester(req, attrs.owner), permission), attrs.owner)
+
+
+def _granted(req: S3Request, allowed: bool, owner: str | None) -> bool:
+    """An ACL's answer; one that lets in someone other than the owner is noted (ACLRequired)."""
+    if allowed and req.access is not None and requester_id(req) != owner:
+        req.access.acl_required = True
+    return allowed
 
 
 def _check_expected_owner(req: S3Request, attrs: BucketInfo, header: str) -> None:
@@ -225,8 +233,8 @@ def _check_object(req: S3Request, attrs: BucketInfo, md: ObjectMD | None, permis
         def acl() -> bool:
             if acls_off(attrs):
                 return requester_id(req) == attrs.owner
-            return A.allowed(effective_acl(attrs, md.acl, md.owner_id), md.owner_id,
-                             acl_requester(req, md.owner_id), permission)
+            return _granted(req, A.allowed(effective_acl(attrs, md.acl, md.owner_id), md.owner_id,
+                                           acl_requester(req, md.owner_id), permission), md.owner_id)
         allowed = acl() if acl_alone else allows(req, policy, action, bucket, key,
                                                  _owner_account(req, md.owner_id), acl, md,
                                                  restrict=restricted(attrs, policy))

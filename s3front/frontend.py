@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import Iterable
 
+from s3front.access_log import AccessLogger
 from s3front.auth import Authenticator
 from s3front.iam_api.store import Identities
 from s3front.lifecycle.worker import Worker
@@ -47,6 +48,7 @@ class Frontend:
         self.accessed_pending = 0         # ObjectAccessed events on their way (s3front/notify.py)
         self.accessed_dropped = 0
         self.accessed_rules: dict[str, tuple[int, frozenset[str]]] = {}   # bucket -> (rev, events its rules name)
+        self.access_logs = AccessLogger(self, config.access_log_flush)
 
     async def start(self) -> None:
         await self.metadata.start()
@@ -56,8 +58,10 @@ class Frontend:
         if self.config.lifecycle_worker:        # one pass at a time per cluster: the worker takes a lease
             self.lifecycle = Worker(self.metadata, self.collect, self.config)
             self._lifecycle_task = asyncio.get_running_loop().create_task(self.lifecycle.run_forever())
+        self.access_logs.start()
 
     async def stop(self) -> None:
+        await self.access_logs.stop()           # needs both daemons: before their clients close
         self._gc_task.cancel()
         if self._lifecycle_task is not None:
             self._lifecycle_task.cancel()

@@ -183,9 +183,15 @@ SSE_CONTEXT_MAX_BYTES = 8192          # a decoded x-amz-server-side-encryption-c
 KMS_RELOAD_MIN_S = 1.0                # an unknown KMS key id reloads the key store at most this often
 KMS_REFRESH_S = 10.0                  # a key another front-end disabled (or created) is seen here within this
 
-# Server access logging: how long a record may wait in the front-end's buffer, and how many a target holds.
-ACCESS_LOG_FLUSH_S = 300.0
+# Server access logging: how long a record may wait in the front-end's buffer (COFFER_ACCESS_LOG_FLUSH_SECONDS),
+# how many a target holds, how often the buffer is looked at, and how many sources' targets a front-end keeps.
+ACCESS_LOG_FLUSH_S = 60.0
 ACCESS_LOG_MAX_RECORDS = 10_000
+ACCESS_LOG_TICK_S = 1.0
+ACCESS_LOG_MIN_FLUSH_S = 0.5          # a smaller (or zero, or negative) setting is taken as this
+ACCESS_LOG_TARGETS_CACHED = 10_000
+LOGGING_MAX_BODY = 64 * 1024          # a BucketLoggingStatus document
+LOG_DELIVERY_SERVICE = "logging.s3.amazonaws.com"   # the service principal a target's policy lets write logs
 
 # Access policies (s3front/iam), as AWS limits them. IAM counts characters with the whitespace taken out.
 BUCKET_POLICY_MAX_BYTES = 20 * 1024   # "Bucket policies are limited to 20 KB in size"
@@ -265,3 +271,7 @@ NOTIFY_LEASE_S = 30.0                 # on a shared engine, one daemon's worker 
 NOTIFY_LEASE_RENEW_S = 20.0           # ... renewed when less than this is left
 NOTIFY_TARGETS_CHANNEL = "coffer_notify_targets"   # LISTEN/NOTIFY: run-time targets changed through another daemon
 NOTIFY_STANDBY_S = 5.0                # how often a daemon without the lease looks whether it is free
+# The front-end's health endpoints beside /_/health: liveness (the process) and readiness (its daemons).
+HEALTH_LIVE_PATH = "/_/health/live"
+HEALTH_READY_PATH = "/_/health/ready"
+HEALTH_CHECK_TIMEOUT_S = 2.0          # the longest /_/health/ready waits for the data locations' answers

@@ -338,6 +338,10 @@ class MetadataClient(MetadataCalls):
                     pass                            # a disconnect closes the daemon's side anyway
 
     # -- the cached bucket record --------------------------------------------------------
+    def cached_bucket(self, bucket: str) -> BucketInfo | None:
+        """A bucket's record if the cache holds it (no call, no counting): None otherwise."""
+        return self._buckets.get(bucket)
+
     async def get_bucket(self, bucket: str) -> BucketInfo:
         """A bucket's record, from the cache the daemon invalidates before any change is acknowledged."""
         return await self._cache.read(bucket, functools.partial(MetadataCalls.get_bucket, self, bucket))

@@ -91,3 +91,18 @@ def test_a_dsn_file_is_read_like_the_secret_file(tmp_path, monkeypatch):
     monkeypatch.setenv("METADATA_ENGINE", "postgres")
     monkeypatch.setenv("METADATA_DSN_FILE", str(dsn))
     assert load_config().metadata_dsn == "postgresql://coffer:pw@postgres:5432/coffer"
+
+
+def _health_url(service: dict) -> str:
+    return next(a for a in service["healthcheck"]["test"] if "urlopen" in a)
+
+
+def test_health_endpoints_in_compose_swarm_and_haproxy():
+    from shared import constants as C
+    compose, swarm = load(REPO / "docker-compose.yml"), load(REPO / "deploy/swarm/stack.yml", ENV)
+    # compose waits for a ready front-end; swarm replaces a task on liveness alone (a metadata outage
+    # must not kill every front-end), and HAProxy routes to the ready ones.
+    assert f"8000{C.HEALTH_READY_PATH}'" in _health_url(compose["services"]["s3"])
+    assert f"8000{C.HEALTH_LIVE_PATH}'" in _health_url(swarm["services"]["s3"])
+    assert all("healthcheck" in swarm["services"][name] for name in ("metadata", "data", "s3"))
+    assert f"option httpchk GET {C.HEALTH_READY_PATH}\n" in (REPO / "deploy/haproxy.cfg").read_text()

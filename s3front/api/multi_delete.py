@@ -96,9 +96,11 @@ async def delete_objects(req: S3Request) -> S3Response:
     gate, gc = asyncio.Semaphore(C.MULTI_DELETE_PARALLEL), []
     bypass = may_bypass_governance(req)
     nodes = await asyncio.gather(*(_delete_one(req, t, marker, bypass, gate, gc) for t in targets))
+    deleted = tuple(target for target, node in zip(targets, nodes) if node[0] == "Deleted")
     if quiet:
         nodes = [n for n in nodes if n[0] == "Error"]
     resp = xml_response(document("DeleteResult", nodes))
+    resp.deleted = deleted          # each one a BATCH.DELETE.OBJECT record in a logged bucket
     if gc:
         resp.after.append(lambda: req.frontend.collect(gc))
     return resp
