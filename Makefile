@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test test-mem bench bench-haproxy bench-multipart bench-locations soak clean
+.PHONY: run test test-mem bench bench-sse bench-haproxy bench-multipart bench-locations soak clean console
 
 # The S3-level families (and the metadata daemon's RPC, streams and gathering) that run a second
 # time with every daemon in memory (S3BACKEND=mem); tests marked needs_disk (kills, restarts, data
@@ -34,7 +34,10 @@ test-mem: $(STAMP)
 	COFFER_TEST_BACKEND=mem $(BIN)/python -m pytest $(MEM_FAMILIES)
 
 bench: $(STAMP)
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+bench-sse: $(STAMP)     # 64 MiB PUT/GET with SSE-S3 beside plain, in one run
+	$(BIN)/python bench/run.py --phases large --sse
 
 bench-haproxy: $(STAMP)
 	$(BIN)/python bench/haproxy.py
@@ -47,6 +50,10 @@ bench-locations: $(STAMP)
 
 soak: $(STAMP)
 	$(BIN)/python bench/soak.py
+
+# Rebuild the web console's committed assets (s3front/console/static) from console/src: needs node and npm.
+console:
+	cd console && npm ci --no-audit --no-fund && node build.mjs
 
 clean:
 	rm -rf $(VENV) localData localMetadata

@@ -88,7 +88,7 @@ def small_phase(server: Server, s3, bucket: str, concs: list[int], seconds: int)
     return rows
 
 
-def large_phase(server: Server, s3, bucket: str, count: int) -> list[dict]:
+def large_phase(server: Server, s3, bucket: str, count: int, label: str = "") -> list[dict]:
     src = Path(tempfile.mktemp()); src.write_bytes(os.urandom(LARGE))
     keys = [f"large/{i}" for i in range(count)]
     put_urls = [server.endpoint + p for p in presign(s3, "PUT", bucket, keys)]
@@ -103,11 +103,27 @@ def large_phase(server: Server, s3, bucket: str, count: int) -> list[dict]:
             return time.perf_counter() - started
         secs, cpu = measured(server, run)
         rss = sampler.stop()
-        row = {"workload": f"64 MiB {method}", "conc": 2, "mib_s": round(count * LARGE / 2**20 / secs, 1),
+        row = {"workload": f"64 MiB {method}{label}", "conc": 2, "mib_s": round(count * LARGE / 2**20 / secs, 1),
                "cpu_ms_per_mib": round(cpu * 1000 / (count * 64), 2), "rss_mib": rss}
         rows.append(row)
         print_row(row)
     src.unlink()
+    return rows
+
+
+def sse_phase(server: Server, s3, count: int, plain: list[dict] | None) -> list[dict]:
+    """64 MiB PUT and GET into a bucket whose default encryption is SSE-S3, beside the plain figures
+    of the same run (the large phase's): the GET's share of the plain GET's MiB/s is the issue's bar."""
+    s3.create_bucket(Bucket="bench-sse")
+    s3.put_bucket_encryption(Bucket="bench-sse", ServerSideEncryptionConfiguration={
+        "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})
+    rows = large_phase(server, s3, "bench-sse", count, " SSE-S3")
+    plain_rows = {r["workload"]: r for r in plain or []}
+    for row in rows:
+        base = plain_rows.get(row["workload"].replace(" SSE-S3", ""))
+        if base and base["mib_s"]:
+            row["of_plain_pct"] = round(100 * row["mib_s"] / base["mib_s"], 1)
+            print_row({"workload": row["workload"], "of_plain_pct": row["of_plain_pct"]})
     return rows
 
 
@@ -151,6 +167,8 @@ def main() -> None:
     parser.add_argument("--conc", default="1,16,64")
     parser.add_argument("--phases", default="small,large,list")
     parser.add_argument("--large-count", type=int, default=8)
+    parser.add_argument("--sse", action="store_true", help="also 64 MiB PUT/GET with SSE-S3 (runs the large phase "
+                                                            "too, for the plain figures beside them)")
     args = parser.parse_args()
     ensure_debian("wrk", "curl")
     server = Server()
@@ -161,10 +179,14 @@ def main() -> None:
         s3.create_bucket(Bucket="bench")
         results: dict = {"name": args.name, "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
         phases = args.phases.split(",")
+        if args.sse and "large" not in phases:
+            phases.append("large")
         if "small" in phases:
             results["small"] = small_phase(server, s3, "bench", [int(c) for c in args.conc.split(",")], args.seconds)
         if "large" in phases:
             results["large"] = large_phase(server, s3, "bench", args.large_count)
+        if args.sse:
+            results["sse"] = sse_phase(server, s3, args.large_count, results.get("large"))
         if "list" in phases:
             s3.create_bucket(Bucket="bench-list")
             results["list"] = list_phase(server, s3, "bench-list")

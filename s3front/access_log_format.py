@@ -247,6 +247,7 @@ class LogBuffer:
         self._flush, self._interval, self._max, self._clock = flush, interval_s, max_records, clock
         self._batches: dict[LogTarget, _Batch] = {}
         self.dropped = 0
+        self.writing: LogTarget | None = None      # the target whose batch `flush` is writing (for its callers)
 
     def add(self, target: LogTarget, record: LogRecord) -> bool:
         """Buffer one record; True when its batch is full and a tick() is worth running now."""
@@ -286,6 +287,7 @@ class LogBuffer:
             return 0
         delivered = datetime.fromtimestamp(self._clock(), timezone.utc)
         groups = _days(target, batch.records)
+        self.writing = target
         for n, group in enumerate(groups):
             key = log_object_key(target.prefix, target.key_format, target.date_source, delivered, group[0][0],
                                  target.source_account, target.source_region, target.source_bucket)

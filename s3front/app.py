@@ -1,6 +1,7 @@
 """The front-end's ASGI application: S3 requests go through one dispatcher, `/_/` to FastAPI."""
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
 import secrets
@@ -11,11 +12,13 @@ from urllib.parse import parse_qsl
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
+from s3front.access_log import logged
 from s3front.addressing import check_key, split_target
 from s3front import iam_api
 from s3front.api import HANDLERS
 from s3front.auth import claimed_access_key
 from s3front.authorize import authorize
+from s3front.console import Console
 from s3front.api.cors import add_cors_headers
 from s3front.errors import error_body, not_implemented
 from s3front.frontend import Frontend
@@ -47,7 +50,30 @@ def _admin_app(frontend: Frontend) -> FastAPI:
         return JSONResponse({"status": "ok" if ok else "degraded", "metadata": ready, "locations": locations},
                             status_code=200 if ready else 503)
 
+    @admin.get(C.HEALTH_LIVE_PATH)
+    async def live() -> JSONResponse:
+        """The process is up and its event loop answers (what an orchestrator restarts on)."""
+        return JSONResponse({"status": "ok"})
+
+    @admin.get(C.HEALTH_READY_PATH)
+    async def ready() -> JSONResponse:
+        """Requests can be served: the metadata daemon is connected and every data location healthy."""
+        return await readiness(frontend)
+
     return admin
+
+
+async def readiness(frontend: Frontend) -> JSONResponse:
+    """/_/health/ready: 200 when ready, 503 naming what is not (the data checks bounded in time)."""
+    metadata = frontend.metadata.ready
+    try:
+        found = await asyncio.wait_for(frontend.data.health(), C.HEALTH_CHECK_TIMEOUT_S)
+        data = {name: {"ok": h.ok, **({"detail": h.detail} if h.detail else {})} for name, h in found.items()}
+    except asyncio.TimeoutError:
+        data = {name: {"ok": False, "detail": "health check timed out"} for name in frontend.data.backends}
+    ok = metadata and all(d["ok"] for d in data.values())
+    return JSONResponse({"status": "ready" if ok else "not ready", "metadata": metadata, "data": data},
+                        status_code=200 if ok else 503)
 
 
 class S3App:
@@ -58,6 +84,7 @@ class S3App:
         self.frontend = Frontend(config)
         self.admin = _admin_app(self.frontend)
         self.metrics = s3_metrics()
+        self.console = Console(config.region) if config.console else None
 
     async def __call__(self, scope: dict, receive, send) -> None:
         if scope["type"] == "lifespan":
@@ -67,6 +94,8 @@ class S3App:
         if scope["path"].startswith("/_/"):
             if scope["path"] == C.METRICS_PATH:
                 return await metrics.serve(scope, send, self.config.cluster_secret, self.config.metrics_public)
+            if self.console and (scope["path"] + "/").startswith(C.CONSOLE_PATH):
+                return await self.console.serve(scope, send)
             return await self.admin(scope, receive, send)
         await self.handle(scope, receive, send)
 
@@ -82,7 +111,7 @@ class S3App:
                 return
 
     async def handle(self, scope: dict, receive, send) -> None:
-        started = time.perf_counter()
+        started, wall = time.perf_counter(), time.time()
         rid = secrets.token_hex(8).upper()
         request_id.set(rid)
         headers = {k.decode("latin-1").lower(): header_text(v) for k, v in scope["headers"]}
@@ -104,6 +133,8 @@ class S3App:
             seconds = time.perf_counter() - started
             self.metrics.request(op, resp.status, seconds, req.received, req.sent)
         resp.run_after()
+        if logged(req):
+            await self.frontend.access_logs.record(req, resp, started, wall, started + seconds)
         access_log.write("request", {"method": req.method, "op": op, "bucket": req.bucket, "key": req.key,
                                      "status": resp.status, "ms": round(seconds * 1000, 2)})
 
@@ -143,7 +174,7 @@ class S3App:
             err = S3Error("InternalError")
         headers = {"Content-Type": "application/xml", **err.headers}
         body = b"" if req.method == "HEAD" or err.status == 304 else error_body(err, req.resource, req.request_id)
-        return S3Response(err.status, headers, body)
+        return S3Response(err.status, headers, body, error_code=err.code)
 
     async def _send(self, send, req: S3Request, resp: S3Response) -> None:
         headers = [(b"x-amz-request-id", req.request_id.encode()), (b"x-amz-id-2", req.request_id.encode()),
@@ -154,6 +185,7 @@ class S3App:
             # this answer rather than parse the rest of the body as the next request.
             headers.append((b"connection", b"close"))
         body = resp.body
+        req.replied_at = time.perf_counter()
         if isinstance(body, bytes):
             if "content-length" not in {k.lower() for k in resp.headers}:
                 headers.append((b"content-length", str(len(body)).encode()))

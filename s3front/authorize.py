@@ -4,6 +4,9 @@
 object's ACL decides, the object version; for copies, the source; for an upload's own operations,
 the upload) with as few metadata reads as the decision needs, decides, and leaves what it read in
 `req.access` for the handler, which reads none of it again. A handler never authorizes.
+PostObject is signed in its form: `read_post` (s3front/post_request.py) reads the fields before the
+file, makes their signer the requester, and the request is then decided as any PutObject of the
+form's key.
 DeleteObjects alone asks once more per key, through `may_delete`, the same decision.
 
 The decision follows AWS's "Mapping of ACL permissions and access policy permissions" (see the
@@ -15,15 +18,17 @@ over the policy and the ACLs (s3front/bucket_policy.py), with the operation's IA
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from s3front import acl_model as A
 from s3front.addressing import COPY_SOURCE, parse_copy_source
 from s3front.actions import iam_action
-from s3front.bucket_policy import allows, bucket_policy, operation_action, restricted
+from s3front.bucket_policy import LOCKS_OWNER_ATTR, allows, bucket_policy, operation_action, restricted
 from s3front.iam import Decision, Policy, PrincipalKind, Request, context, decide
 from s3front.iam_api.store import identity_policies
 from s3front.ownership import acls_off
+from s3front.post_form import is_form
+from s3front.post_request import PostUpload, read_post
 from s3front.public_access import effective_acl
 from s3front.request import S3Request, upload_id, version_param
 from s3front.routing import (DELETE_VERSION, OBJECT, OWNER, READ, READ_ACP, SERVICE, WRITE, WRITE_ACP,
@@ -48,6 +53,7 @@ _BUCKET_DECIDES = {"ListParts": A.WRITE}
 _INITIATOR_ONLY = ("ListParts", "AbortMultipartUpload")
 # Operations that need no bucket: the service, and the bucket being created.
 _NO_BUCKET = ("ListBuckets", "CreateBucket")
+_FORM_SIGNED = "PostObject"       # signed (or not) in its body's form fields, not in its headers
 _PREFLIGHT = "OptionsObject"      # a CORS preflight is anonymous: its handler answers by the CORS rules
 # The bucket owner may always read, change and delete the bucket's policy, even one that denies it
 # (AWS's root-user exception), so that no policy can lock its owner out.
@@ -69,6 +75,8 @@ class Access:
     may_delete_versions: bool = False              # DeleteObjects: whether entries may name versions
     policy: Policy | None = None                   # the bucket's compiled policy, if it has one
     identity: tuple[Policy, ...] = ()              # an IAM user's or role session's own policies
+    post: PostUpload | None = None                 # PostObject: the form, read up to its file part
+    acl_required: bool = False                     # an ACL grant let a non-owner in (access logs' ACLRequired)
 
 
 # What ACLs see of an IAM user or role session: an authenticated requester that is not its account's
@@ -89,10 +97,26 @@ def requester_id(req: S3Request) -> str | None:
     return IAM_PRINCIPAL_ID if governed(req) else req.account.canonical_id
 
 
+def acl_requester(req: S3Request, owner: str) -> str | None:
+    """Who an ACL owned by `owner` sees: the requester; an IAM principal of another account as its
+    account, whose grants count for its users and roles across accounts (decide() asks the ACL
+    only once their own policies allowed, as AWS does)."""
+    found = requester_id(req)
+    if found == IAM_PRINCIPAL_ID and req.account.canonical_id != owner:
+        return req.account.canonical_id
+    return found
+
+
 async def authorize(req: S3Request) -> None:
     """Decide whether the request's operation may run; AccessDenied (or NoSuchBucket) if not."""
     op: Operation = req.operation
     req.access = access = Access()
+    if op.name == _FORM_SIGNED and is_form(req.headers.get("content-type")):
+        # The form's fields say who signs and which key it writes: then it is decided as a PutObject.
+        # (A body that is no form is decided by its headers; its handler then refuses it.)
+        access.post = await read_post(req)
+        req.key = access.post.key
+        req.operation = op = replace(op, target=OBJECT)
     if governed(req):
         access.identity = tuple(await identity_policies(req.frontend, req.principal))
     if op.target == SERVICE or op.name in _NO_BUCKET:
@@ -134,7 +158,15 @@ def _bucket_permission(op: Operation) -> str:
 def _acl_allows(req: S3Request, attrs: BucketInfo, permission: str) -> bool:
     if acls_off(attrs):                 # BucketOwnerEnforced: the owner's, and what policies grant
         return requester_id(req) == attrs.owner
-    return A.allowed(effective_acl(attrs, attrs.acl, attrs.owner), attrs.owner, requester_id(req), permission)
+    return _granted(req, A.allowed(effective_acl(attrs, attrs.acl, attrs.owner), attrs.owner,
+                                   acl_requester(req, attrs.owner), permission), attrs.owner)
+
+
+def _granted(req: S3Request, allowed: bool, owner: str | None) -> bool:
+    """An ACL's answer; one that lets in someone other than the owner is noted (ACLRequired)."""
+    if allowed and req.access is not None and requester_id(req) != owner:
+        req.access.acl_required = True
+    return allowed
 
 
 def _check_expected_owner(req: S3Request, attrs: BucketInfo, header: str) -> None:
@@ -167,7 +199,8 @@ def _check_service(req: S3Request, access: Access, op: Operation) -> None:
 def _check_bucket(req: S3Request, access: Access, op: Operation) -> None:
     attrs, policy, permission = access.bucket, access.policy, _bucket_permission(op)
     _check_expected_owner(req, attrs, EXPECTED_OWNER)
-    owner_policy_op = op.name in _POLICY_OPS and requester_id(req) == attrs.owner
+    owner_policy_op = (op.name in _POLICY_OPS and requester_id(req) == attrs.owner
+                       and not attrs.extra.get(LOCKS_OWNER_ATTR))
     if (policy is None and not governed(req)) or owner_policy_op:
         allowed = _acl_allows(req, attrs, permission)
     elif op.name == "DeleteObjects":
@@ -192,14 +225,16 @@ def _check_object(req: S3Request, attrs: BucketInfo, md: ObjectMD | None, permis
     if md is None or md.is_delete_marker:
         def acl() -> bool:
             return _acl_allows(req, attrs, A.READ)
+        # Saying "no such key" reveals what a listing with that key as its prefix would.
         allowed = acl() if acl_alone else allows(req, policy, "s3:ListBucket", bucket, None,
                                                  _owner_account(req, attrs.owner), acl,
-                                                 restrict=restricted(attrs, policy))
+                                                 restrict=restricted(attrs, policy), extra_keys={"s3:prefix": key})
     else:
         def acl() -> bool:
             if acls_off(attrs):
                 return requester_id(req) == attrs.owner
-            return A.allowed(effective_acl(attrs, md.acl, md.owner_id), md.owner_id, requester_id(req), permission)
+            return _granted(req, A.allowed(effective_acl(attrs, md.acl, md.owner_id), md.owner_id,
+                                           acl_requester(req, md.owner_id), permission), md.owner_id)
         allowed = acl() if acl_alone else allows(req, policy, action, bucket, key,
                                                  _owner_account(req, md.owner_id), acl, md,
                                                  restrict=restricted(attrs, policy))

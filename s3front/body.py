@@ -136,10 +136,13 @@ class BodyReader:
     """
 
     def __init__(self, req: S3Request, length: int | None, default_checksum: str | None = None,
-                 body_checksums: bool = True, limit: int = C.MAX_PUT_BYTES) -> None:
+                 body_checksums: bool = True, limit: int = C.MAX_PUT_BYTES,
+                 source: AsyncIterator[bytes] | None = None, min_length: int = 0) -> None:
         self.req = req
         self.length = length      # None until an HTTP chunked body has been read to its end
         self.limit = limit
+        self.min_length = min_length        # EntityTooSmall below it (a POST policy's content-length-range)
+        self._body = source                 # the payload, when it is not the request's body (a POST form's file)
         self.received = 0
         self.md5 = hashlib.md5()
         payload = req.auth.payload_hash if req.auth else sigv4.UNSIGNED_PAYLOAD
@@ -157,6 +160,8 @@ class BodyReader:
         self.trailers: dict[str, str] = {}
 
     def _source(self) -> AsyncIterator[bytes]:
+        if self._body is not None:
+            return self._body
         if _is_streaming(self.req):
             return decode_chunked(self.req, self.trailers)
         return self.req.raw_body()
@@ -177,6 +182,8 @@ class BodyReader:
             self.length = self.received
         if self.received < self.length:
             raise S3Error("IncompleteBody", NumberBytesExpected=self.length, NumberBytesProvided=self.received)
+        if self.received < self.min_length:
+            raise S3Error("EntityTooSmall", ProposedSize=self.received, MinSizeAllowed=self.min_length)
         self.verify()
         if held:
             yield held

@@ -18,6 +18,10 @@ from shared.contract.records import BucketInfo, ObjectMD
 from shared.errors import InternalError, S3Error
 
 POLICY_ATTR = "policy"                 # the bucket attribute holding the policy's JSON text
+# Set when the policy was put with x-amz-confirm-remove-self-bucket-access: true: then the owner's
+# root-user exception no longer holds, and the policy may deny its owner the policy calls too.
+LOCKS_OWNER_ATTR = "policyLocksOwner"
+CONFIRM_REMOVE_SELF = "x-amz-confirm-remove-self-bucket-access"
 _CACHE_MAX = 10_000
 _compiled: dict[str, tuple[str, Policy]] = {}
 
@@ -52,13 +56,17 @@ def principal(req: S3Request) -> Principal:
 
 def allows(req: S3Request, policy: Policy | None, action: str, bucket: str, key: str | None,
            resource_account: str, acl_allows: Callable[[], bool], md: ObjectMD | None = None,
-           restrict: bool = False) -> bool:
+           restrict: bool = False, extra_keys: dict[str, str] | None = None) -> bool:
     """Whether the policy (with the ACL where no policy decides) allows `action` on bucket[/key];
     `md`, the object version acted on, brings its tags (s3:ExistingObjectTag/<key>). With
-    `restrict` (RestrictPublicBuckets on a public policy) the policy lets in the owner's account only."""
+    `restrict` (RestrictPublicBuckets on a public policy) the policy lets in the owner's account only;
+    `extra_keys` are condition keys the request implies (a HEAD of a missing key asks ListBucket
+    with that key as s3:prefix)."""
     who = principal(req)
     resource = bucket_arn(bucket) if key is None else object_arn(bucket, key)
     keys = condition_keys(req)
+    if extra_keys:
+        keys.update(extra_keys)
     for tag, value in ((md.extra.get(TAGS) if md else None) or {}).items():
         keys[f"s3:existingobjecttag/{tag.lower()}"] = value
     access, auth = getattr(req, "access", None), req.auth
@@ -82,7 +90,8 @@ def operation_action(req: S3Request) -> str:
 
 _QUERY_KEYS = ("prefix", "delimiter", "max-keys", "versionid")
 _HEADER_KEYS = ("x-amz-acl", "x-amz-copy-source", "x-amz-metadata-directive", "x-amz-server-side-encryption",
-                "x-amz-server-side-encryption-aws-kms-key-id", "x-amz-storage-class", "x-amz-content-sha256",
+                "x-amz-server-side-encryption-aws-kms-key-id", "x-amz-server-side-encryption-customer-algorithm",
+                "x-amz-storage-class", "x-amz-content-sha256",
                 "x-amz-grant-read", "x-amz-grant-write", "x-amz-grant-read-acp", "x-amz-grant-write-acp",
                 "x-amz-grant-full-control", "x-amz-object-lock-mode", "x-amz-object-lock-retain-until-date",
                 "x-amz-object-lock-legal-hold")
@@ -103,6 +112,9 @@ def _request_tag_keys(header: str) -> dict[str, str | list[str]]:
 def condition_keys(req: S3Request) -> dict[str, str | list[str]]:
     """The global and S3 condition keys a request carries (AWS's names, lower-cased)."""
     headers, query = req.headers, req.query
+    post = getattr(getattr(req, "access", None), "post", None)
+    if post is not None:            # a POST form's fields stand for PutObject's headers
+        headers = {**headers, **post.headers}
     keys: dict[str, str | list[str]] = {"aws:securetransport": "true" if req.secure else "false"}
     if req.source_ip:
         keys["aws:sourceip"] = req.source_ip
@@ -119,7 +131,9 @@ def condition_keys(req: S3Request) -> dict[str, str | list[str]]:
     if "x-amz-tagging" in headers:
         keys.update(_request_tag_keys(headers["x-amz-tagging"]))
     auth = req.auth
-    if auth is not None and req.account is not None:
+    if post is not None and post.signature_version:
+        keys["s3:authtype"], keys["s3:signatureversion"] = "POST", post.signature_version
+    elif auth is not None and req.account is not None:
         keys["s3:authtype"] = "REST-QUERY-STRING" if "x-amz-signature" in {k.lower() for k in query} \
             or "Signature" in query else "REST-HEADER"
         keys["s3:signatureversion"] = "AWS" if headers.get("authorization", "").startswith("AWS ") \

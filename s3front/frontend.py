@@ -1,13 +1,17 @@
-"""The services a front-end process shares between its requests: clients, authenticator, garbage collector."""
+"""The services a front-end process shares between its requests: clients, authenticator, garbage collector,
+lifecycle worker."""
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import Iterable
 
+from s3front.access_log import AccessLogger
 from s3front.auth import Authenticator
 from s3front.iam_api.store import Identities
+from s3front.lifecycle.worker import Worker
 from s3front.metrics import GcMetrics
+from s3front.sse.context import sse_or_exit
 from shared import constants as C
 from shared.config import Config
 from shared.contract.data import DataRouter, LocationHealth
@@ -17,8 +21,8 @@ from shared.data_client import DataClient
 from shared.location_routing import Placement, build_router
 from shared.locations import Location, location_file_named, locations_or_exit
 from shared.maintenance.gc import periodic
-from shared.metadata_client import MetadataClient
-from shared.tls import data_context, metadata_context
+from shared.metadata_hosts import metadata_client
+from shared.tls import data_context
 
 log = logging.getLogger("coffer.frontend")
 
@@ -33,16 +37,20 @@ def data_router(config: Config, locations: dict[str, Location] | None = None) ->
 class Frontend:
     def __init__(self, config: Config) -> None:
         self.config = config
-        self.metadata = MetadataClient(config.metadata_host, config.metadata_port, config.cluster_secret,
-                                       tls=metadata_context(config))
+        self.metadata = metadata_client(config)
         locations = locations_or_exit()
         self.placement = Placement(locations, location_file_named())   # where buckets and writes go
         self.data = data_router(config, locations)
         self.auth = Authenticator(config)
         self.identities = Identities(config, self.metadata)
         self.auth.identities = self.identities
+        self.sse = sse_or_exit(self.metadata, config.region)
         self._deletes = asyncio.Semaphore(C.GC_MAX_PARALLEL_DELETES)
         self.location_health: dict[str, LocationHealth] = {}    # the last answers, for /_/health
+        self.accessed_pending = 0         # ObjectAccessed events on their way (s3front/notify.py)
+        self.accessed_dropped = 0
+        self.accessed_rules: dict[str, tuple[int, frozenset[str]]] = {}   # bucket -> (rev, events its rules name)
+        self.access_logs = AccessLogger(self, config.access_log_flush)
 
     async def start(self) -> None:
         await self.metadata.start()
@@ -50,6 +58,11 @@ class Frontend:
         self._gc_task = loop.create_task(
             periodic(self.metadata, self.data, self.config.gc_interval, on_round=GcMetrics().round))
         self._health_task = loop.create_task(self._watch_locations())
+        self._lifecycle_task = None
+        if self.config.lifecycle_worker:        # one pass at a time per cluster: the worker takes a lease
+            self.lifecycle = Worker(self.metadata, self.collect, self.config)
+            self._lifecycle_task = asyncio.get_running_loop().create_task(self.lifecycle.run_forever())
+        self.access_logs.start()
 
     async def _watch_locations(self) -> None:
         """Ask every location for its health now and then: /_/health answers from the last answers,
@@ -70,8 +83,11 @@ class Frontend:
             await asyncio.sleep(C.LOCATION_HEALTH_INTERVAL_S)
 
     async def stop(self) -> None:
+        await self.access_logs.stop()           # needs both daemons: before their clients close
         self._gc_task.cancel()
         self._health_task.cancel()
+        if self._lifecycle_task is not None:
+            self._lifecycle_task.cancel()
         await self.metadata.close()
         await self.data.close()
 

@@ -3,8 +3,15 @@
 <BucketLoggingStatus> with no LoggingEnabled turns logging off. LoggingEnabled holds TargetBucket and
 TargetPrefix (both required), TargetGrants (grants of FULL_CONTROL, READ or WRITE on the log
 objects) and TargetObjectKeyFormat (SimplePrefix, or PartitionedPrefix with PartitionDateSource
-EventTime | DeliveryTime, EventTime when left out). The target bucket must exist and have the
-source bucket's owner (`check_target`); as on AWS it may be the source bucket itself.
+EventTime | DeliveryTime, EventTime when left out).
+
+The target bucket must exist (InvalidTargetBucketForLogging). AWS also wants it to have the source's
+owner (`check_target`); PutBucketLogging instead asks every target for its permission, of the same
+owner or not (`target_permits`, AccessDenied without it): its bucket policy allows the service
+principal logging.s3.amazonaws.com s3:PutObject under the prefix for this source (aws:SourceArn,
+aws:SourceAccount), as AWS documents for log delivery, or its ACL grants the LogDelivery group WRITE
+(AWS's older way). And the target may be neither the source itself nor a bucket that is logged in
+turn (`check_loop`, InvalidArgument), so that no log write can ever produce another record.
 """
 from __future__ import annotations
 
@@ -13,9 +20,15 @@ from dataclasses import dataclass
 from typing import Any
 from xml.etree.ElementTree import Element
 
+from s3front import acl_model as A
 from s3front.acl_model import Grant, _grantee_node, _parse_grant, check_grant_count
+from s3front.bucket_policy import bucket_policy
+from s3front.iam import Policy, bucket_arn, object_arn
+from s3front.ownership import acls_off
 from s3front.xml import Node, document, parse
+from shared import constants as C
 from shared.config import Account
+from shared.contract.records import BucketInfo
 from shared.errors import S3Error
 
 SIMPLE, PARTITIONED = "SimplePrefix", "PartitionedPrefix"
@@ -23,6 +36,12 @@ EVENT_TIME, DELIVERY_TIME = "EventTime", "DeliveryTime"
 LOG_PERMISSIONS = ("FULL_CONTROL", "READ", "WRITE")
 MSG_NO_TARGET = "The target bucket for logging does not exist"
 MSG_OTHER_OWNER = "The owner for the bucket to be logged and the target bucket must be the same."
+MSG_ITSELF = "The target bucket for logging cannot be the bucket being logged."
+MSG_LOGGED = "The target bucket for logging has server access logging enabled itself; logs cannot be chained."
+MSG_NO_DELIVERY = ("The target bucket does not allow log delivery: its bucket policy must allow the service "
+                   f"principal {C.LOG_DELIVERY_SERVICE} s3:PutObject under the target prefix for this source "
+                   "bucket, or its ACL must grant the LogDelivery group WRITE.")
+KIND = "logging"                        # the cold bucket configuration holding a LoggingConfig
 
 
 @dataclass(frozen=True)
@@ -114,3 +133,44 @@ def check_target(config: LoggingConfig, target_owner: str | None, source_owner: 
         raise S3Error("InvalidTargetBucketForLogging", MSG_NO_TARGET, TargetBucket=config.target_bucket)
     if target_owner != source_owner:
         raise S3Error("InvalidTargetBucketForLogging", MSG_OTHER_OWNER, TargetBucket=config.target_bucket)
+
+
+def check_loop(source_bucket: str, config: LoggingConfig, target_logged: bool) -> None:
+    """No log write may produce a record: the target is neither the source nor logged itself."""
+    if config.target_bucket == source_bucket:
+        raise S3Error("InvalidArgument", MSG_ITSELF, ArgumentName="TargetBucket", ArgumentValue=source_bucket)
+    if target_logged:
+        raise S3Error("InvalidArgument", MSG_LOGGED, ArgumentName="TargetBucket", ArgumentValue=config.target_bucket)
+
+
+def target_permits(config: LoggingConfig, source: BucketInfo, target: BucketInfo, source_account: str | None) -> bool:
+    """Whether `target` lets log delivery write `source`'s logs (`source_account`: its owner's account id)."""
+    names = [a for a in (source_account, source.owner) if a]
+    acl = None if acls_off(target) else target.acl
+    return delivery_allowed(config, bucket_policy(target), acl, target.owner, source.name, names)
+
+
+def delivery_allowed(config: LoggingConfig, policy: Policy | None, acl: A.ACL | None, target_owner: str,
+                     source_bucket: str, source_accounts: Sequence[str]) -> bool:
+    """Whether the target lets log delivery write `config`'s logs of `source_bucket`.
+
+    `source_accounts` names the source's owner as a policy may (its account id, its canonical id).
+    """
+    if any(g["type"] == "Group" and g["uri"] == A.LOG_DELIVERY and g["permission"] in (A.WRITE, A.FULL_CONTROL)
+           for g in A.grants_of(acl, target_owner)):
+        return True
+    if policy is None:
+        return False
+    resource = object_arn(config.target_bucket, config.target_prefix)
+    allowed = False
+    for account in source_accounts:
+        keys = {"aws:sourcearn": bucket_arn(source_bucket), "aws:sourceaccount": account}
+        for st in policy.candidates("s3:putobject"):
+            spec = st.principal
+            if spec is None or st.not_principal or C.LOG_DELIVERY_SERVICE not in spec.service:
+                continue
+            if st.applies(resource, keys):
+                if st.deny:
+                    return False
+                allowed = True
+    return allowed

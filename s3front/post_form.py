@@ -16,11 +16,17 @@ from urllib.parse import quote, urlsplit
 from python_multipart.multipart import MultipartParser, parse_options_header
 from python_multipart.exceptions import MultipartParseError
 
+from s3front.tagging import parse_tagging, tagging_header
 from s3front.xml import document
 from shared import constants as C
 from shared.errors import S3Error
 
 FILE = "file"
+# Fields that stand for the PutObject header of the same name (AWS's POST Object form fields) ...
+_HEADER_FIELDS = ("cache-control", "content-type", "content-disposition", "content-encoding", "expires")
+# ... and the x-amz-* fields that sign the form rather than describe the object.
+_SIGNING_FIELDS = frozenset({"x-amz-algorithm", "x-amz-credential", "x-amz-date", "x-amz-signature",
+                             "x-amz-security-token"})
 _ENCLOSURE = "Bucket POST must be of the enclosure-type multipart/form-data"
 
 
@@ -58,6 +64,11 @@ def _no_file() -> S3Error:
                    ArgumentName="file", ArgumentValue="0")
 
 
+def is_form(content_type: str | None) -> bool:
+    """Whether a body says it is multipart/form-data (it may still lack its boundary)."""
+    return parse_options_header(content_type or "")[0] == b"multipart/form-data"
+
+
 def boundary_of(content_type: str | None) -> bytes:
     """The boundary of a multipart/form-data Content-Type; PreconditionFailed for another type."""
     kind, params = parse_options_header(content_type or "")
@@ -72,10 +83,13 @@ def boundary_of(content_type: str | None) -> bytes:
 class FormDecoder:
     """The POST form, in the h11 style: `feed()` bytes, get events; `end()` at the end of the body."""
 
-    def __init__(self, boundary: bytes, max_fields_bytes: int = C.POST_MAX_FIELDS_BYTES) -> None:
+    def __init__(self, boundary: bytes, max_fields_bytes: int = C.POST_MAX_FIELDS_BYTES,
+                 max_fields: int = C.POST_MAX_FIELDS) -> None:
         self.max_fields_bytes = max_fields_bytes
+        self.max_fields = max_fields
         self._events: list[Event] = []
         self._pre_bytes = 0                 # field names, values and part headers before the file
+        self._fields = 0                    # parts before the file
         self._headers: dict[str, str] = {}
         self._header_name = bytearray()
         self._header_value = bytearray()
@@ -117,6 +131,10 @@ class FormDecoder:
 
     def _part_begin(self) -> None:
         self._headers, self._value = {}, bytearray()
+        if self._state == "fields":
+            self._fields += 1
+            if self._fields > self.max_fields:
+                raise S3Error("MaxPostPreDataLengthExceededError")
 
     def _header_field(self, data: bytes, start: int, end: int) -> None:
         self._count(end - start)
@@ -189,9 +207,9 @@ def _add_field(fields: dict[str, str], event: Field) -> None:
 
 
 async def read_form(body: AsyncIterator[bytes], content_type: str | None,
-                    max_fields_bytes: int = C.POST_MAX_FIELDS_BYTES) -> PostForm:
+                    max_fields_bytes: int = C.POST_MAX_FIELDS_BYTES, max_fields: int = C.POST_MAX_FIELDS) -> PostForm:
     """Read the form up to the start of its file part; the file then streams from `form.file`."""
-    decoder = FormDecoder(boundary_of(content_type), max_fields_bytes)
+    decoder = FormDecoder(boundary_of(content_type), max_fields_bytes, max_fields)
     fields: dict[str, str] = {}
     pending: list[Event] = []
     start: FileStart | None = None
@@ -239,6 +257,19 @@ def object_key(fields: dict[str, str], filename: str | None) -> str:
         raise S3Error("InvalidArgument", "Bucket POST must contain a field named 'key'.  If it is specified, "
                                          "please check the order of the fields.", ArgumentName="key", ArgumentValue="")
     return fields["key"].replace("${filename}", (filename or "").replace("\\", "/").rsplit("/", 1)[-1])
+
+
+def put_headers(fields: dict[str, str]) -> dict[str, str]:
+    """The PutObject headers a form's fields stand for: the content headers, every x-amz-* field but
+    the signing ones (metadata, storage class, checksums, encryption, lock), `acl` as x-amz-acl and the
+    `tagging` document as x-amz-tagging (InvalidTag, MalformedXML, ... if it is wrong)."""
+    headers = {name: fields[name] for name in _HEADER_FIELDS if name in fields}
+    headers.update((n, v) for n, v in fields.items() if n.startswith("x-amz-") and n not in _SIGNING_FIELDS)
+    if "acl" in fields:
+        headers["x-amz-acl"] = fields["acl"]
+    if "tagging" in fields:
+        headers["x-amz-tagging"] = tagging_header(parse_tagging(fields["tagging"].encode()))
+    return headers
 
 
 def _redirect(url: str, bucket: str, key: str, etag: str) -> str | None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -39,6 +40,8 @@ class S3Request:
     secure: bool = False               # the request came over TLS (aws:SecureTransport)
     received: int = 0                  # body bytes read so far, as sent (metrics)
     sent: int = 0                      # body bytes of the answer sent so far (metrics)
+    body_done_at: float = 0.0          # perf clock: the body's last byte arrived (access logs)
+    replied_at: float = 0.0            # perf clock: the answer's first byte left (access logs)
 
     @property
     def account(self) -> Account | None:
@@ -73,6 +76,7 @@ class S3Request:
                 yield chunk
             if not message.get("more_body", False):
                 self.body_complete = True
+                self.body_done_at = time.perf_counter()
                 return
 
 
@@ -96,6 +100,8 @@ class S3Response:
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes | AsyncIterator[bytes] = b""
     after: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)   # work once the client has its answer
+    error_code: str | None = None      # the S3 error it answers, if any (access logs)
+    deleted: tuple[tuple[str, str | None], ...] = ()    # DeleteObjects: the (key, versionId) it removed
 
     def run_after(self) -> None:
         for job in self.after:

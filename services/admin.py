@@ -1,5 +1,6 @@
-"""`coffer admin`: manage users, groups, policies, service accounts and anonymous access, as MinIO's
-`mc admin user|group|policy|svcacct` and `mc anonymous` do, over the IAM API of any front-end.
+"""`coffer admin`: manage users, groups, policies, service accounts, anonymous access, notification
+targets and the KMS keys of SSE-KMS (`coffer admin kms key create|list|info|disable|enable`), as MinIO's
+`mc admin user|group|policy|svcacct|config` and `mc anonymous` do, over the IAM API of any front-end.
 
 It speaks AWS's IAM API (boto3's iam client; Coffer's own actions, service accounts and user
 status, through the same signed Query protocol) and S3's bucket policy calls, with an account's
@@ -25,6 +26,8 @@ from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
 from s3front.iam import LEVELS, anonymous_level, canned_policy_json, parse_bucket_policy
+from services import admin_notify as N
+from services.admin_kms import add_kms_commands
 
 DEFAULT_ENDPOINT = "http://127.0.0.1:8000"
 REGION = "us-east-1"
@@ -340,12 +343,26 @@ def parser() -> argparse.ArgumentParser:
     command(svc, "enable", svcacct_status(True), "enable a service account", key)
     command(svc, "disable", svcacct_status(False), "disable a service account", key)
 
+    add_kms_commands(groups, command)
+
     anon = groups.add_parser("anonymous", help="anonymous access to a bucket").add_subparsers(dest="command",
                                                                                             required=True)
     target = (("target",), {"help": "BUCKET or BUCKET/PREFIX"})
     command(anon, "set", anonymous_set, "write the bucket policy of an anonymous access level",
             (("level",), {"choices": LEVELS}), target)
     command(anon, "get", anonymous_get, "show the anonymous access level of a bucket", target)
+
+    notify = groups.add_parser("notify", help="bucket notification targets").add_subparsers(dest="command",
+                                                                                          required=True)
+    command(notify, "status", N.notify_status, "each target's state, queue depth and last error")
+    conf = groups.add_parser("config", help="run-time configuration (notify_TYPE:ID targets)").add_subparsers(
+        dest="command", required=True)
+    named_target = (("target",), {"help": "notify_TYPE:ID, e.g. notify_webhook:primary"})
+    command(conf, "set", N.config_set, "declare or change a target (takes effect at once)", named_target,
+            (("pairs",), {"nargs": "*", "metavar": "key=value"}))
+    command(conf, "get", N.config_get, "show a target's settings (secrets masked)", named_target)
+    command(conf, "list", N.config_list, "list the targets")
+    command(conf, "reset", N.config_reset, "forget a target's run-time settings", named_target)
     return p
 
 

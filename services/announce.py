@@ -50,6 +50,8 @@ def banner(config: Config, ends: Endpoints, self_signed_ca: str | None = None) -
         lines += [f"  TLS: a throwaway certificate; trust its CA, {self_signed_ca}:",
                   f"    aws --endpoint-url {ends.https} --ca-bundle {self_signed_ca} s3 ls",
                   f"    AWS_CA_BUNDLE={self_signed_ca} (SDKs), curl --cacert {self_signed_ca}"]
+    if config.console:
+        lines.append(f"  Console:       {ends.main}{C.CONSOLE_PATH}")
     if config.metrics:
         who = "anyone (COFFER_METRICS_PUBLIC=1)" if config.metrics_public else "Authorization: Bearer <cluster secret>"
         lines.append(f"  Metrics:       {ends.main}{C.METRICS_PATH}   ({who})")

@@ -17,6 +17,7 @@ ROLES = {
     "gc": "finish due deferred data deletions; --sweep also deletes data no metadata references",
     "fsck": "check that every piece of data metadata points at exists with the right size",
     "locations": "list the configured data locations (locationConfig.json) with their state, ok or degraded",
+    "lifecycle": "lifecycle run [--bucket B]: one lifecycle expiry pass now; prints what it did",
     "migrate": "copy a stopped metadata store to another engine, then verify it (counts and checksums)",
 }
 
@@ -44,6 +45,13 @@ def _parser() -> argparse.ArgumentParser:
         if role in ("gc", "fsck"):
             p.add_argument("--location", dest="only", action="append", metavar="NAME",
                            help="only this data location (repeat for several; default: all)")
+        if role == "lifecycle":
+            p.add_argument("action", choices=("run",), help="run: one pass over every bucket with a lifecycle "
+                                                             "configuration (or --bucket), now")
+            p.add_argument("--bucket", help="only this bucket")
+            p.add_argument("--page-size", type=int, help=f"versions listed per call (default {C.LIFECYCLE_PAGE})")
+            p.add_argument("--pause", type=float, help="seconds to wait between pages (spares a busy cluster)")
+            p.add_argument("--wait", type=float, help="seconds to wait for a running pass (default twice the lease)")
         if role == "migrate":
             p.add_argument("--from", dest="source", required=True, metavar="leveldb:PATH",
                            help="the store to copy: leveldb:<metadata directory>")
@@ -79,7 +87,8 @@ def main(argv: list[str] | None = None) -> int:
         return admin_main(argv[1:])
     args = _parser().parse_args(argv)
     flags = {k: vars(args).pop(k) for k in ("sweep", "dry_run", "grace", "source", "destination",
-                                            "tls_self_signed", "only") if k in vars(args)}
+                                            "tls_self_signed", "only", "action", "bucket", "page_size", "pause",
+                                            "wait") if k in vars(args)}
     overrides = {k: v for k, v in vars(args).items() if k != "role"}
     config = load_config(**overrides)
     from shared import metrics
@@ -94,6 +103,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.role == "gc":
         from services.maintenance import run_gc
         return run_gc(config, flags["sweep"], flags["dry_run"], flags["grace"], flags["only"])
+    if args.role == "lifecycle":
+        from services.lifecycle import run_lifecycle
+        return run_lifecycle(config, flags["bucket"], flags["page_size"], flags["pause"], flags["wait"])
     if args.role == "fsck":
         from services.maintenance import run_fsck
         return run_fsck(config, flags["only"])

@@ -13,13 +13,11 @@ from shared.config import Config
 from shared.locations import Location, locations_or_exit
 from shared.maintenance.fsck import fsck
 from shared.maintenance.gc import collect_due, sweep
-from shared.metadata_client import MetadataClient
-from shared.tls import metadata_context
+from shared.metadata_hosts import metadata_client
 
 
 async def _with_clients(config: Config, job, only: list[str] | None = None):
-    metadata = MetadataClient(config.metadata_host, config.metadata_port, config.cluster_secret,
-                              tls=metadata_context(config))
+    metadata = metadata_client(config)
     locations = locations_or_exit()
     unknown = sorted(set(only or ()) - set(locations))
     if unknown:

@@ -32,8 +32,10 @@ class _Lifespan:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 self.ctx.listen_for_bucket_changes(asyncio.get_running_loop())
+                await self.ctx.notifier.start()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                await self.ctx.notifier.stop()
                 await self.ctx.gatherer.drain()
                 self.ctx.gatherer.close()
                 if self.ctx.sessions is not None:
@@ -53,6 +55,7 @@ def metadata_app(config: Config) -> tuple[Any, MetadataContext]:
     if config.unsafe_no_fsync:
         log.warning("COFFER_UNSAFE_NO_FSYNC is set: metadata batches are NOT synced; acknowledged writes can be lost")
     ctx = MetadataContext(engine, config.replication_group_id, sync=not config.unsafe_no_fsync)
+    ctx.notifier.declared = config.notify_targets
     sio, _ = build_server(ctx, config.cluster_secret)
     return _Lifespan(socketio.ASGIApp(sio, other_asgi_app=_Other(config)), ctx), ctx
 

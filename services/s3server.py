@@ -19,7 +19,7 @@ def uvicorn_configs(config: Config) -> list:
                     "set COFFER_ACCESS_KEY_ID/COFFER_SECRET_ACCESS_KEY or S3AUTH_CONFIG before exposing Coffer")
     log.info("S3 front-end starting", extra={"listen": config.listen_addr, "port": config.port,
                                              "tls": config.tls, "tlsPort": config.tls_port or None,
-                                             "metadata": f"{config.metadata_host}:{config.metadata_port}",
+                                             "metadata": ",".join(f"{h}:{p}" for h, p in config.metadata_daemons),
                                              "data": f"{config.data_host}:{config.data_port}",
                                              "locations": locations})
     app = build_app(config)

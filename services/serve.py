@@ -9,6 +9,7 @@ reconnects by itself. Ctrl-C or SIGTERM stops both and waits for them (a second 
 """
 from __future__ import annotations
 
+import base64
 import ctypes
 import ctypes.util
 import logging
@@ -27,12 +28,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from s3front.sse.keys import MASTER_KEY_ENV, MASTER_KEY_FILE_ENV, generate_master_key_file
 from shared import constants as C
 from shared.config import Config
 from shared.logging import setup_logging
 from shared.security import private_dir, secret_is_set, write_private
 
 SECRET_FILE = "cluster-secret"
+MASTER_KEY_FILE = "kms-master-key"
 ROLES = ("dmd", "s3server")
 _PR_SET_PDEATHSIG = 1
 
@@ -54,9 +57,26 @@ def cluster_secret(config: Config) -> str:
     return secret
 
 
+def kms_master_env(config: Config) -> dict[str, str]:
+    """The master key of SSE-S3 and SSE-KMS for the children: the configured one, else one kept beside
+    the cluster secret (made 0600 on first start, said once), else (S3BACKEND=mem) one for this run."""
+    if os.environ.get(MASTER_KEY_ENV) or os.environ.get(MASTER_KEY_FILE_ENV):
+        return {}
+    if config.backend == "mem":
+        return {MASTER_KEY_ENV: base64.b64encode(secrets.token_bytes(32)).decode()}
+    path = private_dir(config.metadata_path) / MASTER_KEY_FILE
+    if not path.exists():
+        generate_master_key_file(path)
+        log.warning("generated a master key for server-side encryption: back it up, objects encrypted "
+                    "with SSE-S3 or SSE-KMS cannot be read without it", extra={"path": str(path)})
+    return {MASTER_KEY_FILE_ENV: str(path)}
+
+
 def child_env(config: Config) -> dict[str, str]:
     env = dict(os.environ)
+    env.update(kms_master_env(config))
     env.pop("COFFER_CLUSTER_SECRET_FILE", None)
+    env.pop("METADATA_HOSTS", None)         # serve's front-ends talk to its own metadata daemon
     env.update({"COFFER_CLUSTER_SECRET": cluster_secret(config), "S3BACKEND": config.backend,
                 "S3DATAPATH": config.data_path,
                 "S3METADATAPATH": config.metadata_path, "COFFER_PORT": str(config.port),

@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 
 from shared import constants as C
+from shared.notify.targets import TargetError, merge, targets_from_env, targets_from_file
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,9 @@ class Config:
     data_port: int = C.DATA_PORT
     metadata_host: str = "127.0.0.1"
     metadata_port: int = C.METADATA_PORT
+    # METADATA_HOSTS=h1:p1,h2:p2: a front-end's metadata daemons (of one PostgreSQL database), each
+    # (host, port); port 0 is METADATA_PORT's. Empty: the one at METADATA_HOST:METADATA_PORT.
+    metadata_hosts: tuple[tuple[str, int], ...] = ()
     metadata_bind: str = C.DEFAULT_BIND
     data_bind: str = C.DEFAULT_BIND
     cluster_secret: str = ""
@@ -69,7 +73,21 @@ class Config:
     data_tls: bool = False          # the data daemon's port speaks TLS
     metrics: bool = True            # /_/metrics and the counters behind it (COFFER_METRICS=0: off)
     metrics_public: bool = False    # /_/metrics without the cluster secret
+    console: bool = True            # the web console at /_/console/ (COFFER_CONSOLE=0: off)
     gc_interval: float = C.GC_INTERVAL_S    # seconds between a front-end's GC rounds
+    lifecycle_worker: bool = True   # COFFER_LIFECYCLE_WORKER=0: this front-end never runs the expiry worker
+    lifecycle_day: int = C.LIFECYCLE_DAY_S  # COFFER_LIFECYCLE_DAY_SECONDS: a lifecycle "day" (shorter for tests)
+    lifecycle_interval: float = 0.0 # COFFER_LIFECYCLE_INTERVAL: seconds between passes (0: from the day)
+    lifecycle_lease: float = C.LIFECYCLE_LEASE_TTL_S   # COFFER_LIFECYCLE_LEASE_SECONDS: the worker's lease
+    notify_targets: dict[str, Any] = field(default_factory=dict)   # notification targets by ARN (shared/notify)
+    access_log_flush: float = C.ACCESS_LOG_FLUSH_S  # the longest a server access log record waits for delivery
+
+    @property
+    def metadata_daemons(self) -> tuple[tuple[str, int], ...]:
+        """The metadata daemons a front-end or tool talks to, as (host, port)."""
+        if not self.metadata_hosts:
+            return ((self.metadata_host, self.metadata_port),)
+        return tuple((host, port or self.metadata_port) for host, port in self.metadata_hosts)
 
     @property
     def tls(self) -> bool:
@@ -87,7 +105,7 @@ class Config:
 
 
 # (environment variable, config-file key, attribute, type)
-_SETTINGS: list[tuple[str, str, str, type]] = [
+_SETTINGS: list[tuple[str, str, str, type | str]] = [
     ("LISTEN_ADDR", "listenOn", "listen_addr", str),
     ("COFFER_PORT", "port", "port", int),
     ("S3BACKEND", "backend", "backend", str),
@@ -100,6 +118,7 @@ _SETTINGS: list[tuple[str, str, str, type]] = [
     ("DATA_PORT", "dataPort", "data_port", int),
     ("METADATA_HOST", "metadataHost", "metadata_host", str),
     ("METADATA_PORT", "metadataPort", "metadata_port", int),
+    ("METADATA_HOSTS", "metadataHosts", "metadata_hosts", "hosts"),
     ("METADATA_BIND", "metadataBind", "metadata_bind", str),
     ("DATA_BIND", "dataBind", "data_bind", str),
     ("COFFER_CLUSTER_SECRET", "clusterSecret", "cluster_secret", str),
@@ -119,11 +138,19 @@ _SETTINGS: list[tuple[str, str, str, type]] = [
     ("DATA_TLS", "dataTls", "data_tls", bool),
     ("COFFER_METRICS", "metrics", "metrics", bool),
     ("COFFER_METRICS_PUBLIC", "metricsPublic", "metrics_public", bool),
+    ("COFFER_CONSOLE", "console", "console", bool),
     ("COFFER_GC_INTERVAL", "gcInterval", "gc_interval", float),
+    ("COFFER_LIFECYCLE_WORKER", "lifecycleWorker", "lifecycle_worker", bool),
+    ("COFFER_LIFECYCLE_DAY_SECONDS", "lifecycleDaySeconds", "lifecycle_day", int),
+    ("COFFER_LIFECYCLE_INTERVAL", "lifecycleInterval", "lifecycle_interval", float),
+    ("COFFER_LIFECYCLE_LEASE_SECONDS", "lifecycleLeaseSeconds", "lifecycle_lease", float),
+    ("COFFER_ACCESS_LOG_FLUSH_SECONDS", "accessLogFlushSeconds", "access_log_flush", float),
 ]
 
 
-def _coerce(value: Any, kind: type) -> Any:
+def _coerce(value: Any, kind: type | str) -> Any:
+    if kind == "hosts":
+        return host_list(value)
     if kind is bool and isinstance(value, str):
         return value.strip().lower() in ("1", "true", "yes", "on")
     return kind(value)
@@ -144,7 +171,11 @@ def load_config(**overrides: Any) -> Config:
     if "cluster_secret" not in values and env.get("COFFER_CLUSTER_SECRET_FILE"):
         # Compose and swarm secrets arrive as files, never in the image or the environment.
         values["cluster_secret"] = Path(env["COFFER_CLUSTER_SECRET_FILE"]).read_text().strip()
+    if "metadata_dsn" not in values and env.get("METADATA_DSN_FILE"):
+        # The DSN holds the database password: a compose or swarm secret too.
+        values["metadata_dsn"] = Path(env["METADATA_DSN_FILE"]).read_text().strip()
     values["endpoints"] = _endpoints(env, file_conf)
+    values["notify_targets"] = _notify_targets(env, file_conf)
     accounts = _accounts(env, file_conf)
     if accounts is not None:
         values["accounts"], values["default_credentials"] = accounts, False
@@ -156,6 +187,30 @@ def load_config(**overrides: Any) -> Config:
         raise SystemExit("coffer: TLS needs both a certificate and its key (COFFER_TLS_CERT and COFFER_TLS_KEY, "
                          "or certFilePaths.cert and certFilePaths.key)")
     return Config(**values)
+
+
+def host_list(value: str | list[str]) -> tuple[tuple[str, int], ...]:
+    """`h1:p1,h2:p2` (or a list of `host[:port]`) as ((host, port), ...); a missing port is 0."""
+    items = value.split(",") if isinstance(value, str) else value if isinstance(value, list) else None
+    if items is None:
+        raise SystemExit("coffer: METADATA_HOSTS must be host:port[,host:port...] (metadataHosts: a list of them)")
+    hosts = []
+    for item in (str(i).strip() for i in items):
+        if not item:
+            continue
+        host, colon, port = item.rpartition(":") if not item.endswith("]") else (item, "", "")
+        if not colon:
+            host, port = item, "0"
+        if not host or not port.isdigit() or not 0 <= int(port) < 65536:
+            raise SystemExit(f"coffer: METADATA_HOSTS: {item!r} is not host:port (a port from 1 to 65535)")
+        hosts.append((host, int(port)))
+    return tuple(dict.fromkeys(hosts))
+def _notify_targets(env: os._Environ, file_conf: dict[str, Any]) -> dict[str, Any]:
+    """Notification targets of the config file's `notify` and of COFFER_NOTIFY_* (which win)."""
+    try:
+        return merge(targets_from_file(file_conf.get("notify")), targets_from_env(env))
+    except TargetError as exc:
+        raise SystemExit(f"coffer: {exc}") from None
 
 
 def _check_engine(values: dict[str, Any]) -> None:

@@ -151,6 +151,17 @@ LIFECYCLE_ID_MAX_CHARS = 255
 LIFECYCLE_MAX_BODY = 2**20
 LIFECYCLE_DAY_S = 86_400              # COFFER_LIFECYCLE_DAY_SECONDS shortens it for tests
 LIFECYCLE_MAX_FILTER_SIZE = 1_099_511_627_776_000    # the largest ObjectSize* a filter may name
+# The expiry worker (s3front/lifecycle/worker.py): a pass of the cluster about hourly with real days;
+# with a shortened day, every few seconds and just after each day boundary (when actions fall due).
+LIFECYCLE_LEASE = "lifecycle"         # the name of its cluster-wide lease
+LIFECYCLE_LEASE_TTL_S = 30.0          # a dead holder's lease frees within this
+LIFECYCLE_INTERVAL_S = 3600.0         # between two passes of the cluster, with real days
+LIFECYCLE_TICK_S = 15.0               # how often a front-end checks whether a pass is due
+LIFECYCLE_DEBUG_INTERVAL_MIN_S = 1.0  # with a shortened day: a pass every day/4 seconds, within these
+LIFECYCLE_DEBUG_INTERVAL_MAX_S = 5.0
+LIFECYCLE_BOUNDARY_SLACK_S = 0.05     # a pass starts this long after a (shortened) day boundary
+LIFECYCLE_PAGE = 500                  # versions or uploads listed per call
+LIFECYCLE_REPORT_ACTIONS = 1000       # actions a pass's report lists one by one (the counts are complete)
 
 # Object Lock default retention, as AWS bounds it.
 OBJECT_LOCK_MAX_DAYS = 36_500
@@ -158,6 +169,7 @@ OBJECT_LOCK_MAX_YEARS = 100
 
 # Browser POST uploads: the form fields before the file part, all told (AWS refuses more).
 POST_MAX_FIELDS_BYTES = 20 * 1024
+POST_MAX_FIELDS = 200                 # ... and their number (a form with more is refused the same way)
 
 # Server-side encryption (s3front/sse): the envelope format and its keys.
 SSE_PACKAGE_BYTES = 64 * 1024         # plaintext bytes per AES-256-GCM package (the last may be shorter)
@@ -165,12 +177,21 @@ SSE_TAG_BYTES = 16                    # the GCM tag closing each package
 SSE_KEY_BYTES = 32                    # AES-256 data keys, key-encryption keys, SSE-C keys, the master key
 SSE_SALT_BYTES = 12                   # per-object (per-part) salt: the base GCM nonce of its packages
 SSE_FORMAT_VERSION = 1                # the envelope format; the decryptor refuses versions it does not know
+SSE_CONFIG_MAX_BODY = 64 * 1024       # a PutBucketEncryption body
+SSE_BUFFERED_READ_BYTES = 2**20       # encrypted reads up to this (sealed) size open whole before the answer starts
 SSE_CONTEXT_MAX_BYTES = 8192          # a decoded x-amz-server-side-encryption-context (KMS's own limit)
 KMS_RELOAD_MIN_S = 1.0                # an unknown KMS key id reloads the key store at most this often
+KMS_REFRESH_S = 10.0                  # a key another front-end disabled (or created) is seen here within this
 
-# Server access logging: how long a record may wait in the front-end's buffer, and how many a target holds.
-ACCESS_LOG_FLUSH_S = 300.0
+# Server access logging: how long a record may wait in the front-end's buffer (COFFER_ACCESS_LOG_FLUSH_SECONDS),
+# how many a target holds, how often the buffer is looked at, and how many sources' targets a front-end keeps.
+ACCESS_LOG_FLUSH_S = 60.0
 ACCESS_LOG_MAX_RECORDS = 10_000
+ACCESS_LOG_TICK_S = 1.0
+ACCESS_LOG_MIN_FLUSH_S = 0.5          # a smaller (or zero, or negative) setting is taken as this
+ACCESS_LOG_TARGETS_CACHED = 10_000
+LOGGING_MAX_BODY = 64 * 1024          # a BucketLoggingStatus document
+LOG_DELIVERY_SERVICE = "logging.s3.amazonaws.com"   # the service principal a target's policy lets write logs
 
 # Access policies (s3front/iam), as AWS limits them. IAM counts characters with the whitespace taken out.
 BUCKET_POLICY_MAX_BYTES = 20 * 1024   # "Bucket policies are limited to 20 KB in size"
@@ -187,8 +208,14 @@ IAM_MAX_GROUPS_PER_USER = 10
 IAM_MAX_POLICY_VERSIONS = 5
 IAM_MAX_ATTACHED_POLICIES = 10        # managed policies attached to one user, group or role
 IAM_MAX_TAGS = 50
+IAM_OIDC_MAX_CLIENT_IDS = 100         # client ids of one OpenID Connect provider
+IAM_OIDC_MAX_THUMBPRINTS = 5
+# What GetAccountSummary reports as an account's quotas (AWS's defaults; Coffer enforces the
+# per-entity ones above, not these account-wide counts).
+IAM_ACCOUNT_QUOTAS = {"UsersQuota": 5000, "GroupsQuota": 300, "RolesQuota": 1000, "PoliciesQuota": 1500,
+                      "ServerCertificatesQuota": 20, "InstanceProfilesQuota": 1000}
 IAM_MAX_BODY_BYTES = 256 * 1024       # an IAM/STS form body (policies are at most 10 KB, URL-encoded)
-IAM_CACHE_TTL_S = 1.0                 # a front-end trusts what it read of keys and policies this long
+IAM_CACHE_TTL_S = 60.0                # safety net only: front-ends forget identities when told (store.py)
 IAM_CACHE_SIZE = 10_000
 IAM_COMMIT_ATTEMPTS = 5               # plans retried after a ConcurrentModification
 STS_DEFAULT_ROLE_MAX_SESSION_S = 3600
@@ -224,8 +251,30 @@ REMOTE_LIST_PAGE = 1000
 TLS_SELF_SIGNED_DAYS = 90             # `coffer serve --tls-self-signed`: a throwaway certificate's life
 TLS_SELF_SIGNED_DIR = "tls"           # ... kept under the metadata directory
 METRICS_PATH = "/_/metrics"
+CONSOLE_PATH = "/_/console/"   # the web console's page and assets (COFFER_CONSOLE=0: off)
 # Request and RPC latencies, in seconds: from a cached metadata read to a large upload.
 METRICS_LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
                            10.0, 30.0, 60.0)
 METRICS_BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)    # writes (or files) per synced batch
 PROGRESS_PLAIN_EVERY_S = 2.0          # `coffer fsck`/`gc --sweep` off a terminal: a progress line this often
+
+# Bucket event notifications (shared/notify/, dmd/metadata/notify/; docs/notifications.md)
+NOTIFY_CONFIG_KIND = "notification"   # the cold bucket configuration holding a bucket's rules
+NOTIFY_ENV_PREFIX = "COFFER_NOTIFY_"  # COFFER_NOTIFY_<TYPE>_<ID>_<KEY>=value
+NOTIFY_QUEUE_LIMIT = 100_000          # a target's outbox bound unless its queue_limit says otherwise
+NOTIFY_MAX_BODY = 256 * 1024          # a NotificationConfiguration body
+NOTIFY_MAX_RULES = 100                # configurations of one bucket
+NOTIFY_READ_BATCH = 256               # outbox records a worker reads (and deletes) at a time
+NOTIFY_POLL_S = 1.0                   # a worker looks at its outbox this often even when not woken
+NOTIFY_BACKOFF_MIN_S = 0.1            # retry delays while a target is down: doubling up to the max
+NOTIFY_BACKOFF_MAX_S = 5.0
+NOTIFY_SEND_TIMEOUT_S = 10.0          # one delivery (connect included)
+NOTIFY_ACCESSED_PENDING = 1000        # ObjectAccessed events a front-end keeps in flight before dropping
+NOTIFY_LEASE_S = 30.0                 # on a shared engine, one daemon's worker sends a target's outbox: its lease
+NOTIFY_LEASE_RENEW_S = 20.0           # ... renewed when less than this is left
+NOTIFY_TARGETS_CHANNEL = "coffer_notify_targets"   # LISTEN/NOTIFY: run-time targets changed through another daemon
+NOTIFY_STANDBY_S = 5.0                # how often a daemon without the lease looks whether it is free
+# The front-end's health endpoints beside /_/health: liveness (the process) and readiness (its daemons).
+HEALTH_LIVE_PATH = "/_/health/live"
+HEALTH_READY_PATH = "/_/health/ready"
+HEALTH_CHECK_TIMEOUT_S = 2.0          # the longest /_/health/ready waits for the data locations' answers

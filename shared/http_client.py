@@ -250,6 +250,8 @@ class HttpPool:
         except BaseException:
             if conn.headers_seen.done() and not conn.headers_seen.cancelled():
                 conn.headers_seen.exception()       # retrieved: the error raised here says it all
+            else:
+                conn.headers_seen.cancel()          # nobody waits any more (the body's source failed)
             resp.released = True
             conn.release(reusable=False)
             raise

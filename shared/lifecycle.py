@@ -21,6 +21,7 @@ AWS's checks, in AWS's order: the rule count and the IDs, then each rule. A conf
 from __future__ import annotations
 
 import base64
+import re
 import uuid
 from datetime import datetime, timezone
 from typing import Any
@@ -72,9 +73,15 @@ def _int(el: Element) -> int:
     return int(text)
 
 
+# ISO 8601's extended form, as xsd:dateTime writes it (Python's fromisoformat also takes 20200101).
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?(Z|[+-]\d{2}:\d{2})?")
+
+
 def parse_date(text: str) -> float:
     """An ISO 8601 timestamp (the Date of an action) as epoch seconds; MalformedXML if it is none."""
     text = text.strip()
+    if not _DATE.fullmatch(text):
+        raise _malformed()
     try:
         when = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
     except ValueError:

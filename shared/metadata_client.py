@@ -10,6 +10,7 @@ calls made while reconnecting wait a little, then fail as ServiceUnavailable (de
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 from collections import OrderedDict
 import logging
@@ -18,14 +19,14 @@ import socket
 import ssl
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import orjson
 import socketio
 
 from shared import constants as C
-from shared.contract.iam import IdentityAPI
+from shared.contract.iam import IAM_CHANGED, IdentityAPI
 from shared.contract.metadata import BucketInfo, MetadataAPI
 from shared.contract.raw import RawAPI
 from shared.contract.rpc import Codec, bind_client, calls_of
@@ -42,24 +43,61 @@ WRITE_METHODS = frozenset(c.wire for calls in (calls_of(MetadataAPI), calls_of(R
                           for c in calls.values() if c.writes)
 
 
-class _Calls:
-    """One typed method per MetadataAPI call, bound from the contract below the class."""
+class MetadataCalls:
+    """One typed method per MetadataAPI call, bound from the contract below the class (over `rpc_call`)."""
 
 
-bind_client(_Calls, calls_of(MetadataAPI))
+bind_client(MetadataCalls, calls_of(MetadataAPI))
 
 
-class MetadataClient(_Calls):
+class BucketCache:
+    """Bucket records, kept until a daemon says they changed (design.md: a cache is allowed when it
+    is invalidated before the write that changes it is acknowledged). Records are frozen: every
+    request of a bucket shares one. Several connections (one per metadata daemon) may share a cache."""
+
+    def __init__(self) -> None:
+        self.records: OrderedDict[str, BucketInfo] = OrderedDict()
+        self.epoch = 0                      # bumped by every invalidation: a read that spans one is not kept
+        self.metrics = RpcMetrics()
+
+    async def read(self, bucket: str, fetch: Callable[[], Awaitable[BucketInfo]]) -> BucketInfo:
+        """The cached record, or fetch() kept unless an invalidation (or a disconnect) came meanwhile."""
+        cached = self.records.get(bucket)
+        self.metrics.cache(cached is not None)
+        if cached is not None:
+            self.records.move_to_end(bucket)
+            return cached
+        epoch = self.epoch
+        info = await fetch()
+        if epoch == self.epoch:
+            self.records[bucket] = info
+            if len(self.records) > C.BUCKET_CACHE_SIZE:
+                self.records.popitem(last=False)
+        return info
+
+    def forget(self, names: list[str]) -> None:
+        """These buckets changed (["*"]: any)."""
+        self.epoch += 1
+        self.metrics.invalidated()
+        if "*" in names:
+            self.records.clear()
+        for name in names:
+            self.records.pop(name, None)
+
+
+class MetadataClient(MetadataCalls):
     """The metadata daemon, as the contract's typed methods over one shared connection."""
 
     def __init__(self, host: str, port: int, secret: str, call_timeout: float = C.RPC_CALL_TIMEOUT_S,
-                 tls: ssl.SSLContext | None = None) -> None:
+                 tls: ssl.SSLContext | None = None, cache: BucketCache | None = None) -> None:
         self.url = f"{'https' if tls else 'http'}://{host}:{port}"
         self.secret = secret
         self.call_timeout = call_timeout
         self.boot_id: str | None = None
         self.db_uuid: str | None = None
         self.on_restart: list = []          # callbacks run when the daemon's boot_id changes
+        self.on_identities_changed: list = []   # callbacks run when identities may have changed
+        self.on_state: list[Callable[[], None]] = []    # callbacks run when `ready` changes
         self._uid = uuid.uuid4().hex[:12]
         self._seq = itertools.count()
         self._pending: dict[str, asyncio.Future] = {}
@@ -83,12 +121,8 @@ class MetadataClient(_Calls):
         self._outbox: list[tuple[dict, str]] = []
         self._handshake: asyncio.Task | None = None
         self._closing = False
-        # Bucket records, kept until the daemon says they changed (design.md: a cache is allowed
-        # when it is invalidated before the write that changes it is acknowledged). Records are
-        # frozen: every request of a bucket shares one.
-        self._buckets: OrderedDict[str, BucketInfo] = OrderedDict()
-        self._epoch = 0                     # bumped by every invalidation: a read that spans one is not kept
-        self._metrics = RpcMetrics()
+        self._cache = cache or BucketCache()
+        self._metrics = self._cache.metrics
 
     def _auth(self) -> dict[str, Any]:
         return {"secret": self.secret, "client": f"{socket.gethostname()}:{os.getpid()}", "proto": C.RPC_PROTO}
@@ -135,20 +169,25 @@ class MetadataClient(_Calls):
             log.error("metadata daemon now serves another database", extra={"db_uuid": manifest["db_uuid"]})
         self.boot_id, self.db_uuid = manifest["boot_id"], manifest["db_uuid"]
         self._ready.set()
+        self._state_changed()
+
+    def _state_changed(self) -> None:
+        for callback in self.on_state:
+            callback()
 
     def _on_invalidate(self, msg: Any) -> bool:
         """The daemon changed some buckets' attributes (["*"]: any); confirmed once forgotten."""
-        self._epoch += 1
-        self._metrics.invalidated()
         names = msg.get("buckets", ["*"]) if isinstance(msg, dict) else ["*"]
-        if "*" in names:
-            self._buckets.clear()
-        for name in names:
-            self._buckets.pop(name, None)
+        names = names if isinstance(names, list) else ["*"]
+        self._cache.forget(names)
+        if "*" in names or IAM_CHANGED in names:
+            for callback in self.on_identities_changed:
+                callback()
         return True
 
     async def _on_disconnect(self, reason: Any = None, *args: Any) -> None:
         self._ready.clear()
+        self._state_changed()
         self._on_invalidate({"buckets": ["*"]})     # invalidations may be missed while disconnected
         if reason == self._sio.reason.SERVER_DISCONNECT and not self._closing:
             # The daemon cut us off (an unconfirmed invalidation); socket.io would not come back by itself.
@@ -188,6 +227,12 @@ class MetadataClient(_Calls):
             if not await self.wait_ready(min(timeout, C.RPC_RECONNECT_WAIT_S)):
                 raise
             return await self._send(method, args, timeout)
+
+    async def send(self, method: str, args: dict[str, Any], timeout: float) -> Any:
+        """One attempt on this connection, now: no wait for a reconnect, no retry."""
+        if not self._ready.is_set():
+            raise ServiceUnavailable(f"the metadata daemon {self.url} is not reachable")
+        return await self._send(method, args, timeout)
 
     async def _send(self, method: str, args: dict[str, Any], timeout: float) -> Any:
         call_id = f"{self._uid}:{next(self._seq)}"
@@ -293,20 +338,13 @@ class MetadataClient(_Calls):
                     pass                            # a disconnect closes the daemon's side anyway
 
     # -- the cached bucket record --------------------------------------------------------
+    def cached_bucket(self, bucket: str) -> BucketInfo | None:
+        """A bucket's record if the cache holds it (no call, no counting): None otherwise."""
+        return self._buckets.get(bucket)
+
     async def get_bucket(self, bucket: str) -> BucketInfo:
         """A bucket's record, from the cache the daemon invalidates before any change is acknowledged."""
-        cached = self._buckets.get(bucket)
-        self._metrics.cache(cached is not None)
-        if cached is not None:
-            self._buckets.move_to_end(bucket)
-            return cached
-        epoch = self._epoch
-        info = await super().get_bucket(bucket)
-        if epoch == self._epoch and self._ready.is_set():
-            self._buckets[bucket] = info
-            if len(self._buckets) > C.BUCKET_CACHE_SIZE:
-                self._buckets.popitem(last=False)
-        return info
+        return await self._cache.read(bucket, functools.partial(MetadataCalls.get_bucket, self, bucket))
 
 
 def _time_out(fut: asyncio.Future, method: str) -> None:

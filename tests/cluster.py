@@ -62,11 +62,12 @@ class Cluster:
     """Metadata daemons (one, or several on PostgreSQL), a data daemon and N S3 front-ends, each its own process.
 
     With `dsn` the metadata daemons keep the metadata in that PostgreSQL database (METADATA_ENGINE=postgres),
-    and front-end i talks to metadata daemon i % metadata_daemons.
+    and front-end i talks to metadata daemon i % metadata_daemons; with `failover`, every front-end is
+    given every daemon (METADATA_HOSTS) and spreads its calls over them.
     """
 
     def __init__(self, root: Path, frontends: int = 1, env: dict[str, str] | None = None, dsn: str | None = None,
-                 metadata_daemons: int = 1) -> None:
+                 metadata_daemons: int = 1, failover: bool = False) -> None:
         self.root = root
         root.mkdir(parents=True, exist_ok=True)
         self.md_ports = [free_port() for _ in range(metadata_daemons)]
@@ -80,6 +81,7 @@ class Cluster:
         for k in ("COFFER_ACCESS_KEY_ID", "COFFER_SECRET_ACCESS_KEY", "COFFER_CONFIG", "S3AUTH_CONFIG"):
             self.env.pop(k, None)
         self.procs: dict[str, subprocess.Popen] = {}
+        self.failover = failover
 
     @property
     def endpoint(self) -> str:
@@ -101,8 +103,10 @@ class Cluster:
         wait_port(self.data_port)
 
     def start_frontend(self, i: int = 0) -> None:
-        self._spawn(f"s3-{i}", "s3server", {"COFFER_PORT": str(self.s3_ports[i]),
-                                            "METADATA_PORT": str(self.md_ports[i % len(self.md_ports)])})
+        extra = {"COFFER_PORT": str(self.s3_ports[i]), "METADATA_PORT": str(self.md_ports[i % len(self.md_ports)])}
+        if self.failover:
+            extra["METADATA_HOSTS"] = ",".join(f"127.0.0.1:{port}" for port in self.md_ports)
+        self._spawn(f"s3-{i}", "s3server", extra)
         wait_port(self.s3_ports[i])
         self.wait_healthy(i)
 

@@ -1,4 +1,5 @@
-"""docker-compose.yml without Docker: each service's command and environment, run as local processes.
+"""docker-compose.yml (or docker-compose.postgres.yml) without Docker: each service's command and
+environment, run as local processes.
 
 Service names resolve to 127.0.0.1, every container port gets a free loopback port, volumes and
 secrets become directories and files under a temporary root, and the `lb` service is Debian's
@@ -21,10 +22,11 @@ from typing import Any
 import yaml
 
 from tests.cluster import free_port, stop_all, wait_port
+from tests.postgres import SKIP_REASON, PostgresServer, pg_bindir
 
 REPO = Path(__file__).resolve().parent.parent
 _VAR = re.compile(r"\$\{(\w+)(?::-([^}]*))?\}")
-PORT_VARS = {"metadata": "METADATA_PORT", "data": "DATA_PORT", "s3": "COFFER_PORT"}
+ROLE_PORT_VARS = {"mdserver": "METADATA_PORT", "dataserver": "DATA_PORT", "s3server": "COFFER_PORT"}
 
 
 def interpolate(text: str, env: dict[str, str]) -> str:
@@ -36,17 +38,50 @@ def load(path: Path, env: dict[str, str] | None = None) -> dict[str, Any]:
     return yaml.safe_load(interpolate(path.read_text(), env or dict(os.environ)))
 
 
+def haproxy_config(lb_port: int, s3_ports: list[int]) -> str:
+    """deploy/haproxy.cfg listening on 127.0.0.1:lb_port, its Docker DNS template replaced by local front-ends."""
+    cfg = (REPO / "deploy" / "haproxy.cfg").read_text()
+    cfg = re.sub(r"resolvers docker\n(    .*\n)+", "", cfg)
+    cfg = cfg.replace("bind *:8000", f"bind 127.0.0.1:{lb_port}")
+    servers = "".join(f"    server s3-{i} 127.0.0.1:{p} check inter 500ms fall 2 rise 1\n"
+                      for i, p in enumerate(s3_ports))
+    return re.sub(r"    server-template .*\n", servers, cfg)
+
+
+def start_haproxy(root: Path, lb_port: int, s3_ports: list[int]) -> subprocess.Popen:
+    """Debian's HAProxy on that config (written under root, logging to root/lb.log), once it listens."""
+    path = root / "haproxy.cfg"
+    path.write_text(haproxy_config(lb_port, s3_ports))
+    log = open(root / "lb.log", "ab")
+    proc = subprocess.Popen([shutil.which("haproxy") or "/usr/sbin/haproxy", "-db", "-f", str(path)],
+                            stdout=log, stderr=subprocess.STDOUT)
+    wait_port(lb_port)
+    return proc
+
+
 class LocalCompose:
-    def __init__(self, root: Path, scale: int = 2, compose_file: Path = REPO / "docker-compose.yml") -> None:
+    """A compose file's Coffer services as local processes; a `postgres` service is a local PostgreSQL
+    (tests/postgres.py) whose database every METADATA_DSN_FILE secret names."""
+
+    def __init__(self, root: Path, scale: int = 2, compose_file: Path = REPO / "docker-compose.yml",
+                 postgres: PostgresServer | None = None) -> None:
         self.root = root
         self.spec = load(compose_file)
         self.services = self.spec["services"]
         self.scale = scale
-        self.ports = {"metadata": free_port(), "data": free_port()}
+        self.roles = {name: svc["command"][0] for name, svc in self.services.items() if svc.get("command") and
+                      svc["command"][0] in ROLE_PORT_VARS}
+        self.daemons = [name for name, role in self.roles.items() if role != "s3server"]
+        self.ports = {name: free_port() for name in self.daemons}
         self.s3_ports = [free_port() for _ in range(scale)]
         self.lb_port = free_port()
         self.procs: dict[str, subprocess.Popen] = {}
+        self.postgres = postgres            # given: the caller's server (kept); else one of its own, if needed
+        self._own_postgres = postgres is None
         self._secrets = self._write_secrets()
+
+    def _first(self, role: str) -> str:
+        return next(name for name, r in self.roles.items() if r == role)
 
     def _write_secrets(self) -> dict[str, Path]:
         out = {}
@@ -74,18 +109,27 @@ class LocalCompose:
         for key, value in env.items():
             if value == "0.0.0.0":
                 env[key] = "127.0.0.1"
-            elif value in self.services:          # a service name as a host
+            elif value in self.services and key.endswith("_HOST"):     # a service name as a host
                 env[key] = "127.0.0.1"
             elif value in paths:
                 env[key] = paths[value]
-        env["METADATA_PORT"] = str(self.ports["metadata"])
-        env["DATA_PORT"] = str(self.ports["data"])
+            elif local := self._addresses(value):    # service:port lists (METADATA_HOSTS)
+                env[key] = local
+        env["METADATA_PORT"] = str(self.ports[self._first("mdserver")])
+        env["DATA_PORT"] = str(self.ports[self._first("dataserver")])
         if port is not None:
-            env[PORT_VARS[name]] = str(port)
+            env[ROLE_PORT_VARS[self.roles[name]]] = str(port)
         return {**os.environ, **env}
 
+    def _addresses(self, value: str) -> str | None:
+        """`service:port,...` with every service a local daemon: the same on 127.0.0.1; else None."""
+        items = [item.rpartition(":") for item in value.split(",")]
+        if not all(sep and host in self.ports for host, sep, _ in items):
+            return None
+        return ",".join(f"127.0.0.1:{self.ports[host]}" for host, _, _ in items)
+
     def _container_port(self, name: str) -> str:
-        return str(self.services[name]["environment"][PORT_VARS[name]])
+        return str(self.services[name]["environment"][ROLE_PORT_VARS[self.roles[name]]])
 
     def start_service(self, name: str, replica: int = 0) -> None:
         service = self.services[name]
@@ -113,24 +157,29 @@ class LocalCompose:
 
     def haproxy_config(self) -> str:
         """deploy/haproxy.cfg with the Docker DNS template replaced by the local replicas."""
-        cfg = (REPO / "deploy" / "haproxy.cfg").read_text()
-        cfg = re.sub(r"resolvers docker\n(    .*\n)+", "", cfg)
-        cfg = cfg.replace("bind *:8000", f"bind 127.0.0.1:{self.lb_port}")
-        servers = "".join(f"    server s3-{i} 127.0.0.1:{p} check inter 500ms fall 2 rise 1\n"
-                          for i, p in enumerate(self.s3_ports))
-        return re.sub(r"    server-template .*\n", servers, cfg)
+        return haproxy_config(self.lb_port, self.s3_ports)
 
     def start_lb(self) -> None:
-        path = self.root / "haproxy.cfg"
-        path.write_text(self.haproxy_config())
-        log = open(self.root / "lb.log", "ab")
-        self.procs["lb"] = subprocess.Popen([shutil.which("haproxy") or "/usr/sbin/haproxy", "-db", "-f", str(path)],
-                                            stdout=log, stderr=subprocess.STDOUT)
-        wait_port(self.lb_port)
+        self.procs["lb"] = start_haproxy(self.root, self.lb_port, self.s3_ports)
+
+    def start_postgres(self) -> None:
+        """The `postgres` service: a local server, and its database's DSN in every METADATA_DSN_FILE secret."""
+        if self.postgres is None:
+            bindir = pg_bindir()
+            if bindir is None:
+                raise RuntimeError(SKIP_REASON)
+            self.postgres = PostgresServer(bindir).start()
+        dsn = self.postgres.database()
+        for name in self.daemons:
+            secret = (self.services[name].get("environment") or {}).get("METADATA_DSN_FILE")
+            if secret:
+                self._secrets[secret].write_text(dsn)
 
     def up(self) -> "LocalCompose":
-        self.start_service("metadata")
-        self.start_service("data")
+        if "postgres" in self.services:
+            self.start_postgres()
+        for name in sorted(self.daemons, key=lambda n: self.roles[n] != "mdserver"):
+            self.start_service(name)
         for i in range(self.scale):
             self.start_service("s3", i)
         self.start_lb()
@@ -146,6 +195,8 @@ class LocalCompose:
 
     def down(self) -> None:
         stop_all(self.procs)
+        if self.postgres is not None and self._own_postgres:
+            self.postgres.cleanup()
 
     @property
     def lb_endpoint(self) -> str:

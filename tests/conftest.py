@@ -47,8 +47,8 @@ def fresh_cluster(tmp_path):
     clusters = []
 
     def make(frontends: int = 1, env: dict | None = None, start: bool = True, dsn: str | None = None,
-             metadata_daemons: int = 1) -> Cluster:
-        c = Cluster(tmp_path / f"c{len(clusters)}", frontends, env, dsn, metadata_daemons)
+             metadata_daemons: int = 1, failover: bool = False) -> Cluster:
+        c = Cluster(tmp_path / f"c{len(clusters)}", frontends, env, dsn, metadata_daemons, failover)
         clusters.append(c)
         return c.start() if start else c
 

@@ -29,8 +29,9 @@ def pg_bindir() -> Path | None:
 class PostgresServer:
     """One PostgreSQL cluster in its own directory; `database()` makes an empty database per caller."""
 
-    def __init__(self, bindir: Path) -> None:
+    def __init__(self, bindir: Path, fsync: bool = False) -> None:
         self.bindir = bindir
+        self.fsync = fsync
         # Not under pytest's tmp_path: its parents are 0700 root, which the postgres user cannot cross.
         self.root = Path(tempfile.mkdtemp(prefix="coffer-pg-"))
         self.data = self.root / "data"
@@ -48,8 +49,10 @@ class PostgresServer:
 
     def start_again(self) -> "PostgresServer":
         """Start the server (again, after stop()) on its port."""
-        # fsync off: the tests check behaviour, not power-loss durability, on a machine shared with others.
-        options = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
+        # fsync off for the tests: they check behaviour, not power-loss durability, on a shared machine
+        # (benchmarks turn it on).
+        fsync = "on" if self.fsync else "off"
+        options = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync={fsync} "
                    "-c max_connections=200 -c shared_buffers=32MB")
         self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-l", str(self.root / "log"),
                   "-o", options, "-w", "-t", "60", "start")

@@ -176,3 +176,35 @@ def test_conditions_on_existing_and_requested_object_tags(s3, anon, bucket):
     anon.put_object(Bucket=bucket, Key="upload", Body=b"u", Tagging="origin=web", ACL="bucket-owner-full-control")
     assert s3_error(anon.put_object, Bucket=bucket, Key="other", Body=b"u", Tagging="origin=cli") == \
         (403, "AccessDenied")
+
+
+def test_a_missing_key_is_named_only_to_who_may_list_it_by_that_prefix(s3, bucket, lisa):
+    """HEAD of a missing key asks s3:ListBucket with the key as s3:prefix: 404 where a listing of
+    that prefix is allowed, 403 elsewhere (the answer says no more than that listing would)."""
+    put_policy(s3, bucket, statement("Allow", {"AWS": "*"}, "s3:ListBucket", f"arn:aws:s3:::{bucket}",
+                                     {"StringLike": {"s3:prefix": "public/*"}}))
+    assert s3_error(lisa.head_object, Bucket=bucket, Key="public/none")[0] == 404
+    assert s3_error(lisa.head_object, Bucket=bucket, Key="private/none")[0] == 403
+    s3.delete_bucket_policy(Bucket=bucket)
+
+
+def test_confirm_remove_self_lets_a_policy_lock_its_owner_out_of_the_policy_calls(s3):
+    """Without x-amz-confirm-remove-self-bucket-access the owner may always read, change and delete
+    its bucket's policy; with it (true), a Deny applies to the owner too, as on AWS."""
+    locked, kept = "policy-locks-owner", "policy-keeps-owner"
+    def deny_policy_calls(name: str) -> dict:
+        return {"Version": "2012-10-17", "Statement": [statement(
+            "Deny", "*", ["s3:PutBucketPolicy", "s3:GetBucketPolicy", "s3:DeleteBucketPolicy"],
+            f"arn:aws:s3:::{name}")]}
+    for name in (locked, kept):
+        s3.create_bucket(Bucket=name)
+    s3.put_bucket_policy(Bucket=kept, Policy=json.dumps(deny_policy_calls(kept)))
+    assert json.loads(s3.get_bucket_policy(Bucket=kept)["Policy"]) == deny_policy_calls(kept)
+    s3.delete_bucket_policy(Bucket=kept)
+    s3.put_bucket_policy(Bucket=locked, Policy=json.dumps(deny_policy_calls(locked)),
+                         ConfirmRemoveSelfBucketAccess=True)
+    for call in (s3.get_bucket_policy, s3.delete_bucket_policy):
+        assert s3_error(call, Bucket=locked) == (403, "AccessDenied")
+    assert s3_error(s3.put_bucket_policy, Bucket=locked, Policy=json.dumps(deny_policy_calls(locked))) == \
+        (403, "AccessDenied")
+    assert s3.list_objects_v2(Bucket=locked)["KeyCount"] == 0          # the rest of the bucket stays its owner's

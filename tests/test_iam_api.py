@@ -177,7 +177,7 @@ def test_managed_policies_versions_and_attachments(iam):
     iam.delete_policy(PolicyArn=arn)
     assert iam_error(iam.get_policy, PolicyArn=arn)[:2] == (404, "NoSuchEntity")
     assert iam_error(iam.attach_user_policy, UserName=user,
-                     PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")[:2] == (404, "NoSuchEntity")
+                     PolicyArn="arn:aws:iam::aws:policy/NoSuchManagedPolicy")[:2] == (404, "NoSuchEntity")
 
 
 @pytest.mark.parametrize("kind", ["user", "group", "role"])

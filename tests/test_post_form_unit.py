@@ -262,3 +262,40 @@ def test_redirect(url, expected):
     for name in ("success_action_redirect", "redirect"):
         status, headers, body = success_response({name: url, "success_action_status": "201"}, "bkt", "foo.txt", ETAG, "l")
         assert (status, headers["Location"], body) == (303, expected, b"")
+
+
+# -- the fields as PutObject headers, and the bounds ------------------------------------------------
+def test_put_headers_are_the_fields_a_put_would_send_as_headers():
+    from s3front.post_form import put_headers
+    fields = {"key": "k", "acl": "public-read", "content-type": "text/plain", "cache-control": "no-cache",
+              "x-amz-meta-a": "1", "x-amz-storage-class": "STANDARD", "x-amz-checksum-sha256": "v",
+              "x-amz-credential": "AK/20260101/us-east-1/s3/aws4_request", "x-amz-signature": "s",
+              "x-amz-algorithm": "AWS4-HMAC-SHA256", "x-amz-date": "20260101T000000Z", "policy": "p",
+              "success_action_status": "201", "tagging": "<Tagging><TagSet><Tag><Key>b a</Key><Value>1+2</Value>"
+                                                         "</Tag></TagSet></Tagging>"}
+    assert put_headers(fields) == {"content-type": "text/plain", "cache-control": "no-cache", "x-amz-meta-a": "1",
+                                   "x-amz-storage-class": "STANDARD", "x-amz-checksum-sha256": "v",
+                                   "x-amz-acl": "public-read", "x-amz-tagging": "b%20a=1%2B2"}
+
+
+def test_put_headers_refuse_a_bad_tagging_document():
+    from s3front.post_form import put_headers
+    with pytest.raises(S3Error) as info:
+        put_headers({"tagging": "<Tagging><TagSet><Tag><Key>aws:k</Key><Value/></Tag></TagSet></Tagging>"})
+    assert info.value.code == "InvalidTag"
+    with pytest.raises(S3Error) as info:
+        put_headers({"tagging": "not xml"})
+    assert info.value.code == "MalformedXML"
+
+
+def test_is_form_reads_the_media_type_only():
+    from s3front.post_form import is_form
+    assert is_form("multipart/form-data; boundary=x") and is_form("Multipart/Form-Data")
+    assert not is_form("application/x-www-form-urlencoded") and not is_form(None)
+
+
+def test_too_many_fields_before_the_file():
+    body, ctype = form_body([(f"x-ignore-{i}", "") for i in range(20)], b"f")
+    assert error(read_all(chunks(body), ctype, max_fields=10)).code == "MaxPostPreDataLengthExceededError"
+    form, data = run(read_all(chunks(body), ctype, max_fields=21))
+    assert len(form.fields) == 20 and data == b"f"

@@ -203,3 +203,11 @@ def test_region_is_checked_when_given():
 
 def test_anonymous_form():
     assert authenticate({"key": "foo.txt", "acl": "public-read", "content-type": "text/plain"}, SECRETS.get) is None
+
+
+def test_checksum_fields_need_no_condition_and_ranges_bound_both_ways():
+    policy = parse_policy(policy_of(*BASE, ["content-length-range", 10, 2048]))
+    policy.check("bkt", {**FORM, "x-amz-checksum-sha256": "v", "x-ignore-me": "1"}, NOW)
+    assert (policy.min_size, policy.max_size) == (10, 1024)
+    assert error(policy.check, "bkt", {**FORM, "x-amz-meta-a": "1"}, NOW).message.endswith("Extra input fields: x-amz-meta-a")
+    assert parse_policy(policy_of({"bucket": "bkt"})).min_size == 0

@@ -9,14 +9,17 @@ from dmd.metadata.context import MetadataContext, dumps, loads
 from dmd.metadata.engine import has_keys, prefix_cursor
 from dmd.metadata.keys import metastore_key, users_key
 from dmd.metadata.versioning import MD
+from shared import constants as C
 from shared.errors import S3Error
 from shared.models import iso_now
 
 ATTRS_FORMAT = 1
+BUCKET_CREATED, BUCKET_REMOVED = "s3:BucketCreated", "s3:BucketRemoved"     # service-level events
 
 
-async def create_bucket(ctx: MetadataContext, bucket: str, info: MD) -> None:
-    """Create a bucket, unless its name is taken (by this owner or another)."""
+async def create_bucket(ctx: MetadataContext, bucket: str, info: MD, event: MD | None = None) -> None:
+    """Create a bucket, unless its name is taken (by this owner or another); s3:BucketCreated for the
+    targets subscribed to bucket events, in the same batch."""
     attrs = info
     async with ctx.buckets.hold(bucket, exclusive=True):
         existing = await ctx.read_json(metastore_key(bucket))
@@ -27,7 +30,8 @@ async def create_bucket(ctx: MetadataContext, bucket: str, info: MD) -> None:
                  "_rev": 1, "format": ATTRS_FORMAT}
         await ctx.commit([(metastore_key(bucket), dumps(attrs)),
                           (users_key(attrs["owner"], bucket), dumps({"creationDate": attrs["creationDate"],
-                                                                     "locationConstraint": attrs.get("locationConstraint")}))])
+                                                                     "locationConstraint": attrs.get("locationConstraint")})),
+                          *ctx.outbox.bucket_ops(bucket, attrs, event, BUCKET_CREATED)])
 
 
 async def get_bucket(ctx: MetadataContext, bucket: str) -> MD:
@@ -46,7 +50,7 @@ async def update_bucket(ctx: MetadataContext, bucket: str, set: MD | None, unset
     return attrs
 
 
-async def delete_bucket(ctx: MetadataContext, bucket: str) -> list[dict]:
+async def delete_bucket(ctx: MetadataContext, bucket: str, event: MD | None = None) -> list[dict]:
     """Delete an empty bucket; open multipart uploads and configurations go with it, data to `__gc`."""
     async with ctx.buckets.hold(bucket, exclusive=True):
         attrs = await ctx.bucket_attrs(bucket)
@@ -56,7 +60,7 @@ async def delete_bucket(ctx: MetadataContext, bucket: str) -> list[dict]:
         ops += [(keys.config_key(bucket, kind), None) for kind in attrs.get("configs") or ()]
         mpu_ops, parts = await asyncio.to_thread(_multipart_state, ctx, bucket)
         gc_ops, gc = ctx.gc_entries(bucket, parts, "bucket-deleted")
-        ops += mpu_ops
+        ops += mpu_ops + ctx.outbox.bucket_ops(bucket, attrs, event, BUCKET_REMOVED)
         await ctx.commit(ops + gc_ops)
     return gc
 
@@ -93,6 +97,8 @@ async def get_bucket_config(ctx: MetadataContext, bucket: str, kind: str) -> Any
 
 async def put_bucket_config(ctx: MetadataContext, bucket: str, kind: str, config: Any) -> None:
     """Store (None: delete) a configuration, and name it in the attributes' `configs` in the same batch."""
+    if kind == C.NOTIFY_CONFIG_KIND and config is not None:
+        ctx.outbox.check_config(config)         # every ARN must name a configured target
     async with ctx.buckets.hold(bucket, exclusive=True):
         attrs = await ctx.bucket_attrs(bucket)
         kinds = set(attrs.get("configs") or ())

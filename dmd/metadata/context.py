@@ -19,6 +19,8 @@ from dmd.metadata import keys
 from dmd.metadata.engine import Engine, Op, prefix_cursor, sys_int
 from dmd.metadata.gatherer import WriteGatherer
 from dmd.metadata.locks import LockSpace
+from dmd.metadata.notify.notifier import Notifier
+from dmd.metadata.notify.outbox import Outbox
 from dmd.metadata.sessions import SessionLocks, SharedEngine
 from dmd.metadata.versionids import VersionIdGenerator
 from dmd.metadata.versioning import MD, Plan
@@ -50,9 +52,12 @@ class MetadataContext:
         self.buckets = LockSpace("bucket", self.sessions)
         self.uploads = LockSpace("upload", self.sessions)
         self.keys = LockSpace("key", self.sessions)
+        self.leases = LockSpace("lease", self.sessions)
         slot, stride = (engine.vid_slot(), C.PG_VID_SLOTS) if isinstance(engine, SharedEngine) else (0, 1)
         self.vids = VersionIdGenerator(replication_group, sys_int(engine, "vid_hwm"), slot, stride)
         self.boot_id = str(uuid.uuid4())
+        self.outbox = Outbox(self)      # event records of mutations (no targets: nothing is ever queued)
+        self.notifier = Notifier(self)  # the targets and their delivery workers
 
     # -- reads -------------------------------------------------------------
     async def run(self, read: Callable[..., T], *args: Any) -> T:
@@ -139,12 +144,18 @@ class MetadataContext:
         """Make `ops` durable: in the locked operation's own transaction on a shared engine, else gathered."""
         if self.sessions is None or not await self.sessions.commit(ops):
             await self.gatherer.write(ops)
+        if self.outbox.armed:           # false until a bucket with rules sees an event
+            self.outbox.wake()
         changed = [name for name in (keys.metastore_bucket(key) for key, _ in ops) if name is not None]
         if changed:
-            # Front-ends cache bucket attributes: they forget these before the write is acknowledged.
-            await self.announce_bucket_change(changed)
-            if self.shared:     # and the other daemons' front-ends, soon after (not before the ack)
-                await self._notify_others(changed)
+            await self.announce(changed)
+
+    async def announce(self, names: list[str]) -> None:
+        """Front-ends cache bucket attributes (and identities: IAM_CHANGED): they forget these
+        before the write is acknowledged; the other daemons' front-ends soon after (not before the ack)."""
+        await self.announce_bucket_change(names)
+        if self.shared:
+            await self._notify_others(names)
 
     async def _notify_others(self, buckets: list[str]) -> None:
         payload = orjson.dumps({"from": self.boot_id, "buckets": buckets}).decode()

@@ -2,7 +2,10 @@
 
 Records live in the `__iam` sub-level (keys.iam_key). A commit checks the revision each change
 expects under the account's lock and writes every change in one synced batch, so two front-ends
-planning from the same records cannot both win: the second gets ConcurrentModification.
+planning from the same records cannot both win: the second gets ConcurrentModification. The
+names of users, groups, roles and policies are case-insensitive, as on AWS: such a record is
+filed under its folded name and keeps the name as written. Every commit is announced to the
+front-ends (as a bucket change is) before it is acknowledged, so that they forget what they cached.
 """
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ from dmd.metadata import keys
 from dmd.metadata.context import MetadataContext, dumps, loads
 from dmd.metadata.engine import prefix_cursor
 from dmd.metadata.locks import LockTable
-from shared.contract.iam import KINDS, filed_under
+from shared.contract.iam import IAM_CHANGED, KINDS, filed_under, folded
 from shared.errors import InternalError, S3Error
 
 Doc = dict[str, Any]
@@ -25,8 +28,12 @@ def _check_kind(kind: Any) -> str:
     return kind
 
 
+def _key(account: str, kind: str, name: str) -> bytes:
+    return keys.iam_key(filed_under(account, kind), kind, folded(kind, name))
+
+
 def _record(kind: str, name: str, stored: Doc) -> Doc:
-    return {"kind": kind, "name": name, "doc": stored["doc"], "rev": stored["rev"]}
+    return {"kind": kind, "name": stored.get("name", name), "doc": stored["doc"], "rev": stored["rev"]}
 
 
 class IdentityStore:
@@ -36,31 +43,38 @@ class IdentityStore:
         self.locks = LockTable()
 
     async def iam_get(self, ctx: MetadataContext, account: str, kind: str, name: str) -> Doc | None:
-        """One record, or None."""
-        stored = await ctx.read_json(keys.iam_key(filed_under(account, _check_kind(kind)), kind, name))
+        """One record (by its name in any case, for the case-insensitive kinds), or None."""
+        stored = await ctx.read_json(_key(account, _check_kind(kind), name))
         return None if stored is None else _record(kind, name, stored)
 
     async def iam_list(self, ctx: MetadataContext, account: str, kind: str, prefix: str = "") -> list[Doc]:
-        """Every record of a kind whose name starts with `prefix`, by name."""
+        """Every record of a kind whose (folded) name starts with `prefix`, by folded name."""
         start = keys.iam_prefix(filed_under(account, _check_kind(kind)), kind)
-        return await asyncio.to_thread(_scan, ctx, start, start + prefix.encode(), kind)
+        return await asyncio.to_thread(_scan, ctx, start, start + folded(kind, prefix).encode(), kind)
 
     async def iam_commit(self, ctx: MetadataContext, account: str, changes: list[Doc]) -> dict:
-        """Apply every change or none: ConcurrentModification if a record is not at its expected revision."""
+        """Apply every change or none: ConcurrentModification if a record is not at its expected revision.
+        Changes apply in order, so one commit may remove a record and create it again (a rename that
+        changes only the name's case)."""
         async with self.locks.hold(account, exclusive=True):
+            revs: dict[bytes, int] = {}
             ops = []
             for change in changes:
                 kind, name = _check_kind(change.get("kind")), change.get("name")
                 if not isinstance(name, str) or not name:
                     raise InternalError("an IAM change without a name", "InvalidArgument")
-                key = keys.iam_key(filed_under(account, kind), kind, name)
-                current = await ctx.read_json(key)
-                rev = 0 if current is None else current["rev"]
+                key = _key(account, kind, name)
+                if key not in revs:
+                    current = await ctx.read_json(key)
+                    revs[key] = 0 if current is None else current["rev"]
+                rev = revs[key]
                 if change.get("rev") is not None and change["rev"] != rev:
                     raise S3Error("ConcurrentModification", f"the {kind} {name} changed meanwhile; try again")
                 doc = change.get("doc")
-                ops.append((key, None if doc is None else dumps({"doc": doc, "rev": rev + 1})))
+                revs[key] = 0 if doc is None else rev + 1
+                ops.append((key, None if doc is None else dumps({"doc": doc, "rev": rev + 1, "name": name})))
             await ctx.commit(ops)
+            await ctx.announce([IAM_CHANGED])
         return {}
 
     def methods(self) -> dict:

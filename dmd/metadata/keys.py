@@ -11,8 +11,12 @@ One ordered key space, split into sub-levels by a `!name!` prefix:
     !__gc!<due ms, 13 digits>\\0<data key>       data to delete (a string: the RPC's gcKey)
     !__configs!<bucket>\\0<kind>                a bucket configuration kept apart (policy, tagging...)
     !__sys!<name>                               db_uuid, schema, vid_hwm
+    !__leases!<name>                            a cluster-wide lease and its holder's state (lifecycle)
     !__iam!<account>\\0<kind>\\0<name>           an IAM record of an account (user, group, role, policy)
     !__iam!\\0key\\0<access key>                  an IAM access key (any account's: looked up by key)
+    !__outbox!<type>:<id>\\0<seq, 20 digits>\\0<boot>   an event record a target has not taken yet
+    !__outbox!\\0lease\\0<type>:<id>                which daemon sends that outbox (a shared engine)
+    !__notify!<type>:<id>                        a target declared at run time (coffer admin config)
 
 The byte layout is the reference's and must never change: existing LevelDB directories must read.
 Functions give absolute keys (bytes) unless their docstring says relative: `relative_*` (bytes
@@ -27,7 +31,10 @@ USERS_DB = "users..bucket"
 GC_DB = "__gc"
 CONFIGS_DB = "__configs"
 SYS_DB = "__sys"
+LEASES_DB = "__leases"
 IAM_DB = "__iam"
+OUTBOX_DB = "__outbox"
+NOTIFY_DB = "__notify"
 MPU_DB_PREFIX = "mpuShadowBucket"
 OVERVIEW = b"overview" + SEP   # relative, in an MPU sub-level
 PART = b"part" + SEP           # relative, in an MPU sub-level
@@ -54,7 +61,10 @@ USERS = sublevel_prefix(USERS_DB)
 GC = sublevel_prefix(GC_DB)
 CONFIGS = sublevel_prefix(CONFIGS_DB)
 SYS = sublevel_prefix(SYS_DB)
+LEASES = sublevel_prefix(LEASES_DB)
 IAM = sublevel_prefix(IAM_DB)
+OUTBOX = sublevel_prefix(OUTBOX_DB)
+NOTIFY = sublevel_prefix(NOTIFY_DB)
 
 
 def bucket_prefix(bucket: str) -> bytes:
@@ -171,6 +181,17 @@ def config_key(bucket: str, kind: str) -> bytes:
     return CONFIGS + bucket.encode() + SEP + kind.encode()
 
 
+def lease_key(name: str) -> bytes:
+    """A cluster-wide lease (dmd/metadata/leases.py)."""
+    return LEASES + name.encode()
+
+
+def config_kind(key: bytes) -> tuple[str, str]:
+    """(bucket, kind) of a `__configs` key."""
+    bucket, _, kind = key[len(CONFIGS):].partition(SEP)
+    return bucket.decode(), kind.decode()
+
+
 def sys_key(name: str) -> bytes:
     """A `__sys` scalar: `db_uuid`, `schema`, `vid_hwm`."""
     return SYS + name.encode()
@@ -185,3 +206,30 @@ def iam_prefix(account: str, kind: str) -> bytes:
 
 def iam_key(account: str, kind: str, name: str) -> bytes:
     return iam_prefix(account, kind) + name.encode()
+
+
+# -- bucket event notifications ----------------------------------------------------------------
+
+def outbox_prefix(queue: str) -> bytes:
+    """Where a target's outbox (`<type>:<id>`) starts: its records in sequence order."""
+    return OUTBOX + queue.encode() + SEP
+
+
+def outbox_key(queue: str, seq: int, boot: str) -> bytes:
+    """One record of a target's outbox; the boot id keeps two daemons' records apart on a shared engine."""
+    return outbox_prefix(queue) + b"%020d" % seq + SEP + boot.encode()
+
+
+def outbox_seq(queue: str, key: bytes) -> int:
+    """The sequence number in an outbox key."""
+    return int(key[len(outbox_prefix(queue)):][:20])
+
+
+def outbox_lease_key(queue: str) -> bytes:
+    """Which daemon sends a target's outbox (shared engines); `\\0` keeps it apart from every queue's records."""
+    return OUTBOX + SEP + b"lease" + SEP + queue.encode()
+
+
+def notify_target_key(queue: str) -> bytes:
+    """A target declared at run time, by `<type>:<id>`."""
+    return NOTIFY + queue.encode()

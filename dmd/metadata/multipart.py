@@ -21,10 +21,17 @@ from shared.checksums import COMPOSITE, FULL_OBJECT, Checksum, combine_crcs
 from shared.errors import S3Error
 from shared.models import iso_now
 
+COMPLETED = "s3:ObjectCreated:CompleteMultipartUpload"     # the event a completion makes
 
-def new_upload_id() -> str:
-    """16 hex digits of the time in µs, then 32 random hex digits: time-ordered and unguessable."""
-    return f"{time.time_ns() // 1000:016x}{secrets.token_hex(16)}"
+
+def new_upload_id(encrypted: bool = False) -> str:
+    """16 hex digits of the time in µs, then 32 random hex digits: time-ordered and unguessable.
+
+    The first random digit is 8-f for an encrypted upload, 0-7 for another (upload_may_be_encrypted):
+    the parts of an unencrypted upload then cost no lookup of the upload's encryption.
+    """
+    first = secrets.randbelow(8) + (8 if encrypted else 0)
+    return f"{time.time_ns() // 1000:016x}{first:x}{secrets.token_hex(16)[1:]}"
 
 
 def multipart_etag(etags: list[str]) -> str:
@@ -55,7 +62,7 @@ async def initiate_multipart_upload(ctx: MetadataContext, bucket: str, key: str,
     overview = upload
     async with ctx.buckets.hold(bucket, exclusive=False):
         await ctx.bucket_attrs(bucket)
-        upload_id = new_upload_id()
+        upload_id = new_upload_id(encrypted=bool(overview.get("sse")))
         value = {"initiated": iso_now(), **overview, "key": key, "uploadId": upload_id}
         await ctx.commit([(overview_key(bucket, key, upload_id), dumps(value))])
     return upload_id
@@ -144,7 +151,8 @@ async def _retried(ctx: MetadataContext, bucket: str, key: str, upload_id: str, 
 
 async def complete_multipart_upload(ctx: MetadataContext, bucket: str, key: str, upload_id: str,
                                     parts: list[dict], md: MD | None = None, min_part_size: int = C.MPU_MIN_PART_SIZE,
-                                    condition: dict | None = None, checksum: dict | None = None) -> dict:
+                                    condition: dict | None = None, checksum: dict | None = None,
+                                    event: dict | None = None) -> dict:
     """Turn an upload into an object version in one batch (design.md §7).
 
     `condition` (If-Match / If-None-Match) is checked against the current object under the key lock;
@@ -172,7 +180,7 @@ async def complete_multipart_upload(ctx: MetadataContext, bucket: str, key: str,
                "uploadId": upload_id, "location": location, "parts": _part_records(chosen)}
         if computed:
             new["checksum"] = computed
-        plan, ops, gc = await put_version_ops(ctx, bucket, key, new)
+        plan, ops, gc = await put_version_ops(ctx, bucket, key, new, event, COMPLETED)
         listed = {p["partNumber"] for p in chosen}
         unused = [{**p, "key": key} for p in by_number.values() if p["partNumber"] not in listed]
         gc_ops, unused_gc = ctx.gc_entries(bucket, unused, "part-unused")

@@ -6,6 +6,7 @@ import time
 from dmd.metadata import keys
 from dmd.metadata.context import MetadataContext
 from dmd.metadata.keys import version_key
+from dmd.metadata.notify.outbox import removal_event
 from dmd.metadata.versioning import (MD, Plan, plan_delete, plan_delete_version, plan_put, resolve_version,
                                      successor_needed, version_to_read)
 from shared.contract.records import OBJECT_FORMAT
@@ -14,6 +15,10 @@ from shared.models import NULL_VERSION, etag_matches, iso_now
 from shared.object_lock import LEGAL_HOLD, RETENTION, check_delete, check_retention_change, retention_from_json
 
 MD_MODEL_VERSION = OBJECT_FORMAT     # pieces name their part in partNumber/partETag
+# The events each call makes unless the front-end names another (a copy, a POST ...).
+CREATED_PUT = "s3:ObjectCreated:Put"
+REMOVED_DELETE = "s3:ObjectRemoved:Delete"
+REMOVED_MARKER = "s3:ObjectRemoved:DeleteMarkerCreated"
 
 
 def _check_master(md: MD | None) -> MD | None:
@@ -80,20 +85,25 @@ def check_write_condition(master: MD | None, condition: dict | None, key: str) -
         raise S3Error("PreconditionFailed", Condition="If-None-Match")
 
 
-async def put_object(ctx: MetadataContext, bucket: str, key: str, md: MD, condition: dict | None = None) -> dict:
-    """Store a new object version per the bucket's versioning state (design.md §5.6), if `condition` holds."""
+async def put_object(ctx: MetadataContext, bucket: str, key: str, md: MD, condition: dict | None = None,
+                     event: dict | None = None) -> dict:
+    """Store a new object version per the bucket's versioning state (design.md §5.6), if `condition` holds;
+    its event record (if the bucket's rules want one) goes into the same batch."""
     async with ctx.buckets.hold(bucket, exclusive=False), ctx.keys.hold((bucket, key)):
         if condition:
             await ctx.bucket_attrs(bucket)
             check_write_condition(_check_master(await ctx.read_object(bucket, key)), condition, key)
-        plan, ops, gc = await put_version_ops(ctx, bucket, key, md)
+        plan, ops, gc = await put_version_ops(ctx, bucket, key, md, event)
         await ctx.commit(ops)
     return {**plan.result, "gc": gc}
 
 
-async def put_version_ops(ctx: MetadataContext, bucket: str, key: str, md: MD) -> tuple[Plan, list, list[dict]]:
-    """The batch that stores a new version (PUT rules of §5.6); the caller holds the bucket and key locks."""
-    state = (await ctx.bucket_attrs(bucket)).get("versioning")
+async def put_version_ops(ctx: MetadataContext, bucket: str, key: str, md: MD, event: dict | None = None,
+                          default_event: str = CREATED_PUT) -> tuple[Plan, list, list[dict]]:
+    """The batch that stores a new version (PUT rules of §5.6), with its event records; the caller holds
+    the bucket and key locks."""
+    attrs = await ctx.bucket_attrs(bucket)
+    state = attrs.get("versioning")
     master = _check_master(await ctx.read_object(bucket, key))
     # Stamped at commit, under the key lock, so that Last-Modified follows version order
     # even when several front-ends race on one key.
@@ -101,15 +111,22 @@ async def put_version_ops(ctx: MetadataContext, bucket: str, key: str, md: MD) -
     null_version = await _null_version(ctx, bucket, key, master)
     plan = plan_put(state, key, master, null_version, md, ctx.new_version_id(master))
     ops, gc = ctx.plan_ops(bucket, plan, "replaced")
+    ops += await ctx.outbox.ops(bucket, attrs, event, default_event, key, _written(plan, key))
     return plan, ops + ctx.hwm_ops(), gc
 
 
+def _written(plan: Plan, key: str) -> MD | None:
+    """The master a plan writes (what an event record describes), None when it writes none."""
+    return next((v for k, v in reversed(plan.puts) if k == key), None)
+
+
 async def update_object(ctx: MetadataContext, bucket: str, key: str, version_id: str | None = None,
-                        set: MD | None = None, unset: list[str] | None = None, bypass_governance: bool = False) -> MD:
+                        set: MD | None = None, unset: list[str] | None = None, bypass_governance: bool = False,
+                        event: dict | None = None) -> MD:
     """Change metadata-only fields (ACL, tags, retention, legal hold) of one version, and of the master
     if it is that version. A retention may only be weakened as Object Lock allows (under the key lock)."""
     async with ctx.buckets.hold(bucket, exclusive=False), ctx.keys.hold((bucket, key)):
-        await ctx.bucket_attrs(bucket)
+        attrs = await ctx.bucket_attrs(bucket)
         target = await _find(ctx, bucket, key, version_id)
         if target.get("isDeleteMarker"):
             raise S3Error("MethodNotAllowed")
@@ -128,19 +145,22 @@ async def update_object(ctx: MetadataContext, bucket: str, key: str, version_id:
         if master is not None and master.get("versionId") == vid:
             puts.append((key, updated))
         ops, _ = ctx.plan_ops(bucket, Plan(puts=puts), "updated")
+        ops += await ctx.outbox.ops(bucket, attrs, event, "", key, updated)    # only the event the front-end names
         await ctx.commit(ops)
     return updated
 
 
 async def delete_object(ctx: MetadataContext, bucket: str, key: str, version_id: str | None = None,
-                        marker: MD | None = None, bypass_governance: bool = False) -> dict:
+                        marker: MD | None = None, bypass_governance: bool = False, event: dict | None = None) -> dict:
     """Delete an object, stack a delete marker, or remove one version (design.md §5.6). A version
     under Object Lock (a legal hold, or a retention not yet past) is refused here, under the key
     lock, so that no front-end and no race can remove it; `bypass_governance` is the front-end's
     word that the request sent x-amz-bypass-governance-retention and may use it."""
     async with ctx.buckets.hold(bucket, exclusive=False), ctx.keys.hold((bucket, key)):
-        state = (await ctx.bucket_attrs(bucket)).get("versioning")
+        attrs = await ctx.bucket_attrs(bucket)
+        state = attrs.get("versioning")
         master = _check_master(await ctx.read_object(bucket, key))
+        removed = master
         if version_id is None:
             marker = {**(marker or {}), "key": key, "md-model-version": MD_MODEL_VERSION}
             null_version = await _null_version(ctx, bucket, key, master)
@@ -153,9 +173,15 @@ async def delete_object(ctx: MetadataContext, bucket: str, key: str, version_id:
             replaced = successor_needed(master, target)
             successor = await ctx.next_version(bucket, key, replaced) if replaced else None
             plan = plan_delete_version(key, master, target, successor)
+            removed = target
         if not plan.puts and not plan.dels:
             return {**plan.result, "gc": []}
         ops, gc = ctx.plan_ops(bucket, plan, "deleted")
+        if plan.result.get("deleteMarker") and version_id is None:
+            ops += await ctx.outbox.ops(bucket, attrs, removal_event(event, True), REMOVED_MARKER, key,
+                                        _written(plan, key))
+        else:
+            ops += await ctx.outbox.ops(bucket, attrs, removal_event(event, False), REMOVED_DELETE, key, removed)
         await ctx.commit(ops + ctx.hwm_ops())
     return {**plan.result, "gc": gc}
 

@@ -15,7 +15,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from dmd.metadata import buckets, maintenance, multipart, objects, pages, raw, streams
+from dmd.metadata import buckets, leases, maintenance, multipart, objects, pages, raw, streams
+from dmd.metadata.notify import notifier
 from dmd.metadata.context import MetadataContext
 from dmd.metadata.locks import call_deadline
 from shared import constants as C
@@ -44,7 +45,11 @@ IMPLEMENTATIONS: dict[str, Handler] = {
     "initiate_multipart_upload": multipart.initiate_multipart_upload, "put_part": multipart.put_part,
     "complete_multipart_upload": multipart.complete_multipart_upload,
     "abort_multipart_upload": multipart.abort_multipart_upload,
+    "take_lease": leases.take_lease, "release_lease": leases.release_lease,
+    "buckets_with_config": leases.buckets_with_config,
     "due_garbage": maintenance.due_garbage, "referenced_pieces": maintenance.referenced_pieces,
+    "queue_event": notifier.queue_event, "notify_status": notifier.notify_status,
+    "notify_config": notifier.notify_config,
 }
 RAW_IMPLEMENTATIONS: dict[str, Handler] = {
     "get": raw.get, "put": raw.put, "delete": raw.delete, "batch": raw.batch,

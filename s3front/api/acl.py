@@ -10,6 +10,7 @@ from s3front import acl_model as A
 from s3front.api.common import version_header
 from s3front.api.objects import read_target
 from s3front.body import read_small_body
+from s3front.notify import event_request
 from s3front.ownership import acls_off
 from s3front.public_access import check_acl as check_public_acl
 from s3front.request import S3Request, S3Response, xml_response
@@ -68,7 +69,8 @@ async def put_object_acl(req: S3Request) -> S3Response:
     check_public_acl(attrs, acl, md.owner_id)
     # Name the version that was authorized, so that a PUT racing with us cannot receive this ACL.
     target = version_id if version_id is not None else md.version_id
-    await req.frontend.metadata.update_object(req.bucket, req.key, target, set={"acl": acl})
+    await req.frontend.metadata.update_object(req.bucket, req.key, target, set={"acl": acl},
+                                              event=event_request(req, "s3:ObjectAcl:Put"))
     return S3Response(200, version_header(md, attrs))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from s3front.api.common import version_header
 from s3front.api.objects import read_target
 from s3front.request import S3Request, S3Response, xml_response
+from s3front.sse.data import read_key
 from s3front.xml import Node, document
 from shared import constants as C
 from shared.contract.records import ObjectMD, PartRecord
@@ -83,6 +84,7 @@ async def get_object_attributes(req: S3Request) -> S3Response:
     names = requested_attributes(req.headers)
     marker, wanted = _parts_page(req.headers)
     attrs, md = read_target(req)
+    read_key(req, md)                  # an SSE-C object's attributes need its key, as on AWS
     children: list[Node | None] = []
     if "ETag" in names:
         children.append(("ETag", md.etag))

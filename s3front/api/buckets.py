@@ -5,6 +5,7 @@ from s3front.addressing import valid_bucket_name
 from s3front.acl_model import grants_of
 from s3front.api.common import request_acl
 from s3front.body import read_small_body
+from s3front.notify import bucket_event
 from s3front.request import S3Request, S3Response, xml_response
 from s3front.api.listing import decode_token, encode_token
 from s3front.xml import Node, child_text, document, parse, text_document
@@ -74,7 +75,7 @@ async def create_bucket(req: S3Request) -> S3Response:
     info = BucketInfo(req.bucket, account.canonical_id, account.name, iso_now(), location, acl.get("acl"),
                       versioning, object_lock=lock, extra=extra)
     try:
-        await req.frontend.metadata.create_bucket(req.bucket, info)
+        await req.frontend.metadata.create_bucket(req.bucket, info, bucket_event(req))
     except S3Error as exc:
         # us-east-1 answers 200 to an owner re-creating its bucket (legacy behaviour AWS keeps),
         # but not when the request would change the bucket's ACL.
@@ -103,7 +104,7 @@ async def head_bucket(req: S3Request) -> S3Response:
 
 
 async def delete_bucket(req: S3Request) -> S3Response:
-    garbage = await req.frontend.metadata.delete_bucket(req.bucket)
+    garbage = await req.frontend.metadata.delete_bucket(req.bucket, bucket_event(req))
     resp = S3Response(204)
     if garbage:
         resp.after.append(lambda: req.frontend.collect(garbage))

@@ -10,9 +10,12 @@ from dataclasses import replace
 
 from s3front.api.common import request_acl, requester_party
 from s3front.api.conditions import check_read_conditions, write_condition
-from s3front.api.objects import new_object_md, open_pieces, put_version_header, request_tags, user_metadata, with_gc
+from s3front.api.objects import new_object_md, open_object, put_version_header, request_tags, user_metadata, with_gc
 from s3front.api.store import commit, put_location, write_stream
+from s3front.notify import event_request
 from s3front.request import S3Request, S3Response, xml_response
+from s3front.sse.data import Sealing, for_write, read_key
+from s3front.sse.headers import WRITE
 from s3front.tagging import REPLACE, TAGS, tagging_directive
 from s3front.xml import Node, document
 from shared import constants as C
@@ -59,16 +62,22 @@ def copy_source(req: S3Request) -> tuple[BucketInfo, ObjectMD]:
     return attrs, md
 
 
-async def copy_bytes(req: S3Request, md: ObjectMD, first: int, last: int, algorithm: str | None = None, *,
+async def copy_bytes(req: S3Request, md: ObjectMD, first: int, last: int, algorithm: str | None = None,
+                     sealing: Sealing | None = None, *,
                      location: str) -> tuple[tuple[Piece, ...], str, ChecksumValue | None]:
     """Copy bytes [first, last] of an object into a new data key of a location (any location: the
-    bytes stream from where they are to there): (pieces, MD5 hex, checksum or None)."""
+    bytes stream from where they are to there): (pieces, MD5 hex, checksum or None).
+
+    An encrypted source is decrypted (its SSE-C key from the x-amz-copy-source-...-customer-* headers)
+    and the copy sealed anew with `sealing`: the destination's encryption, never the source's keys.
+    """
     md5 = hashlib.md5()
     checksum = Checksum(algorithm) if algorithm else None
     length = last - first + 1 if md.size else 0
     pieces: tuple[Piece, ...] = ()
+    customer = read_key(req, md, source=True)
     if length > 0:
-        source = await open_pieces(req, md.pieces, first, last)
+        source = await open_object(req, md, first, last, customer, source=True)
 
         async def hashed():
             try:
@@ -80,7 +89,7 @@ async def copy_bytes(req: S3Request, md: ObjectMD, first: int, last: int, algori
             finally:
                 await source.aclose()
 
-        pieces = await write_stream(req, hashed(), length, location=location)
+        pieces = await write_stream(req, hashed(), length, sealing, location=location)
     summary = ChecksumValue(checksum.algorithm, checksum.b64()) if checksum else None
     return pieces, md5.hexdigest(), summary
 
@@ -113,9 +122,10 @@ def _check_not_self_copy(req: S3Request, directive: str) -> None:
     raise S3Error("InvalidRequest", _SELF_COPY)
 
 
-def _destination_md(req: S3Request, source: ObjectMD, directive: str, md5: str, pieces: tuple[Piece, ...]) -> ObjectMD:
+def _destination_md(req: S3Request, source: ObjectMD, directive: str, md5: str, pieces: tuple[Piece, ...],
+                    sealing: Sealing | None) -> ObjectMD:
     """The new object's metadata: its content headers and user metadata from the request or the source."""
-    md = new_object_md(req, source.size, md5, pieces)
+    md = new_object_md(req, source.size, md5, pieces, sealing)
     if directive == "REPLACE":
         return md
     own = {k: v for k, v in md.headers.items() if k in _NOT_COPIED}
@@ -151,16 +161,20 @@ async def copy_object(req: S3Request) -> S3Response:
     if size > C.MAX_PUT_BYTES:
         raise S3Error("InvalidRequest", "The specified copy source is larger than the maximum allowable size for a "
                                         f"copy source: {C.MAX_PUT_BYTES}")
-    pieces, md5, checksum = await copy_bytes(req, source, 0, size - 1, _checksum_algorithm(req, source),
+    sealing = await for_write(req)
+    pieces, md5, checksum = await copy_bytes(req, source, 0, size - 1, _checksum_algorithm(req, source), sealing,
                                              location=location)
-    md = _destination_md(req, source, directive, md5, pieces)
+    md = _destination_md(req, source, directive, md5, pieces, sealing)
     md.acl, md.checksum = acl.get("acl"), checksum
     _copy_tags(md, source, tags_directive)
-    result = await commit(req, req.frontend.metadata.put_object(req.bucket, req.key, md, condition), pieces)
+    event = event_request(req, "s3:ObjectCreated:Copy")
+    result = await commit(req, req.frontend.metadata.put_object(req.bucket, req.key, md, condition, event), pieces)
     headers = put_version_header(result, bucket)
     if source_bucket.versioning is not None:
         headers["x-amz-copy-source-version-id"] = external_version_id(source.version_id, source.is_null)
-    children: list[Node] = [("LastModified", md.last_modified), ("ETag", f'"{md5}"')]
+    if sealing is not None:
+        headers.update(sealing.headers(WRITE))
+    children: list[Node] = [("LastModified", md.last_modified), ("ETag", f'"{md.etag}"')]
     if checksum:
         children += [(f"Checksum{checksum.algorithm.upper()}", checksum.value), ("ChecksumType", "FULL_OBJECT")]
     return with_gc(req, xml_response(document("CopyObjectResult", children), headers=headers), result.garbage)

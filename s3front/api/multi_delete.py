@@ -7,6 +7,7 @@ from s3front.addressing import check_key
 from s3front.api.objects import delete_marker
 from s3front.authorize import may_bypass_governance, may_delete
 from s3front.body import read_small_body
+from s3front.notify import event_request
 from s3front.request import S3Request, S3Response, xml_response
 from s3front.xml import Node, child_text, document, parse
 from shared import constants as C
@@ -19,7 +20,7 @@ from shared.models import NULL_VERSION, decode_version_id, encode_version_id
 Target = tuple[str, str | None]          # (key, version id as the client wrote it)
 
 
-def _has_integrity_header(headers: dict[str, str]) -> bool:
+def has_integrity_header(headers: dict[str, str]) -> bool:
     """Content-MD5, or (as S3 now also accepts) an x-amz-checksum-* header or trailer."""
     if "content-md5" in headers:
         return True
@@ -77,7 +78,7 @@ async def _delete_one(req: S3Request, target: Target, marker: ObjectMD, bypass: 
             raise S3Error("NoSuchVersion") from None
         async with gate:
             result = await req.frontend.metadata.delete_object(req.bucket, key, version_id, marker,
-                                                               bypass_governance=bypass)
+                                                               bypass_governance=bypass, event=event_request(req, ""))
     except S3Error as exc:
         return _error(key, version, exc)
     except InternalError:
@@ -88,16 +89,18 @@ async def _delete_one(req: S3Request, target: Target, marker: ObjectMD, bypass: 
 
 async def delete_objects(req: S3Request) -> S3Response:
     attrs = req.access.bucket
-    if not _has_integrity_header(req.headers):
+    if not has_integrity_header(req.headers):
         raise S3Error("InvalidRequest", "Missing required header for this request: Content-MD5")
     quiet, targets = parse_delete(await read_small_body(req, C.MULTI_DELETE_MAX_BODY))
     marker = delete_marker(req)
     gate, gc = asyncio.Semaphore(C.MULTI_DELETE_PARALLEL), []
     bypass = may_bypass_governance(req)
     nodes = await asyncio.gather(*(_delete_one(req, t, marker, bypass, gate, gc) for t in targets))
+    deleted = tuple(target for target, node in zip(targets, nodes) if node[0] == "Deleted")
     if quiet:
         nodes = [n for n in nodes if n[0] == "Error"]
     resp = xml_response(document("DeleteResult", nodes))
+    resp.deleted = deleted          # each one a BATCH.DELETE.OBJECT record in a logged bucket
     if gc:
         resp.after.append(lambda: req.frontend.collect(gc))
     return resp

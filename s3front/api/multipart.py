@@ -16,11 +16,16 @@ from s3front.api.objects import new_object_md, put_version_header, user_metadata
 from s3front.api.store import commit, put_location, write_data
 from s3front.api.conditions import write_condition
 from s3front.body import BodyReader, body_length, object_checksum_header, read_small_body
+from s3front.lifecycle.rules import upload_abort_headers
+from s3front.notify import event_request
 from s3front.request import S3Request, S3Response, upload_id, xml_response
+from s3front.sse.data import Sealing, for_part, for_write
+from s3front.sse.headers import COMPLETE, PART, WRITE, ObjectSse, check_complete, parse_part
 from s3front.xml import MAX_XML_BODY, Node, child_text, document, parse
 from shared import constants as C
 from shared.checksums import ALGORITHMS, header_name, upload_checksum_type
-from shared.contract.listings import CompletedPart, PartInfo, Party, UploadInfo, UploadsPage, UploadsQuery
+from shared.contract.listings import (CompletedPart, PartInfo, Party, UploadInfo, UploadsPage, UploadsQuery,
+                                     upload_may_be_encrypted)
 from shared.contract.records import ChecksumValue, Piece
 from shared.errors import S3Error
 from shared.models import iso_now
@@ -51,8 +56,9 @@ def _party(req: S3Request) -> Party:
 async def create_multipart_upload(req: S3Request) -> S3Response:
     user_metadata(req.headers)
     bucket = req.access.bucket
+    sealing = await for_write(req)
     # The ACL asked for now is the completed object's: completion applies the upload's md.
-    md = new_object_md(req, 0, "", ())
+    md = new_object_md(req, 0, "", (), sealing)
     md.acl = request_acl(req, requester_party(req)[0], bucket.owner).get("acl")
     algorithm = _checksum_algorithm(req)
     kind = upload_checksum_type(algorithm, req.headers.get("x-amz-checksum-type"))
@@ -60,6 +66,9 @@ async def create_multipart_upload(req: S3Request) -> S3Response:
                         location=put_location(req))
     uid = await req.frontend.metadata.initiate_multipart_upload(req.bucket, req.key, upload)
     headers = {"x-amz-checksum-algorithm": algorithm.upper(), "x-amz-checksum-type": kind} if algorithm else {}
+    headers.update(await upload_abort_headers(req.frontend.metadata, bucket, req.key))
+    if sealing is not None:
+        headers.update(sealing.headers(WRITE))
     body = document("InitiateMultipartUploadResult", [("Bucket", req.bucket), ("Key", req.key), ("UploadId", uid)])
     return xml_response(body, headers=headers)
 
@@ -76,6 +85,21 @@ async def _upload_location(req: S3Request) -> str:
     return upload.location or req.frontend.placement.object(req.access.bucket.location, None, None)
 
 
+async def upload_sse(req: S3Request, uid: str) -> ObjectSse | None:
+    """The encryption of an upload: asked of the daemon only when the upload id says it may have one."""
+    if not upload_may_be_encrypted(uid):
+        return None
+    page = await req.frontend.metadata.list_parts(req.bucket, uid, 0, 0, key=req.key)
+    sse = page.upload.sse if page.upload is not None else None
+    return None if sse is None else ObjectSse.from_dict(sse)
+
+
+async def part_sealing(req: S3Request) -> Sealing | None:
+    """How this part is encrypted: as its upload is (with the SSE-C key again, for SSE-C)."""
+    uid = upload_id(req)
+    return for_part(req, await upload_sse(req, uid), part_number(req))
+
+
 async def _store_part(req: S3Request, pieces: tuple[Piece, ...], etag: str, size: int,
                       checksum: ChecksumValue | None) -> list:
     """Record a part whose data is durable; the data is deleted if the upload turns out to be gone."""
@@ -88,24 +112,30 @@ async def upload_part(req: S3Request) -> S3Response:
     upload_id(req)
     part_number(req)
     length = body_length(req, C.MAX_PUT_BYTES)
+    sealing = await part_sealing(req)
     location = await _upload_location(req)
     reader = BodyReader(req, length)
-    pieces = await write_data(req, reader, location=location)
+    pieces = await write_data(req, reader, sealing, location=location)
     checksum = reader.verify()
-    garbage = await _store_part(req, pieces, reader.etag, reader.length, checksum)
-    headers = {"ETag": f'"{reader.etag}"'}
+    etag = reader.etag if sealing is None else sealing.etag(reader.etag)
+    garbage = await _store_part(req, pieces, etag, reader.length, checksum)
+    headers = {"ETag": f'"{etag}"'}
     if checksum:
         headers[header_name(checksum.algorithm)] = checksum.value
+    if sealing is not None:
+        headers.update(sealing.headers(PART))
     return with_gc(req, S3Response(200, headers), garbage)
 
 
 async def upload_part_copy(req: S3Request) -> S3Response:
     upload_id(req)
     part_number(req)
-    pieces, etag, size = await _copy_part(req)
+    sealing = await part_sealing(req)
+    pieces, etag, size = await _copy_part(req, sealing)
     garbage = await _store_part(req, pieces, etag, size, None)
     body = document("CopyPartResult", [("LastModified", iso_now()), ("ETag", f'"{etag}"')])
-    return with_gc(req, xml_response(body), garbage)
+    headers = sealing.headers(PART) if sealing is not None else {}
+    return with_gc(req, xml_response(body, headers=headers), garbage)
 
 
 def _copy_range(req: S3Request, size: int) -> tuple[int, int]:
@@ -129,13 +159,13 @@ def _copy_range(req: S3Request, size: int) -> tuple[int, int]:
     return first, last
 
 
-async def _copy_part(req: S3Request) -> tuple[tuple[Piece, ...], str, int]:
-    """Copy a byte range of the source into new data (keys are never shared): (pieces, md5, size)."""
+async def _copy_part(req: S3Request, sealing: Sealing | None) -> tuple[tuple[Piece, ...], str, int]:
+    """Copy a byte range of the source into new data (keys are never shared): (pieces, ETag, size)."""
     _, md = copy_source(req)
     size = md.size
     first, last = _copy_range(req, size)
-    pieces, md5, _ = await copy_bytes(req, md, first, last, location=await _upload_location(req))
-    return pieces, md5, last - first + 1 if size else 0
+    pieces, md5, _ = await copy_bytes(req, md, first, last, sealing=sealing, location=await _upload_location(req))
+    return pieces, md5 if sealing is None else sealing.etag(md5), last - first + 1 if size else 0
 
 
 def parse_complete(body: bytes) -> list[CompletedPart]:
@@ -171,9 +201,13 @@ async def complete_multipart_upload(req: S3Request) -> S3Response:
     bucket = req.access.bucket
     condition, announced = write_condition(req.headers), object_checksum_header(req.headers)
     parts = parse_complete(await read_small_body(req, MAX_XML_BODY, body_checksums=False))
+    sse = await upload_sse(req, uid)
+    customer = parse_part(req.headers, req.secure, req.frontend.sse.allow_http)
+    check_complete(sse, customer)
     # The object's metadata is the upload's; the daemon sets its size, ETag, pieces and Last-Modified.
     result = await req.frontend.metadata.complete_multipart_upload(req.bucket, req.key, uid, parts,
-                                                                   condition=condition, checksum=announced)
+                                                                   condition=condition, checksum=announced,
+                                                                   event=event_request(req, ""))
     checksum = result.checksum
     children: list[Node] = [("Location", _object_url(req)), ("Bucket", req.bucket), ("Key", req.key),
                             ("ETag", f'"{result.etag}"')]
@@ -181,6 +215,8 @@ async def complete_multipart_upload(req: S3Request) -> S3Response:
         children.append((f"Checksum{checksum.algorithm.upper()}", checksum.value))
         children.append(("ChecksumType", checksum.type))
     headers = put_version_header(result.write, bucket)
+    if sse is not None:
+        headers.update(Sealing(sse, customer).headers(COMPLETE))
     resp = xml_response(document("CompleteMultipartUploadResult", children), headers=headers)
     return with_gc(req, resp, result.write.garbage)
 

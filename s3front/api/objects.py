@@ -11,11 +11,15 @@ from s3front.api.conditions import check_read_conditions, write_condition
 from s3front.api.store import commit, put_location, write_data
 from s3front.body import BodyReader, body_length, stored_content_encoding
 from s3front.authorize import may_bypass_governance
+from s3front.lifecycle.rules import expiration_headers, has_lifecycle
+from s3front.notify import accessed, event_request
 from s3front.request import S3Request, S3Response, version_param
+from s3front.sse.data import SealedStream, Sealing, for_write, open_range, read_headers, read_key
+from s3front.sse.headers import WRITE, CustomerKey
 from s3front.tagging import TAGS, parse_tagging_header
 from shared import constants as C
 from shared.contract.data import DataStream
-from shared.contract.metadata import DeleteResult, Garbage, WriteResult
+from shared.contract.metadata import DeleteResult, Garbage, WriteCondition, WriteResult
 from shared.contract.records import (STORED_HEADERS, USER_METADATA_PREFIX, BucketInfo, ChecksumValue, ObjectMD,
                                      Piece)
 from shared.errors import S3Error
@@ -45,16 +49,20 @@ def stored_headers(req: S3Request) -> dict[str, str]:
     return headers
 
 
-def new_object_md(req: S3Request, size: int, md5: str, pieces: tuple[Piece, ...]) -> ObjectMD:
+def new_object_md(req: S3Request, size: int, md5: str, pieces: tuple[Piece, ...],
+                  sealing: Sealing | None = None) -> ObjectMD:
+    """A new object's metadata; an encrypted one (`sealing`) records its encryption and gets its ETag."""
     owner_id, owner_name = object_owner(req)
     extra: dict[str, Any] = {}
     tags = request_tags(req)
     if tags:
         extra[TAGS] = tags
     extra.update(request_lock(req))
-    return ObjectMD(size=size, etag=md5, last_modified=iso_now(), owner_id=owner_id, owner_name=owner_name,
+    return ObjectMD(size=size, etag=md5 if sealing is None else sealing.etag(md5), last_modified=iso_now(),
+                    owner_id=owner_id, owner_name=owner_name,
                     storage_class=req.headers.get("x-amz-storage-class", "STANDARD"), headers=stored_headers(req),
-                    user_metadata=user_metadata(req.headers), pieces=pieces, extra=extra)
+                    user_metadata=user_metadata(req.headers), pieces=pieces, extra=extra,
+                    sse=None if sealing is None else sealing.wire())
 
 
 def request_lock(req: S3Request) -> dict[str, Any]:
@@ -89,24 +97,51 @@ async def put_object(req: S3Request) -> S3Response:
     if "versionId" in req.query:
         raise S3Error("InvalidArgument", "This operation does not accept a version-id.",
                       ArgumentName="versionId", ArgumentValue=req.query["versionId"])
-    user_metadata(req.headers)
-    request_tags(req)                 # refused before any byte is stored
-    request_lock(req)
-    location = put_location(req)
+    check_new_object(req)
     length = body_length(req)
     condition = write_condition(req.headers)
-    bucket = req.access.bucket
-    acl = request_acl(req, requester_party(req)[0], bucket.owner)
     reader = BodyReader(req, length, C.DEFAULT_CHECKSUM)
-    pieces = await write_data(req, reader, location=location)
-    md = new_object_md(req, reader.length, reader.etag, pieces)
+    md, result, sealing = await store_object(req, reader, condition)
+    bucket = req.access.bucket
+    headers = new_object_headers(md, result, bucket, sealing)
+    if has_lifecycle(bucket):
+        headers.update(await expiration_headers(req.frontend.metadata, bucket, req.key, md))
+    return with_gc(req, S3Response(200, headers), result.garbage)
+
+
+def check_new_object(req: S3Request) -> None:
+    """A new object's metadata, tags and lock headers, refused before any byte is stored."""
+    user_metadata(req.headers)
+    request_tags(req)
+    request_lock(req)
+
+
+async def store_object(req: S3Request, reader: BodyReader, condition: WriteCondition | None = None,
+                       event: str = "s3:ObjectCreated:Put") -> tuple[ObjectMD, WriteResult, Sealing | None]:
+    """The write path of a new object from its request headers and `reader`'s bytes (PutObject,
+    PostObject, whose form fields are the headers): encrypt as the headers or the bucket's default
+    say, stream the bytes to the data location, then commit the version."""
+    acl = request_acl(req, requester_party(req)[0], req.access.bucket.owner)
+    location = put_location(req)       # before any byte is read: InvalidStorageClass and friends
+    sealing = await for_write(req)
+    pieces = await write_data(req, reader, sealing, location=location)
+    md = new_object_md(req, reader.length, reader.etag, pieces, sealing)
     md.acl = acl.get("acl")
     md.checksum = reader.verify()
-    result = await commit(req, req.frontend.metadata.put_object(req.bucket, req.key, md, condition), pieces)
+    result = await commit(req, req.frontend.metadata.put_object(req.bucket, req.key, md, condition,
+                                                                 event_request(req, event)), pieces)
+    return md, result, sealing
+
+
+def new_object_headers(md: ObjectMD, result: WriteResult, bucket: BucketInfo,
+                       sealing: Sealing | None = None) -> dict[str, str]:
+    """What a new object's answer says of it: ETag, version id, encryption, checksum."""
     headers = {"ETag": etag(md), **put_version_header(result, bucket)}
+    if sealing is not None:
+        headers.update(sealing.headers(WRITE))
     if md.checksum:
         headers.update(checksum_headers(md.checksum))
-    return with_gc(req, S3Response(200, headers), result.garbage)
+    return headers
 
 
 def put_version_header(result: WriteResult, bucket: BucketInfo) -> dict[str, str]:
@@ -198,30 +233,49 @@ async def get_object(req: S3Request) -> S3Response:
     check_read_conditions(req.headers, md)
     size = md.size
     headers = _answer_headers(req, md, bucket)
+    if has_lifecycle(bucket) and req.access.version_id is None:    # the current version, which rules expire
+        headers.update(await expiration_headers(req.frontend.metadata, bucket, req.key, md))
     rng = _part_or_byte_range(req, md, headers)
+    customer = read_key(req, md)        # after the part number's checks, as s3-tests expect of AWS
+    if md.sse is not None:
+        headers.update(read_headers(md, customer))
     status, (start, end) = (206, rng) if rng else (200, (0, size - 1))
     if rng:
         headers["Content-Range"] = f"bytes {start}-{end}/{size}"
     headers["Content-Length"] = str(end - start + 1 if size else 0)
-    body: bytes | PieceStream = b""
+    body: bytes | PieceStream | SealedStream = b""
     if size:
-        body = await open_pieces(req, md.pieces, start, end)
+        body = await open_object(req, md, start, end, customer)
         body = body.ready() or body     # a small object is sent in one piece, without a stream
-    return S3Response(status, headers, body)
+    return accessed(req, S3Response(status, headers, body), "s3:ObjectAccessed:Get", md.version_id)
 
 
 async def head_object(req: S3Request) -> S3Response:
     bucket, md = read_target(req)
     check_read_conditions(req.headers, md)
     headers = _answer_headers(req, md, bucket)
+    if has_lifecycle(bucket) and req.access.version_id is None:    # the current version, which rules expire
+        headers.update(await expiration_headers(req.frontend.metadata, bucket, req.key, md))
     size = md.size
     rng = _part_or_byte_range(req, md, headers)
+    customer = read_key(req, md)
+    if md.sse is not None:
+        headers.update(read_headers(md, customer))
     if rng:
         headers["Content-Range"] = f"bytes {rng[0]}-{rng[1]}/{size}"
         headers["Content-Length"] = str(rng[1] - rng[0] + 1)
-        return S3Response(206, headers)
+        return accessed(req, S3Response(206, headers), "s3:ObjectAccessed:Head", md.version_id)
     headers["Content-Length"] = str(size)
-    return S3Response(200, headers)
+    return accessed(req, S3Response(200, headers), "s3:ObjectAccessed:Head", md.version_id)
+
+
+async def open_object(req: S3Request, md: ObjectMD, start: int, end: int, customer: CustomerKey | None = None,
+                      source: bool = False) -> PieceStream | SealedStream:
+    """Plaintext bytes [start, end] of an object (the copy source, with `source`), decrypted if it is
+    encrypted (`customer`: its SSE-C key)."""
+    if md.sse is not None:
+        return await open_range(req, md, start, end, customer, source)
+    return await open_pieces(req, md.pieces, start, end)
 
 
 async def open_pieces(req: S3Request, pieces: tuple[Piece, ...], start: int, end: int) -> PieceStream:
@@ -266,7 +320,8 @@ async def delete_object(req: S3Request) -> S3Response:
     # With a versionId the routing table asks DELETE_VERSION (the bucket owner), else WRITE.
     version_id = version_param(req)
     result: DeleteResult = await req.frontend.metadata.delete_object(
-        req.bucket, req.key, version_id, delete_marker(req), bypass_governance=may_bypass_governance(req))
+        req.bucket, req.key, version_id, delete_marker(req), bypass_governance=may_bypass_governance(req),
+        event=event_request(req, ""))
     headers: dict[str, str] = {}
     if result.delete_marker:
         headers["x-amz-delete-marker"] = "true"

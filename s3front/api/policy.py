@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from s3front.acl_model import is_public as acl_is_public
 from s3front.body import read_small_body
-from s3front.bucket_policy import POLICY_ATTR, bucket_policy
+from s3front.bucket_policy import CONFIRM_REMOVE_SELF, LOCKS_OWNER_ATTR, POLICY_ATTR, bucket_policy
 from s3front.iam import PolicyError, check_size, is_public, parse_bucket_policy
 from s3front.public_access import switch
 from s3front.request import S3Request, S3Response, xml_response
@@ -42,7 +42,10 @@ async def put_bucket_policy(req: S3Request) -> S3Response:
     text = await _policy_text(req)
     if switch(req.access.bucket, "BlockPublicPolicy") and is_public(parse_bucket_policy(text, req.bucket)):
         raise S3Error("AccessDenied")
-    await req.frontend.metadata.update_bucket(req.bucket, set={POLICY_ATTR: text})
+    if req.headers.get(CONFIRM_REMOVE_SELF, "").strip().lower() == "true":
+        await req.frontend.metadata.update_bucket(req.bucket, set={POLICY_ATTR: text, LOCKS_OWNER_ATTR: True})
+    else:
+        await req.frontend.metadata.update_bucket(req.bucket, set={POLICY_ATTR: text}, unset=[LOCKS_OWNER_ATTR])
     return S3Response(204)
 
 
@@ -54,7 +57,7 @@ async def get_bucket_policy(req: S3Request) -> S3Response:
 
 
 async def delete_bucket_policy(req: S3Request) -> S3Response:
-    await req.frontend.metadata.update_bucket(req.bucket, unset=[POLICY_ATTR])
+    await req.frontend.metadata.update_bucket(req.bucket, unset=[POLICY_ATTR, LOCKS_OWNER_ATTR])
     return S3Response(204)
 
 

@@ -13,6 +13,8 @@ from typing import TypeVar
 from s3front.body import BodyReader
 from s3front.request import S3Request
 from shared import constants as C
+from s3front.sse import envelope
+from s3front.sse.data import Sealing
 from shared.contract.records import Piece
 from shared.errors import ServiceUnavailable
 
@@ -27,17 +29,22 @@ def put_location(req: S3Request) -> str:
                                          headers.get("x-amz-storage-class"))
 
 
-async def write_data(req: S3Request, reader: BodyReader, *, location: str) -> tuple[Piece, ...]:
-    """Stream the body to a data location; the pieces of the durable bytes, checked against the digests."""
+async def write_data(req: S3Request, reader: BodyReader, sealing: Sealing | None = None, *,
+                     location: str) -> tuple[Piece, ...]:
+    """Stream the body to a data location (sealed first, with `sealing`); the pieces of the durable
+    bytes, checked against the digests."""
     if reader.length == 0:
         async for _ in reader.chunks():
             pass
         reader.verify()
         return ()
     # An unknown length (HTTP chunked) streams on chunked; the reader learns the size.
-    piece = await req.frontend.data.put(location, reader.chunks(), reader.length,
-                                        hint=_hint(req))
-    pieces = (replace(piece, size=reader.length),)
+    if sealing is None:
+        piece = await req.frontend.data.put(location, reader.chunks(), reader.length, hint=_hint(req))
+        pieces = (replace(piece, size=reader.length),)
+    else:
+        piece = await _put_sealed(req, sealing, reader.chunks(), reader.length, location)
+        pieces = (sealing.piece(piece, reader.length),)
     try:
         reader.verify()
     except Exception:
@@ -49,12 +56,23 @@ async def write_data(req: S3Request, reader: BodyReader, *, location: str) -> tu
     return pieces
 
 
-async def write_stream(req: S3Request, chunks: AsyncIterator[bytes], length: int, *,
-                       location: str) -> tuple[Piece, ...]:
-    """Store bytes produced by the front-end itself (a copy), as one data piece in a location."""
+async def write_stream(req: S3Request, chunks: AsyncIterator[bytes], length: int,
+                       sealing: Sealing | None = None, *, location: str) -> tuple[Piece, ...]:
+    """Store bytes produced by the front-end itself (a copy), as one data piece in a location (sealed,
+    with `sealing`)."""
     if length == 0:
         return ()
+    if sealing is not None:
+        return (sealing.piece(await _put_sealed(req, sealing, chunks, length, location), length),)
     return (await req.frontend.data.put(location, chunks, length, hint=_hint(req)),)
+
+
+async def _put_sealed(req: S3Request, sealing: Sealing, chunks: AsyncIterator[bytes], length: int | None,
+                      location: str) -> Piece:
+    """The data key is made before any byte moves; the location sees sealed packages only."""
+    sealed = envelope.sealed_size(length) if length is not None else None
+    return await req.frontend.data.put(location, await sealing.seal(req, chunks), sealed,
+                                       hint=_hint(req))
 
 
 def _hint(req: S3Request) -> str:

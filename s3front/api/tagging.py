@@ -9,6 +9,7 @@ from s3front.api.bucket_config import BucketConfig, delete_config, get_config, p
 from s3front.api.common import version_header
 from s3front.api.objects import read_target
 from s3front.body import read_small_body
+from s3front.notify import event_request
 from s3front.request import S3Request, S3Response, xml_response
 from s3front.tagging import TAGS, parse_tagging, render_tagging
 from shared import constants as C
@@ -19,9 +20,11 @@ async def _change_object_tags(req: S3Request, tags: dict[str, str] | None) -> S3
     # Name the version that was authorized, so that a PUT racing with us cannot receive these tags.
     version_id = req.access.version_id if req.access.version_id is not None else md.version_id
     if tags is None:
-        await req.frontend.metadata.update_object(req.bucket, req.key, version_id, unset=[TAGS])
+        await req.frontend.metadata.update_object(req.bucket, req.key, version_id, unset=[TAGS],
+                                                  event=event_request(req, "s3:ObjectTagging:Delete"))
     else:
-        await req.frontend.metadata.update_object(req.bucket, req.key, version_id, set={TAGS: tags})
+        await req.frontend.metadata.update_object(req.bucket, req.key, version_id, set={TAGS: tags},
+                                                  event=event_request(req, "s3:ObjectTagging:Put"))
     return S3Response(204 if tags is None else 200, version_header(md, attrs))
 
 

@@ -10,7 +10,8 @@ import hashlib
 import time
 from urllib.parse import quote
 
-from s3front.api.objects import open_pieces, read_target
+from s3front.api.objects import open_object, read_target
+from s3front.sse.data import read_key
 from s3front.request import S3Request, S3Response
 from shared import constants as C
 from shared.contract.records import ObjectMD
@@ -40,7 +41,7 @@ async def _piece_hashes(req: S3Request, md: ObjectMD, size: int) -> bytes:
     if size == 0:
         return b""
     hashes, piece, filled = [], hashlib.sha1(), 0
-    stream = await open_pieces(req, md.pieces, 0, size - 1)
+    stream = await open_object(req, md, 0, size - 1, read_key(req, md))
     try:
         async for chunk in stream:
             view = memoryview(chunk)

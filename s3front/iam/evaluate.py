@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from enum import Enum
+from functools import lru_cache
 
 from s3front.iam.arn import role_arn, root_arn, session_arn, user_arn
 from s3front.iam.policy import Policy, PrincipalSpec, Statement
@@ -85,8 +86,10 @@ def anonymous() -> Principal:
     return Principal(PrincipalKind.ANONYMOUS)
 
 
+@lru_cache(maxsize=1024)
 def account_root(account: str, canonical_id: str = "") -> Principal:
-    """An account's root user (an account's own access keys)."""
+    """An account's root user (an account's own access keys); one shared object per account (a
+    Principal is never changed once made), so that a request does not build it again."""
     return Principal(PrincipalKind.ROOT, account, root_arn(account), account, "", canonical_id)
 
 
@@ -131,9 +134,14 @@ def principal_keys(p: Principal) -> dict[str, str]:
 
 def time_keys(now: float | None = None) -> dict[str, str]:
     """aws:CurrentTime (ISO 8601, UTC) and aws:EpochTime."""
-    now = time.time() if now is None else now
-    stamp = datetime.fromtimestamp(int(now), timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return {"aws:currenttime": stamp, "aws:epochtime": str(int(now))}
+    return _time_keys(int(time.time() if now is None else now))
+
+
+@lru_cache(maxsize=4)
+def _time_keys(second: int) -> dict[str, str]:
+    # formatted once per second, not per request (callers copy it into their own context)
+    stamp = datetime.fromtimestamp(second, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {"aws:currenttime": stamp, "aws:epochtime": str(second)}
 
 
 def context(p: Principal, extra: Mapping[str, str | list[str]] | None = None,

@@ -13,16 +13,18 @@ from urllib.parse import parse_qsl
 from s3front.auth import claimed_access_key
 from s3front.body import read_small_body
 from s3front.iam import Decision, PrincipalKind, Request, account_root, context, decide
-from s3front.iam_api import groups, keys, policies, roles, sts, users
+from s3front.iam_api import account, groups, keys, notify, oidc, policies, roles, sts, users
 from s3front.iam_api.model import arn
 from s3front.iam_api.protocol import QueryRequest, error_document, response
 from s3front.request import S3Request, S3Response
+from s3front.sse import admin_api as kms_admin
 from shared import constants as C
 from shared.errors import InternalError, S3Error
 
 log = logging.getLogger("coffer.iam")
 
-IAM_ACTIONS = {**users.ACTIONS, **keys.ACTIONS, **groups.ACTIONS, **policies.ACTIONS, **roles.ACTIONS}
+IAM_ACTIONS = {**users.ACTIONS, **keys.ACTIONS, **groups.ACTIONS, **policies.ACTIONS, **roles.ACTIONS,
+               **oidc.ACTIONS, **account.ACTIONS, **notify.ACTIONS, **kms_admin.ACTIONS}
 SERVICES = {"iam": IAM_ACTIONS, "sts": sts.ACTIONS}
 # Coffer's own actions (MinIO's user status and service accounts) are authorized as these IAM actions.
 AUTHORIZED_AS = {"EnableUser": "UpdateUser", "DisableUser": "UpdateUser", "CreateServiceAccount": "CreateAccessKey",

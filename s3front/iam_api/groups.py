@@ -32,7 +32,7 @@ async def get_group(q: QueryRequest) -> list[Node]:
     store = q.frontend.identities
     group = await store.need(q.account_id, GROUP, _group_name(q))
     users = [u for u in [await store.get(q.account_id, USER, m) for m in group.doc["members"]] if u is not None]
-    shown, truncated, marker = page(sorted(users, key=lambda r: r.name), q, lambda r: r.name)
+    shown, truncated, marker = page(sorted(users, key=lambda r: r.name.lower()), q, lambda r: r.name)
     return [("Group", M.group_xml(group.name, group.doc)),
             *paged("Users", [("member", M.user_xml(u.name, u.doc)) for u in shown], truncated, marker)]
 
@@ -47,24 +47,27 @@ async def list_groups(q: QueryRequest) -> list[Node]:
 async def update_group(q: QueryRequest) -> None:
     """A new path; a new name is refused while the group has members (their records name it)."""
     name = _group_name(q)
-    new_name = M.check_name("GroupName", q.get("NewGroupName") or name)
+    asked = q.get("NewGroupName")
+    if asked is not None:
+        M.check_name("GroupName", asked)
     store = q.frontend.identities
 
     async def plan():
         group = await store.need(q.account_id, GROUP, name)
+        new_name = asked or group.name
         doc = dict(group.doc)
         if q.get("NewPath") is not None:
             doc["path"] = M.check_path(q.get("NewPath"), "NewPath")
         doc["arn"] = M.arn(q.account_id, "group", doc["path"], new_name)
-        if new_name == name:
+        if new_name == group.name:
             return [update(group, doc)], None
-        if await store.get(q.account_id, GROUP, new_name) is not None:
+        if new_name.lower() != group.name.lower() and await store.get(q.account_id, GROUP, new_name) is not None:
             raise M.exists("group", new_name)
         changes = [remove(group), create(GROUP, new_name, doc)]
         for member in group.doc["members"]:
             user = await store.get(q.account_id, USER, member)
             if user is not None:
-                groups = [new_name if g == name else g for g in user.doc["groups"]]
+                groups = [new_name if g == group.name else g for g in user.doc["groups"]]
                 changes.append(update(user, {**user.doc, "groups": groups}))
         return changes, None
     await store.transact(q.account_id, plan)
@@ -86,13 +89,14 @@ async def delete_group(q: QueryRequest) -> None:
 
 
 async def _membership(q: QueryRequest, join: bool) -> None:
-    group_name, user_name = _group_name(q), M.check_name("UserName", q.require("UserName"))
+    asked_group, asked_user = _group_name(q), M.check_name("UserName", q.require("UserName"))
     store = q.frontend.identities
 
     async def plan():
-        group = await store.need(q.account_id, GROUP, group_name)
-        user = await store.need(q.account_id, USER, user_name)
+        group = await store.need(q.account_id, GROUP, asked_group)
+        user = await store.need(q.account_id, USER, asked_user)
         members, groups = list(group.doc["members"]), list(user.doc["groups"])
+        user_name, group_name = user.name, group.name       # as stored (names are case-insensitive)
         if join and user_name not in members:
             members.append(user_name)
             groups.append(group_name)
@@ -120,7 +124,7 @@ async def remove_user_from_group(q: QueryRequest) -> None:
 async def list_groups_for_user(q: QueryRequest) -> list[Node]:
     store = q.frontend.identities
     user = await store.need(q.account_id, USER, M.check_name("UserName", q.require("UserName")))
-    groups = [g for g in [await store.get(q.account_id, GROUP, n) for n in sorted(user.doc["groups"])] if g]
+    groups = [g for g in [await store.get(q.account_id, GROUP, n) for n in sorted(user.doc["groups"], key=str.lower)] if g]
     shown, truncated, marker = page(groups, q, lambda r: r.name)
     return paged("Groups", [("member", M.group_xml(g.name, g.doc)) for g in shown], truncated, marker)
 

@@ -8,24 +8,43 @@ import re
 from s3front.iam import PrincipalKind
 from s3front.iam_api import model as M
 from s3front.iam_api.protocol import QueryRequest, page, paged, policy_document
-from s3front.iam_api.store import IAMRecord, create, remove, update
+from s3front.iam_api.store import IAMChange, IAMRecord, create, remove, update
 from s3front.xml import Node
 from shared import constants as C
-from shared.contract.iam import ACCESS_KEY, USER
+from shared.contract.iam import ACCESS_KEY, ROOT, USER
 from shared.errors import S3Error
 
 _STATUSES = ("Active", "Inactive")
+ROOT_USER = ""          # the user name of the account root's own keys (its record: kind ROOT, "root")
 _CUSTOM_KEY = re.compile(r"[A-Za-z0-9_.=@+-]{3,128}", re.ASCII)
 
 
 def _user_name(q: QueryRequest) -> str:
-    """UserName, or the calling user's own name when it is left out."""
+    """UserName, or the caller's own name when it is left out (ROOT_USER for an account root)."""
     name = q.get("UserName")
     if name is None:
+        if q.principal.kind is PrincipalKind.ROOT:
+            return ROOT_USER
         if q.principal.kind not in (PrincipalKind.USER, PrincipalKind.SERVICE_ACCOUNT):
             raise S3Error("ValidationError", "Must specify userName when calling with non-User credentials")
         return q.principal.user_name
     return M.check_name("UserName", name)
+
+
+async def _holder(q: QueryRequest, user_name: str) -> IAMRecord | None:
+    """The record listing the keys of a user (NoSuchEntity if none), or of the account root (None
+    until its first key)."""
+    store = q.frontend.identities
+    if user_name == ROOT_USER:
+        return await store.get(q.account_id, ROOT, "root")
+    return await store.need(q.account_id, USER, user_name)
+
+
+def _with_keys(holder: IAMRecord | None, keys: list[str]) -> IAMChange:
+    """The holder's record with these keys (the root's record is made with its first key)."""
+    if holder is None:
+        return create(ROOT, "root", {"keys": keys})
+    return update(holder, {**holder.doc, "keys": keys})
 
 
 def _status(q: QueryRequest) -> str:
@@ -42,18 +61,20 @@ async def _new_key(q: QueryRequest, user_name: str, doc: dict, access_key: str |
     store = q.frontend.identities
     access_key, secret = access_key or M.new_id("key"), secret or M.new_secret()
     doc = {"account": q.account_id, "user": user_name, "secret": store.seal_secret(access_key, secret),
-           "status": "Active", "createDate": M.now(), "service": False, **doc}
+           "status": "Active", "createDate": M.now(), "service": False, "root": user_name == ROOT_USER, **doc}
 
     async def plan():
-        user = await store.need(q.account_id, USER, user_name)
+        holder = await _holder(q, user_name)
+        if holder is not None:
+            doc["user"] = holder.name if user_name != ROOT_USER else ROOT_USER     # as stored
         if q.frontend.config.account_by_access_key(access_key) or await store.get("", ACCESS_KEY, access_key):
             raise S3Error("EntityAlreadyExists", f"The access key {access_key} is already in use.")
+        held = holder.doc.get("keys", []) if holder is not None else []
         if not doc["service"]:
-            owned = [await store.get("", ACCESS_KEY, k) for k in user.doc.get("keys", [])]
+            owned = [await store.get("", ACCESS_KEY, k) for k in held]
             if sum(1 for k in owned if k and not k.doc.get("service")) >= C.IAM_MAX_ACCESS_KEYS:
                 raise S3Error("LimitExceeded", f"Cannot exceed quota for AccessKeysPerUser: {C.IAM_MAX_ACCESS_KEYS}")
-        user_doc = {**user.doc, "keys": user.doc.get("keys", []) + [access_key]}
-        return [update(user, user_doc), create(ACCESS_KEY, access_key, doc)], None
+        return [_with_keys(holder, held + [access_key]), create(ACCESS_KEY, access_key, doc)], None
     await store.transact(q.account_id, plan)
     return access_key, secret, doc
 
@@ -65,15 +86,15 @@ async def create_access_key(q: QueryRequest) -> list[Node]:
 
 async def _user_keys(q: QueryRequest, user_name: str, service: bool) -> list[IAMRecord]:
     store = q.frontend.identities
-    user = await store.need(q.account_id, USER, user_name)
-    keys = [await store.get("", ACCESS_KEY, k) for k in user.doc.get("keys", [])]
+    holder = await _holder(q, user_name)
+    keys = [await store.get("", ACCESS_KEY, k) for k in (holder.doc.get("keys", []) if holder else [])]
     return [k for k in keys if k is not None and bool(k.doc.get("service")) == service]
 
 
 async def list_access_keys(q: QueryRequest) -> list[Node]:
     keys = await _user_keys(q, _user_name(q), service=False)
     shown, truncated, marker = page(keys, q, lambda r: r.name)
-    rendered = [("member", [("UserName", k.doc["user"]), ("AccessKeyId", k.name), ("Status", k.doc["status"]),
+    rendered = [("member", [("UserName", k.doc["user"] or None), ("AccessKeyId", k.name), ("Status", k.doc["status"]),
                             ("CreateDate", k.doc["createDate"])]) for k in shown]
     return paged("AccessKeyMetadata", rendered, truncated, marker)
 
@@ -82,7 +103,7 @@ async def _key_of(q: QueryRequest, access_key: str, user_name: str | None, servi
     """A key of this account (of `user_name` if given), of the kind asked for; NoSuchEntity otherwise."""
     key = await q.frontend.identities.get("", ACCESS_KEY, access_key)
     if key is None or key.doc["account"] != q.account_id or bool(key.doc.get("service")) != service \
-            or (user_name is not None and key.doc["user"] != user_name):
+            or (user_name is not None and key.doc["user"].lower() != user_name.lower()):
         what = "service account" if service else "Access Key"
         raise S3Error("NoSuchEntity", f"The {what} with id {access_key} cannot be found.")
     return key
@@ -103,10 +124,11 @@ async def _delete_key(q: QueryRequest, access_key: str, user_name: str | None, s
 
     async def plan():
         key = await _key_of(q, access_key, user_name, service)
-        user = await store.get(q.account_id, USER, key.doc["user"])
+        holder = (await store.get(q.account_id, ROOT, "root") if key.doc.get("root")
+                  else await store.get(q.account_id, USER, key.doc["user"]))
         changes = [remove(key)]
-        if user is not None:
-            changes.append(update(user, {**user.doc, "keys": [k for k in user.doc["keys"] if k != access_key]}))
+        if holder is not None:
+            changes.append(_with_keys(holder, [k for k in holder.doc["keys"] if k != access_key]))
         return changes, None
     await store.transact(q.account_id, plan)
 

@@ -23,6 +23,7 @@ from shared.errors import S3Error
 
 _NAME = re.compile(r"[\w+=,.@-]+", re.ASCII)
 _PATH = re.compile(r"/|/[\x21-\x7e]+/", re.ASCII)
+_PATH_PREFIX = re.compile(r"/[\x21-\x7f]*", re.ASCII)      # a prefix need not end with "/"
 _ID_ALPHABET = string.ascii_uppercase + string.digits
 _SECRET_ALPHABET = string.ascii_letters + string.digits + "+/"
 ID_PREFIXES = {"user": "AIDA", "group": "AGPA", "role": "AROA", "policy": "ANPA", "key": "AKIA", "session": "ASIA"}
@@ -56,6 +57,11 @@ def check_path(value: str | None, param: str = "Path") -> str:
     """An IAM path: "/" or "/a/b/" (printable ASCII, at most 512 characters)."""
     if value is None:
         return "/"
+    if param == "PathPrefix":
+        if len(value) > 512 or not _PATH_PREFIX.fullmatch(value):
+            raise S3Error("ValidationError", "The specified value for pathPrefix is invalid. It must begin "
+                          "with / and contain only printable ASCII characters.")
+        return value
     if len(value) > 512 or not _PATH.fullmatch(value):
         raise S3Error("ValidationError", f"The specified value for {lower_first(param)} is invalid. It must begin "
                       "and end with / and contain only alphanumeric characters and/or / characters.")
@@ -168,7 +174,7 @@ def version_xml(version_id: str, version: dict[str, Any], default: str, document
 
 
 def key_xml(access_key: str, doc: dict[str, Any], secret: str | None = None) -> list[Node]:
-    return [("UserName", doc["user"]), ("AccessKeyId", access_key), ("Status", doc["status"]),
+    return [("UserName", doc["user"] or None), ("AccessKeyId", access_key), ("Status", doc["status"]),
             ("SecretAccessKey", secret), ("CreateDate", doc["createDate"])]
 
 

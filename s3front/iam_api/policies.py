@@ -2,6 +2,7 @@
 groups and roles) and inline policies (Put/Get/Delete/List for users, groups and roles)."""
 from __future__ import annotations
 
+from s3front.iam_api import aws_managed
 from s3front.iam_api import model as M
 from s3front.iam_api.protocol import QueryRequest, page, paged, policy_document
 from s3front.iam_api.store import IAMRecord, create, remove, update
@@ -23,8 +24,14 @@ def _policy_name(q: QueryRequest, policy_arn: str) -> str:
     return name
 
 
-async def _policy(q: QueryRequest) -> IAMRecord:
+async def _policy(q: QueryRequest, change: bool = False) -> IAMRecord:
+    """The policy PolicyArn names: the account's own, or (unless it is to be changed) an AWS managed one."""
     policy_arn = q.require("PolicyArn")
+    managed = aws_managed.find(policy_arn)
+    if managed is not None:
+        if change:
+            raise S3Error("InvalidInput", f"Policy {policy_arn} is an AWS managed policy: it cannot be changed.")
+        return managed
     record = await q.frontend.identities.get(q.account_id, POLICY, _policy_name(q, policy_arn))
     if record is None or record.doc["arn"] != policy_arn:
         raise S3Error("NoSuchEntity", f"Policy {policy_arn} does not exist or is not attachable.")
@@ -56,9 +63,12 @@ async def get_policy(q: QueryRequest) -> list[Node]:
 
 
 async def list_policies(q: QueryRequest) -> list[Node]:
-    """The account's own policies (Scope Local or All; Coffer has no AWS managed policies)."""
+    """The account's own policies (Scope Local), the AWS managed ones (AWS), or both (All)."""
     prefix = M.check_path(q.get("PathPrefix"), "PathPrefix")
-    found = [] if q.get("Scope") == "AWS" else await q.frontend.identities.list(q.account_id, POLICY)
+    scope = q.get("Scope") or "All"
+    found = [] if scope == "AWS" else await q.frontend.identities.list(q.account_id, POLICY)
+    if scope != "Local":
+        found = list(aws_managed.POLICIES.values()) + found
     found = [p for p in found if p.doc["path"].startswith(prefix)
              and (q.get("OnlyAttached") != "true" or p.doc.get("attachments", 0) > 0)]
     shown, truncated, marker = page(found, q, lambda r: r.name)
@@ -67,7 +77,7 @@ async def list_policies(q: QueryRequest) -> list[Node]:
 
 async def delete_policy(q: QueryRequest) -> None:
     async def plan():
-        record = await _policy(q)
+        record = await _policy(q, change=True)
         if record.doc.get("attachments", 0):
             raise S3Error("DeleteConflict", "Cannot delete a policy attached to entities.")
         if len(record.doc["versions"]) > 1:
@@ -82,7 +92,7 @@ async def create_policy_version(q: QueryRequest) -> list[Node]:
     make_default = q.get("SetAsDefault") == "true"
 
     async def plan():
-        record = await _policy(q)
+        record = await _policy(q, change=True)
         doc = dict(record.doc)
         if len(doc["versions"]) >= C.IAM_MAX_POLICY_VERSIONS:
             raise S3Error("LimitExceeded", f"A managed policy can have up to {C.IAM_MAX_POLICY_VERSIONS} "
@@ -123,7 +133,7 @@ async def delete_policy_version(q: QueryRequest) -> None:
     version_id = q.require("VersionId")
 
     async def plan():
-        record = await _policy(q)
+        record = await _policy(q, change=True)
         _version(record, version_id)
         if version_id == record.doc["defaultVersion"]:
             raise S3Error("DeleteConflict", "Cannot delete the default version of a policy.")
@@ -136,7 +146,7 @@ async def set_default_policy_version(q: QueryRequest) -> None:
     version_id = q.require("VersionId")
 
     async def plan():
-        record = await _policy(q)
+        record = await _policy(q, change=True)
         _version(record, version_id)
         return [update(record, {**record.doc, "defaultVersion": version_id, "updateDate": M.now()})], None
     await q.frontend.identities.transact(q.account_id, plan)
@@ -168,9 +178,11 @@ async def _attachment(q: QueryRequest, kind: str, attach: bool) -> None:
             attached.append(arn)
         else:
             attached.remove(arn)
-        count = policy.doc.get("attachments", 0) + (1 if attach else -1)
-        return [update(holder, {**holder.doc, "attached": attached}),
-                update(policy, {**policy.doc, "attachments": max(count, 0)})], None
+        changes = [update(holder, {**holder.doc, "attached": attached})]
+        if not policy.doc.get("aws"):        # AWS managed policies keep no count here
+            count = policy.doc.get("attachments", 0) + (1 if attach else -1)
+            changes.append(update(policy, {**policy.doc, "attachments": max(count, 0)}))
+        return changes, None
     await store.transact(q.account_id, plan)
 
 

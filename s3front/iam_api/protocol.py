@@ -127,8 +127,8 @@ def page(items: list[Any], q: QueryRequest, name_of) -> tuple[list[Any], bool, s
     """(the items of this page, truncated?, the marker of the next page) from Marker and MaxItems."""
     marker = q.get("Marker")
     limit = q.integer("MaxItems", 1, 1000, 100)
-    if marker:
-        items = [i for i in items if name_of(i) > marker]
+    if marker:      # listings are in case-insensitive order, as IAM's names are
+        items = [i for i in items if name_of(i).lower() > marker.lower()]
     shown = items[:limit]
     truncated = len(items) > limit
     return shown, truncated, name_of(shown[-1]) if truncated and shown else None

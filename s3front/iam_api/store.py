@@ -1,8 +1,10 @@
 """A front-end's view of the identity store: typed calls, planned commits, and short-lived caches.
 
-Access keys and the policies of a principal are read once and trusted for IAM_CACHE_TTL_S (so a
-request costs no extra RPC, and what another front-end changed is seen within that time); a
-write made through this front-end forgets everything at once.
+Access keys and the policies of a principal are read once and kept (so a request costs no extra
+RPC) until the metadata daemon says identities changed: it tells every front-end of every IAM
+commit before acknowledging it, as it does for bucket attributes, so a disabled user or a deleted
+key is refused everywhere at once. A lost connection forgets everything too; IAM_CACHE_TTL_S is
+only a safety net for a notice lost between daemons sharing one database.
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from typing import Any, TypeVar
 from s3front.auth import Identity
 from s3front.iam import Policy, PolicyError, Principal, PrincipalKind, iam_user, parse_identity_policy, \
     service_account
+from s3front.iam_api import aws_managed
 from s3front.iam_api.sealing import SECRETS_LABEL, TOKENS_LABEL, Unsealable, derive, seal, unseal
 from shared import constants as C
 from shared.config import Account, Config
@@ -64,6 +67,10 @@ class Identities:
         self._policies: dict[tuple[str, str, str], tuple[float, list[Policy]]] = {}
         self._compiled: dict[str, Policy] = {}
         self._accounts = {a.account_id: a for a in reversed(config.accounts)}
+        self._epoch = 0                 # bumped by forget(): a read that spans a change is not kept
+        hooks = getattr(metadata, "on_identities_changed", None)
+        if hooks is not None:
+            hooks.append(self.forget)
 
     # -- the store ---------------------------------------------------------------------------------
     async def get(self, account: str, kind: str, name: str) -> IAMRecord | None:
@@ -99,6 +106,7 @@ class Identities:
 
     def forget(self) -> None:
         """Drop every cached key and policy (after a write through this front-end)."""
+        self._epoch += 1
         self._keys.clear()
         self._policies.clear()
 
@@ -122,7 +130,11 @@ class Identities:
         hit = self._keys.get(access_key)
         if hit is not None and hit[0] > time.monotonic():
             return
-        identity = await self._read_key(access_key)
+        for _ in range(3):              # a read that spans a change may be stale: read again
+            epoch = self._epoch
+            identity = await self._read_key(access_key)
+            if epoch == self._epoch:
+                break
         if len(self._keys) >= C.IAM_CACHE_SIZE:
             self._keys.clear()
         self._keys[access_key] = (time.monotonic() + C.IAM_CACHE_TTL_S, identity)
@@ -133,6 +145,9 @@ class Identities:
             return None
         doc = key.doc
         owner = self.account(doc["account"])
+        if owner is not None and doc.get("root"):       # an extra key of the account root
+            return Identity(replace(owner, access_key=access_key,
+                                    secret_key=self.open_secret(access_key, doc["secret"])), None)
         user = await self.get(doc["account"], USER, doc["user"])
         if owner is None or user is None or not user.doc.get("enabled", True):
             return None
@@ -179,7 +194,10 @@ class Identities:
         hit = self._policies.get(ident)
         if hit is not None and hit[0] > time.monotonic():
             return hit[1]
+        epoch = self._epoch
         found = await self._read_policies(*ident)
+        if epoch != self._epoch:
+            return found
         if len(self._policies) >= C.IAM_CACHE_SIZE:
             self._policies.clear()
         self._policies[ident] = (time.monotonic() + C.IAM_CACHE_TTL_S, found)
@@ -200,7 +218,7 @@ class Identities:
             label = f"{holder.kind}/{holder.name}"
             out += [self.compiled(text, f"{label}/{pname}") for pname, text in holder.doc.get("inline", {}).items()]
             for arn in holder.doc.get("attached", []):
-                managed = await self.get(account, POLICY, arn.rsplit("/", 1)[-1])
+                managed = aws_managed.find(arn) or await self.get(account, POLICY, arn.rsplit("/", 1)[-1])
                 if managed is not None:
                     version = managed.doc["versions"][managed.doc["defaultVersion"]]
                     out.append(self.compiled(version["document"], arn))

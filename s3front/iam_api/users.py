@@ -50,22 +50,25 @@ async def list_users(q: QueryRequest) -> list[Node]:
 
 async def update_user(q: QueryRequest) -> None:
     name = M.check_name("UserName", q.require("UserName"))
-    new_name = M.check_name("UserName", q.get("NewUserName") or name)
+    asked = q.get("NewUserName")
+    if asked is not None:
+        M.check_name("UserName", asked)
     new_path = q.get("NewPath")
     store = q.frontend.identities
 
     async def plan():
         user = await store.need(q.account_id, USER, name)
+        new_name = asked or user.name
         doc = dict(user.doc)
         if new_path is not None:
             doc["path"] = M.check_path(new_path, "NewPath")
         doc["arn"] = M.arn(q.account_id, "user", doc["path"], new_name)
-        if new_name == name:
+        if new_name == user.name:
             return [update(user, doc)], None
-        if await store.get(q.account_id, USER, new_name) is not None:
+        if new_name.lower() != user.name.lower() and await store.get(q.account_id, USER, new_name) is not None:
             raise M.exists("user", new_name)
         changes = [remove(user), create(USER, new_name, doc)]
-        changes += await _renamed_in(q, user.doc, name, new_name)
+        changes += await _renamed_in(q, user.doc, user.name, new_name)
         return changes, None
     await store.transact(q.account_id, plan)
 

@@ -250,3 +250,20 @@ def open_bytes(sealed: bytes, key: bytes, params: Mapping[str, Any], size: int) 
     out = b"".join(reader.feed(sealed))
     reader.end()
     return out
+
+
+def package_size(params: Mapping[str, Any]) -> int:
+    """The package size stored parameters claim; EnvelopeError unless it is a sane one."""
+    package = params.get("pkg")
+    if not isinstance(package, int) or isinstance(package, bool) or not 0 < package <= _MAX_PACKAGE:
+        raise EnvelopeError(f"invalid package size {package!r}")
+    return package
+
+
+def open_span(sealed: bytes, key: bytes, params: Mapping[str, Any], size: int, first: int, last: int) -> bytes:
+    """Plaintext bytes first..last of a `size`-byte body, from the sealed bytes of their span, in memory."""
+    packages = _Packages(key, params)
+    reader = _SpanReader(packages, sealed_span(size, first, last, packages.package), size)
+    out = b"".join(reader.feed(sealed))
+    reader.end()
+    return out

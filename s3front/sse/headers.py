@@ -17,8 +17,10 @@ x-amz-server-side-encryption and ArgumentValue null for every SSE-C mistake, as 
 
 ETags (`etag()`): SSE-S3 and unencrypted objects have the MD5 of their plaintext, as on AWS. SSE-C and
 SSE-KMS objects have an ETag that is not the MD5 of the plaintext (AWS's is random-looking); Coffer's
-is the MD5 of the sealed (encrypted) bytes as stored: stable for the stored object, revealing nothing
-of the plaintext, and checkable by fsck without any key. Multipart ETags stay MD5(part ETags)-N.
+is a keyed digest of the plaintext's MD5 (service.py `opaque_etag`: under a key derived from the
+customer's key for SSE-C, from the master key for SSE-KMS): it reveals nothing of the plaintext to
+whoever lacks the key, and the same bytes sent again (a retried part) get the same ETag, as clients
+expect. Multipart ETags stay MD5(part ETags)-N.
 """
 from __future__ import annotations
 
@@ -102,11 +104,14 @@ class ObjectSse:
     context: dict[str, str] | None = None      # the whole KMS context: the request's and aws:s3:arn
     bucket_key: bool = False
     fingerprint: dict[str, str] | None = None  # SSE-C: the salted HMAC of the customer's key
+    key_name: str | None = None                # the KMS key id as the write named it (echoed, see response_headers)
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"mode": self.mode}
+        out: dict[str, Any] = {"v": C.SSE_FORMAT_VERSION, "mode": self.mode}
         if self.kms_key_arn is not None:
             out.update(kms=self.kms_key_arn, ctx=self.context or {}, bk=self.bucket_key)
+        if self.key_name is not None:
+            out["kid"] = self.key_name
         if self.fingerprint is not None:
             out["c"] = dict(self.fingerprint)
         return out
@@ -114,7 +119,7 @@ class ObjectSse:
     @classmethod
     def from_dict(cls, record: Mapping[str, Any]) -> ObjectSse:
         return cls(record["mode"], record.get("kms"), record.get("ctx"), bool(record.get("bk", False)),
-                   record.get("c"))
+                   record.get("c"), record.get("kid"))
 
 
 def _invalid(message: str, value: str = "null", name: str = SSE) -> S3Error:
@@ -265,7 +270,9 @@ def response_headers(stored: ObjectSse | None, operation: str, customer: Custome
         return {CUSTOMER_ALGORITHM: AES256, CUSTOMER_KEY_MD5: customer.md5}
     out = {SSE: stored.mode}
     if stored.mode == KMS:
-        out[KMS_KEY_ID] = stored.kms_key_arn or ""
+        # The key as the write named it, as Ceph RGW answers and s3-tests expect; AWS answers the
+        # key's ARN, which is what Coffer answers when the write named no key (the default aws/s3).
+        out[KMS_KEY_ID] = stored.key_name or stored.kms_key_arn or ""
         if stored.bucket_key:
             out[BUCKET_KEY] = "true"
         if operation == WRITE and stored.context:
@@ -273,6 +280,6 @@ def response_headers(stored: ObjectSse | None, operation: str, customer: Custome
     return out
 
 
-def etag(mode: str | None, plaintext_md5: str, sealed_md5: str) -> str:
-    """The ETag (hex, unquoted) of a single-part object: see the module docstring."""
-    return sealed_md5 if mode in (SSE_C, KMS, DSSE) else plaintext_md5
+def etag(mode: str | None, plaintext_md5: str, opaque: str) -> str:
+    """The ETag (hex, unquoted) of a single-part object or a part: see the module docstring."""
+    return opaque if mode in (SSE_C, KMS, DSSE) else plaintext_md5

@@ -13,6 +13,8 @@ or part does not open.
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Mapping
 from typing import Any
 
@@ -24,6 +26,7 @@ from shared.errors import InternalError, S3Error
 MSG_NO_SSE_S3 = "Server-side encryption with Amazon S3 managed keys (SSE-S3) is not configured on this server."
 MSG_NO_KMS = "Server-side encryption with KMS keys (SSE-KMS) is not configured on this server."
 _SSE_S3_PURPOSE = "sse-s3"
+_ETAG_PURPOSE = "etag"
 
 Piece = dict[str, Any]
 
@@ -37,7 +40,17 @@ class Encryption:
 
     def __init__(self, master: keys.MasterKey | None, kms: KeyService | None) -> None:
         self._sse_s3_kek = master.derive(_SSE_S3_PURPOSE) if master is not None else None
+        self._etag_key = master.derive(_ETAG_PURPOSE) if master is not None else None
         self._kms = kms
+
+    def opaque_etag(self, obj: ObjectSse, plaintext_md5: str, customer: CustomerKey | None = None) -> str:
+        """The ETag of an SSE-C or SSE-KMS piece: HMAC-SHA256 of its plaintext MD5 under a key the
+        client (SSE-C) or the cluster (SSE-KMS) holds, cut to 32 hex digits like an MD5."""
+        if obj.mode == SSE_C and customer is not None:
+            key = keys.derive_key(customer.key, _ETAG_PURPOSE)
+        else:
+            key = self._etag_key or b"\0" * 32
+        return hmac.new(key, bytes.fromhex(plaintext_md5), hashlib.sha256).hexdigest()[:32]
 
     async def begin(self, sse: WriteSse, bucket: str, key: str) -> ObjectSse:
         """The ObjectSse of a new object or multipart upload (resolves the KMS key, checks it is usable)."""
@@ -58,7 +71,7 @@ class Encryption:
         # AWS adds aws:s3:arn to the request's context: the object's ARN, or the bucket's with a bucket key.
         arn = s3_arn(bucket) if sse.bucket_key else s3_arn(bucket, key)
         context = {**(sse.context or {}), "aws:s3:arn": arn}
-        return ObjectSse(KMS, info.arn, context, sse.bucket_key)
+        return ObjectSse(KMS, info.arn, context, sse.bucket_key, key_name=sse.kms_key_id)
 
     async def new_piece(self, obj: ObjectSse, bucket: str, key: str, part: int = 0,
                         customer: CustomerKey | None = None) -> tuple[bytes, Piece]:

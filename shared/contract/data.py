@@ -100,10 +100,10 @@ class DataRouter:
         return Piece(location, key, length or 0, start)
 
     async def open(self, piece: Piece, first: int, last: int) -> DataStream:
-        """Bytes [first, last] of a piece (offsets within the piece)."""
+        """Bytes [first, last] of a piece as stored (offsets within its stored bytes: sealed ones if encrypted)."""
         backend = self.backend(piece.location)
         try:
-            if first == 0 and last == piece.size - 1:
+            if first == 0 and last == piece.data_size - 1:
                 return await backend.get(piece.key)
             return await backend.get(piece.key, first, last)
         except (ServiceUnavailable, InternalError) as exc:

@@ -13,10 +13,23 @@ from typing import Any, Protocol
 from shared.contract.records import Document
 from shared.contract.rpc import rpc
 
-# Record kinds. Access keys are looked up by key alone, so they are not filed under their account.
-USER, GROUP, ROLE, POLICY, ACCESS_KEY = "user", "group", "role", "policy", "key"
-KINDS = (USER, GROUP, ROLE, POLICY, ACCESS_KEY)
-GLOBAL_KINDS = (ACCESS_KEY,)
+# Record kinds. Access keys are looked up by key alone, so they are not filed under their account;
+# the built-in key service's KMS keys (sealed by the master key, s3front/sse/store.py) belong to the cluster.
+# An account's ROOT record (name "root") lists the extra access keys of the account's root user;
+# OIDC records are its OpenID Connect providers, by host and path.
+USER, GROUP, ROLE, POLICY, ACCESS_KEY, KMS_KEY = "user", "group", "role", "policy", "key", "kmskey"
+ROOT, OIDC = "account", "oidc"
+KINDS = (USER, GROUP, ROLE, POLICY, ACCESS_KEY, KMS_KEY, ROOT, OIDC)
+GLOBAL_KINDS = (ACCESS_KEY, KMS_KEY)
+# Kinds whose names are case-insensitive, as on AWS ("U1" and "u1" are one user).
+FOLDED_KINDS = (USER, GROUP, ROLE, POLICY)
+# The name in an invalidation notice that says "identities changed" (no bucket can be called so).
+IAM_CHANGED = "__iam"
+
+
+def folded(kind: str, name: str) -> str:
+    """The name a record is filed under: lower-cased for the case-insensitive kinds."""
+    return name.lower() if kind in FOLDED_KINDS else name
 
 
 def filed_under(account: str, kind: str) -> str:

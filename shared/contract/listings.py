@@ -135,6 +135,12 @@ class Party:
         return Party(doc.get("ID"), doc.get("DisplayName"))
 
 
+def upload_may_be_encrypted(upload_id: str) -> bool:
+    """Whether an upload id may name an encrypted upload (dmd/metadata/multipart.py new_upload_id marks
+    them), so that UploadPart looks an upload's encryption up only when it may have one."""
+    return len(upload_id) != 48 or upload_id[16] in "89abcdef"
+
+
 @dataclass(frozen=True, slots=True)
 class UploadInfo:
     """An open multipart upload: who started it, and what completion will apply to the object."""
@@ -149,6 +155,7 @@ class UploadInfo:
     upload_id: str = ""
     initiated: str = ""
     location: str = ""                  # the data location its parts go to, chosen at initiation ("": the bucket's)
+    sse: Document | None = None         # the upload's encryption (its md's), kept where listings see it
 
     def to_wire(self) -> Document:
         doc = {"initiator": self.initiator.to_wire(), "owner": self.owner.to_wire(),
@@ -156,6 +163,9 @@ class UploadInfo:
                "checksumType": self.checksum_type, "md": self.md.to_wire() if self.md else {}}
         if self.location:
             doc["dataStoreName"] = self.location
+        sse = self.sse if self.sse is not None else (self.md.sse if self.md else None)
+        if sse is not None:
+            doc["sse"] = sse
         return doc
 
     @staticmethod
@@ -164,7 +174,8 @@ class UploadInfo:
         return UploadInfo(Party.from_wire(doc.get("initiator")), Party.from_wire(doc.get("owner")),
                           doc.get("storageClass") or STANDARD, doc.get("checksumAlgorithm"),
                           doc.get("checksumType"), ObjectMD.from_wire(md) if md else None, doc.get("key", ""),
-                          doc.get("uploadId", ""), doc.get("initiated", ""), doc.get("dataStoreName", ""))
+                          doc.get("uploadId", ""), doc.get("initiated", ""), doc.get("dataStoreName", ""),
+                          doc.get("sse"))
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ from shared.contract.listings import (CompletedPart, ObjectRow, ObjectsPage, Obj
                                       VersionsPage, VersionsQuery)
 from shared import constants as C
 from shared.contract.rpc import rpc
+from shared.notify.record import EventRequest
 
 
 # -- results of writes ---------------------------------------------------------------------------------
@@ -165,6 +166,24 @@ class WriteCondition:
         return doc
 
 
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """A cluster-wide lease (the lifecycle worker's): who holds it, until when (the daemon's clock,
+    epoch seconds), whether the caller holds it now, and the small state its holder keeps with it."""
+
+    holder: str | None
+    expires: float
+    held: bool
+    state: Any = None
+
+    def to_wire(self) -> Document:
+        return {"holder": self.holder, "expires": self.expires, "held": self.held, "state": self.state}
+
+    @staticmethod
+    def from_wire(doc: Document) -> Lease:
+        return Lease(doc.get("holder"), doc.get("expires", 0.0), bool(doc.get("held")), doc.get("state"))
+
+
 # -- the contract --------------------------------------------------------------------------------------
 class MetadataAPI(Protocol):
     """Every call a front-end (or a maintenance tool) makes of the metadata daemon."""
@@ -178,7 +197,8 @@ class MetadataAPI(Protocol):
 
     # buckets
     @rpc(writes=True)
-    async def create_bucket(self, bucket: str, info: BucketInfo) -> None: ...
+    async def create_bucket(self, bucket: str, info: BucketInfo, event: EventRequest | None = None) -> None:
+        """`event`: for targets subscribed to bucket events (s3:BucketCreated), sent with every creation."""
 
     @rpc(wire="getBucketAttributes")
     async def get_bucket(self, bucket: str) -> BucketInfo: ...
@@ -188,7 +208,7 @@ class MetadataAPI(Protocol):
                             unset: list[str] | None = None) -> BucketInfo: ...
 
     @rpc(writes=True)
-    async def delete_bucket(self, bucket: str) -> list[Garbage]: ...
+    async def delete_bucket(self, bucket: str, event: EventRequest | None = None) -> list[Garbage]: ...
 
     @rpc()
     async def list_buckets(self, owner: str) -> list[BucketSummary]: ...
@@ -211,16 +231,18 @@ class MetadataAPI(Protocol):
 
     @rpc(writes=True)
     async def put_object(self, bucket: str, key: str, md: ObjectMD,
-                         condition: WriteCondition | None = None) -> WriteResult: ...
+                         condition: WriteCondition | None = None, event: EventRequest | None = None) -> WriteResult:
+        """`event`: the event's details, sent only when the bucket has notification rules (all calls alike)."""
 
     @rpc(writes=True)
     async def update_object(self, bucket: str, key: str, version_id: str | None = None,
                             set: dict[str, Any] | None = None, unset: list[str] | None = None,
-                            bypass_governance: bool = False) -> ObjectMD: ...
+                            bypass_governance: bool = False, event: EventRequest | None = None) -> ObjectMD: ...
 
     @rpc(writes=True)
     async def delete_object(self, bucket: str, key: str, version_id: str | None = None,
-                            marker: ObjectMD | None = None, bypass_governance: bool = False) -> DeleteResult: ...
+                            marker: ObjectMD | None = None, bypass_governance: bool = False,
+                            event: EventRequest | None = None) -> DeleteResult: ...
 
     # listings
     @rpc()
@@ -248,10 +270,37 @@ class MetadataAPI(Protocol):
     async def complete_multipart_upload(self, bucket: str, key: str, upload_id: str, parts: list[CompletedPart],
                                         md: dict[str, Any] | None = None, min_part_size: int = C.MPU_MIN_PART_SIZE,
                                         condition: WriteCondition | None = None,
-                                        checksum: ChecksumValue | None = None) -> CompletionResult: ...
+                                        checksum: ChecksumValue | None = None,
+                                        event: EventRequest | None = None) -> CompletionResult: ...
 
     @rpc(writes=True)
     async def abort_multipart_upload(self, bucket: str, key: str, upload_id: str) -> list[Garbage]: ...
+
+    # leases: one holder per cluster for a background job (design.md, "Lifecycle")
+    @rpc(writes=True)
+    async def take_lease(self, name: str, holder: str, ttl_s: float, state: Any = None) -> Lease:
+        """Take or renew `name` for `ttl_s` seconds unless another holds it unexpired; `state`
+        (None: keep) is stored only by the holder, so a holder that lost the lease cannot write it."""
+
+    @rpc(writes=True)
+    async def release_lease(self, name: str, holder: str, state: Any = None) -> None:
+        """Give `name` up (only its holder can), storing `state` (None: keep) as it goes."""
+
+    @rpc()
+    async def buckets_with_config(self, kind: str) -> list[str]:
+        """Every bucket that has a configuration of `kind` (a cold one: lifecycle, ...), sorted."""
+    # bucket event notifications (docs/notifications.md)
+    @rpc(writes=True)
+    async def queue_event(self, bucket: str, key: str, event: EventRequest, version_id: str | None = None) -> None:
+        """Queue an event that no metadata write carries (ObjectAccessed): best effort."""
+
+    @rpc()
+    async def notify_status(self) -> list[dict[str, Any]]:
+        """Each target's state, outbox depth, counters and last error."""
+
+    @rpc(writes=True)
+    async def notify_config(self, op: str, name: str = "", settings: dict[str, str] | None = None) -> Any:
+        """Run-time target declarations: `set`, `get`, `list`, `reset` of `notify_TYPE:ID`."""
 
     # garbage collection and maintenance
     @rpc(writes=True)

@@ -22,6 +22,7 @@ STORED_HEADERS = ("content-type", "content-encoding", "content-disposition", "co
 USER_METADATA_PREFIX = "x-amz-meta-"
 
 OBJECT_FORMAT = 2       # 1: pieces named their part in "dataStoreETag" ("N:etag"); 2: in "partNumber"/"partETag"
+ENCRYPTED_FORMAT = 3    # 3: an encrypted object: "sse" on the object and on each piece (s3front/sse)
 BUCKET_FORMAT = 1
 
 
@@ -30,6 +31,9 @@ class Piece:
     """A run of an object's bytes held by one data location under one key.
 
     `start` is the piece's offset in the object; a multipart object's pieces name their part.
+    An encrypted piece keeps its sealed data key and envelope parameters in `sse` (opaque here:
+    s3front/sse/service.py reads it) and the length of its sealed bytes in `stored_size`; `size`
+    and `start` always count plaintext bytes.
     """
 
     location: str
@@ -38,17 +42,27 @@ class Piece:
     start: int = 0
     part_number: int | None = None
     part_etag: str | None = None
+    sse: Document | None = None
+    stored_size: int | None = None
 
     @property
     def end(self) -> int:
         """The offset of the piece's last byte in the object."""
         return self.start + self.size - 1
 
+    @property
+    def data_size(self) -> int:
+        """How many bytes the data location holds under `key` (more than `size` when encrypted)."""
+        return self.size if self.stored_size is None else self.stored_size
+
     def to_wire(self) -> Document:
         doc: Document = {"dataStoreName": self.location, "key": self.key, "size": self.size, "start": self.start}
         if self.part_number is not None:
             doc["partNumber"] = self.part_number
             doc["partETag"] = self.part_etag
+        if self.sse is not None:
+            doc["sse"] = self.sse
+            doc["storedSize"] = self.stored_size
         return doc
 
     @staticmethod
@@ -58,7 +72,7 @@ class Piece:
             text, _, etag = str(doc["dataStoreETag"]).partition(":")
             number = int(text) if text.isdigit() else None
         return Piece(doc.get("dataStoreName") or DEFAULT_LOCATION, doc["key"], doc["size"], doc.get("start", 0),
-                     number, etag)
+                     number, etag, doc.get("sse"), doc.get("storedSize"))
 
 
 def pieces_from_wire(docs: list[Document] | None) -> tuple[Piece, ...]:
@@ -110,7 +124,7 @@ class PartRecord:
 _OBJECT_FIELDS = frozenset(["key", "content-length", "content-md5", "last-modified", "owner-id",
                             "owner-display-name", "x-amz-storage-class", "acl", "checksum", "parts", "location",
                             "versionId", "isNull", "nullVersionId", "isDeleteMarker", "uploadId",
-                            "md-model-version"])
+                            "md-model-version", "sse"])
 _STORED = frozenset(STORED_HEADERS)
 
 
@@ -137,6 +151,7 @@ class ObjectMD:
     is_delete_marker: bool = False
     upload_id: str | None = None        # the upload a multipart object was completed from
     extra: dict[str, Any] = field(default_factory=dict)          # fields of later formats, kept as they are
+    sse: Document | None = None         # an encrypted object's ObjectSse (s3front/sse/headers.py), else None
 
     @property
     def is_multipart(self) -> bool:
@@ -152,7 +167,8 @@ class ObjectMD:
     def to_wire(self) -> Document:
         doc: Document = {"content-length": self.size, "content-md5": self.etag, "owner-id": self.owner_id,
                          "owner-display-name": self.owner_name, "x-amz-storage-class": self.storage_class,
-                         "location": pieces_to_wire(self.pieces), "md-model-version": OBJECT_FORMAT}
+                         "location": pieces_to_wire(self.pieces),
+                         "md-model-version": OBJECT_FORMAT if self.sse is None else ENCRYPTED_FORMAT}
         if self.key:
             doc["key"] = self.key
         if self.last_modified:
@@ -165,6 +181,7 @@ class ObjectMD:
         _optional(doc, "versionId", self.version_id)
         _optional(doc, "nullVersionId", self.null_version_id)
         _optional(doc, "uploadId", self.upload_id)
+        _optional(doc, "sse", self.sse)
         if self.is_null:
             doc["isNull"] = True
         if self.is_delete_marker:
@@ -193,7 +210,7 @@ class ObjectMD:
                         headers, user, get("acl"), ChecksumValue.from_wire(get("checksum")),
                         tuple(PartRecord.from_wire(p) for p in parts) if parts else (),
                         pieces_from_wire(get("location")), get("versionId"), bool(get("isNull")),
-                        get("nullVersionId"), bool(get("isDeleteMarker")), get("uploadId"), extra)
+                        get("nullVersionId"), bool(get("isDeleteMarker")), get("uploadId"), extra, get("sse"))
 
 
 def _optional(doc: Document, name: str, value: Any) -> None:

@@ -166,6 +166,8 @@ def _client_method(call: Call) -> Callable:
     names = [p.name for p in call.params]
     wires = {p.name: (p.wire, p.encode) for p in call.params}
     required = {p.name for p in call.params if p.required}
+    # An optional argument given as None (its default) is left off the wire: the daemon fills it in.
+    omit_none = {p.name for p in call.params if not p.required and p.default is None}
     decode = call.decode
 
     def arguments(args: tuple, kwargs: dict) -> dict[str, Any]:
@@ -175,6 +177,8 @@ def _client_method(call: Call) -> Callable:
             raise TypeError(f"{call.name}() takes {names}; got {len(args)} positional and {sorted(kwargs)}")
         wire: dict[str, Any] = {}
         for name, value in given.items():
+            if value is None and name in omit_none:
+                continue
             wire_name, encode = wires[name]
             wire[wire_name] = value if encode is None else encode(value)
         return wire

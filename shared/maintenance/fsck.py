@@ -63,7 +63,7 @@ async def fsck(metadata: MetadataAPI, data: DataRouter, progress: Progress = qui
             continue
         if size is None:
             report.missing.append(where)
-        elif size != piece.size:
+        elif size != piece.data_size:
             report.wrong_size.append({**where, "actual": size})
     scanned = 0
     async for location, item in data_files(data, names, report.unreachable):

@@ -1,0 +1,1 @@
+"""Bucket event notifications: targets, rules and event records (pure; docs/notifications.md)."""
