@@ -2,11 +2,12 @@
 
 A configuration every request needs (CORS) is an attribute of the cached bucket record (hot);
 one that only its own calls read is kept apart by the daemon (cold: `get_bucket_config`), so
-that it does not ride along with every request. Either way a handler is one line.
+that it does not ride along with every request. Either way the three handlers of a configuration
+come from `config_handlers`.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,3 +62,23 @@ async def get_config(req: S3Request, config: BucketConfig) -> S3Response:
 async def delete_config(req: S3Request, config: BucketConfig) -> S3Response:
     await store_config(req, config, None)
     return S3Response(204)
+
+
+Handler = Callable[[S3Request], Awaitable[S3Response]]
+
+
+def config_handlers(config: BucketConfig, put: str, get: str, delete: str,
+                    before_put: Callable[[S3Request], None] | None = None) -> dict[str, Handler]:
+    """The Put/Get/Delete handlers of one configuration, by operation name; `before_put` may refuse
+    a PUT before its body is read (a header the operation requires)."""
+    async def put_handler(req: S3Request) -> S3Response:
+        if before_put is not None:
+            before_put(req)
+        return await put_config(req, config)
+
+    async def get_handler(req: S3Request) -> S3Response:
+        return await get_config(req, config)
+
+    async def delete_handler(req: S3Request) -> S3Response:
+        return await delete_config(req, config)
+    return {put: put_handler, get: get_handler, delete: delete_handler}

@@ -9,7 +9,7 @@ import re
 from typing import Any
 from xml.etree.ElementTree import Element
 
-from s3front.api.bucket_config import BucketConfig, delete_config, get_config, put_config
+from s3front.api.bucket_config import BucketConfig, config_handlers
 from s3front.request import S3Request, S3Response
 from s3front.xml import Node, document, parse
 from shared.contract.records import CorsRule
@@ -105,18 +105,6 @@ def render_cors(rules: tuple[CorsRule, ...]) -> bytes:
 CORS = BucketConfig("cors", parse_cors, render_cors, "NoSuchCORSConfiguration", CORS_MAX_BODY, hot=True)
 
 
-async def put_bucket_cors(req: S3Request) -> S3Response:
-    return await put_config(req, CORS)
-
-
-async def get_bucket_cors(req: S3Request) -> S3Response:
-    return await get_config(req, CORS)
-
-
-async def delete_bucket_cors(req: S3Request) -> S3Response:
-    return await delete_config(req, CORS)
-
-
 # -- matching ---------------------------------------------------------------------------------------
 def _wildcard(pattern: str, value: str, ignore_case: bool = False) -> bool:
     """Whether `value` matches `pattern`, where one '*' stands for any run of characters."""
@@ -195,5 +183,4 @@ async def add_cors_headers(req: S3Request, resp: S3Response) -> None:
         resp.headers.update(_allow_headers(*found))
 
 
-HANDLERS = {"PutBucketCors": put_bucket_cors, "GetBucketCors": get_bucket_cors,
-            "DeleteBucketCors": delete_bucket_cors, "OptionsObject": preflight}
+HANDLERS = {**config_handlers(CORS, "PutBucketCors", "GetBucketCors", "DeleteBucketCors"), "OptionsObject": preflight}

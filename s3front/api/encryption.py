@@ -5,7 +5,7 @@ bucket record says there is one (s3front/sse/data.py bucket_default), so other r
 """
 from __future__ import annotations
 
-from s3front.api.bucket_config import BucketConfig, delete_config, get_config, put_config
+from s3front.api.bucket_config import BucketConfig, config_handlers
 from s3front.request import S3Request, S3Response
 from s3front.sse.bucket_config import BucketEncryption, parse_config, render_config
 from s3front.sse.data import ENCRYPTION_CONFIG
@@ -16,20 +16,4 @@ CONFIG = BucketConfig(ENCRYPTION_CONFIG, lambda body: parse_config(body).to_dict
                       "ServerSideEncryptionConfigurationNotFoundError", C.SSE_CONFIG_MAX_BODY)
 
 
-async def put_bucket_encryption(req: S3Request) -> S3Response:
-    return await put_config(req, CONFIG)
-
-
-async def get_bucket_encryption(req: S3Request) -> S3Response:
-    return await get_config(req, CONFIG)
-
-
-async def delete_bucket_encryption(req: S3Request) -> S3Response:
-    return await delete_config(req, CONFIG)
-
-
-HANDLERS = {
-    "PutBucketEncryption": put_bucket_encryption,
-    "GetBucketEncryption": get_bucket_encryption,
-    "DeleteBucketEncryption": delete_bucket_encryption,
-}
+HANDLERS = config_handlers(CONFIG, "PutBucketEncryption", "GetBucketEncryption", "DeleteBucketEncryption")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from s3front.api.bucket_config import BucketConfig, delete_config, get_config, put_config
+from s3front.api.bucket_config import BucketConfig, config_handlers
 from s3front.api.multi_delete import has_integrity_header
 from s3front.lifecycle.rules import LIFECYCLE
 from s3front.request import S3Request, S3Response
@@ -28,22 +28,10 @@ def render(stored: list[dict[str, Any]]) -> bytes:
 BUCKET_LIFECYCLE = BucketConfig(LIFECYCLE, parse_body, render, "NoSuchLifecycleConfiguration", C.LIFECYCLE_MAX_BODY)
 
 
-async def put_bucket_lifecycle(req: S3Request) -> S3Response:
+def _require_integrity(req: S3Request) -> None:
     if not has_integrity_header(req.headers):      # AWS requires Content-MD5 or a checksum here
         raise S3Error("InvalidRequest", "Missing required header for this request: Content-MD5")
-    return await put_config(req, BUCKET_LIFECYCLE)
 
 
-async def get_bucket_lifecycle(req: S3Request) -> S3Response:
-    return await get_config(req, BUCKET_LIFECYCLE)
-
-
-async def delete_bucket_lifecycle(req: S3Request) -> S3Response:
-    return await delete_config(req, BUCKET_LIFECYCLE)
-
-
-HANDLERS = {
-    "PutBucketLifecycleConfiguration": put_bucket_lifecycle,
-    "GetBucketLifecycleConfiguration": get_bucket_lifecycle,
-    "DeleteBucketLifecycle": delete_bucket_lifecycle,
-}
+HANDLERS = config_handlers(BUCKET_LIFECYCLE, "PutBucketLifecycleConfiguration", "GetBucketLifecycleConfiguration",
+                           "DeleteBucketLifecycle", before_put=_require_integrity)

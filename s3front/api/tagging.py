@@ -5,7 +5,7 @@ lock; a bucket's in its attributes. The document, header and limits are s3front/
 """
 from __future__ import annotations
 
-from s3front.api.bucket_config import BucketConfig, delete_config, get_config, put_config
+from s3front.api.bucket_config import BucketConfig, config_handlers
 from s3front.api.common import version_header
 from s3front.api.objects import read_target
 from s3front.body import read_small_body
@@ -47,21 +47,8 @@ BUCKET_TAGGING = BucketConfig("tagging", lambda body: parse_tagging(body, C.TAGS
                               "NoSuchTagSet", C.TAGGING_MAX_BODY, put_status=204)
 
 
-async def put_bucket_tagging(req: S3Request) -> S3Response:
-    return await put_config(req, BUCKET_TAGGING)
-
-
-async def get_bucket_tagging(req: S3Request) -> S3Response:
-    return await get_config(req, BUCKET_TAGGING)
-
-
-async def delete_bucket_tagging(req: S3Request) -> S3Response:
-    return await delete_config(req, BUCKET_TAGGING)
-
-
 HANDLERS = {
     "PutObjectTagging": put_object_tagging, "GetObjectTagging": get_object_tagging,
     "DeleteObjectTagging": delete_object_tagging,
-    "PutBucketTagging": put_bucket_tagging, "GetBucketTagging": get_bucket_tagging,
-    "DeleteBucketTagging": delete_bucket_tagging,
+    **config_handlers(BUCKET_TAGGING, "PutBucketTagging", "GetBucketTagging", "DeleteBucketTagging"),
 }
