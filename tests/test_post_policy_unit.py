@@ -94,6 +94,7 @@ def check(conditions, fields=None, bucket="bkt", now=NOW):
     (BASE + [["starts-with", "$tagging", ""]], {"tagging": "<Tagging/>"}),            # an empty prefix allows anything
     (BASE[:3] + [["starts-with", "$Content-Type", "text/"]], {"content-type": "text/plain, text/html"}),
     (BASE + [["starts-with", "$bucket", "bk"]], {}),
+    (BASE + [["starts-with", "$x-amz-server-side-encryption", ""]], {}),            # "" allows no field too
 ])
 def test_policy_holds(conditions, fields):
     fields = {k: v for k, v in {**FORM, **fields}.items() if v is not None}
