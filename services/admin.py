@@ -28,6 +28,7 @@ from botocore.exceptions import ClientError
 from s3front.iam import LEVELS, anonymous_level, canned_policy_json, parse_bucket_policy
 from services import admin_notify as N
 from services.admin_kms import add_kms_commands
+from services.admin_output import table
 
 DEFAULT_ENDPOINT = "http://127.0.0.1:8000"
 REGION = "us-east-1"
@@ -364,29 +365,6 @@ def parser() -> argparse.ArgumentParser:
     command(conf, "list", N.config_list, "list the targets")
     command(conf, "reset", N.config_reset, "forget a target's run-time settings", named_target)
     return p
-
-
-def table(result: Any) -> str:
-    """A result as a human-readable table (rows of dicts) or list of fields (one dict)."""
-    rows = result if isinstance(result, list) else [result]
-    if not rows:
-        return "(none)"
-    if not isinstance(result, list):
-        width = max(len(k) for k in result)
-        return "\n".join(f"{k.ljust(width)}  {_cell(v)}" for k, v in result.items())
-    columns = list(rows[0])
-    widths = [max(len(c), *(len(_cell(r.get(c))) for r in rows)) for c in columns]
-    lines = ["  ".join(c.upper().ljust(w) for c, w in zip(columns, widths))]
-    lines += ["  ".join(_cell(r.get(c)).ljust(w) for c, w in zip(columns, widths)) for r in rows]
-    return "\n".join(line.rstrip() for line in lines)
-
-
-def _cell(value: Any) -> str:
-    if isinstance(value, list):
-        return ", ".join(map(str, value)) or "-"
-    if isinstance(value, dict):
-        return json.dumps(value)
-    return str(value)
 
 
 def main(argv: list[str] | None = None) -> int:
