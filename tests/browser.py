@@ -95,3 +95,20 @@ def refused_until_allowed(call, seconds: float = 5.0) -> bool:
         except Exception:  # noqa: BLE001 - refused until the cache expires
             time.sleep(0.2)
     return False
+
+
+# The fixtures of the console's browser tests (a module imports them: one browser per module).
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    yield from launch(tmp_path_factory.mktemp("chromium-profile"))
+
+
+@pytest.fixture
+def page(browser, tmp_path):
+    page = browser.new_page()
+    errors: list = []
+    page.on("pageerror", lambda exc: errors.append(exc))
+    yield page
+    shot(page, tmp_path, "last")
+    page.close()
+    assert not errors, f"the page raised: {errors}"

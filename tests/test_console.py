@@ -13,30 +13,14 @@ import boto3
 import httpx
 import pytest
 
-from tests.browser import (INSECURE_HOST, PHONE, expect, launch, local, login, refused_until_allowed, row, shot,
-                           wait_listed)
+from tests.browser import (INSECURE_HOST, PHONE, browser, expect, local, login, page, refused_until_allowed,  # noqa: F401
+                           row, shot, wait_listed)
 from tests.cluster import ACCESS_KEY, SECRET_KEY
 from tests.expect import s3_error, s3_error_message
 from tests.test_iam_api import iam_client, name
 
 MIB = 1024 * 1024
 BIG = 17 * MIB + 12345          # over the console's 16 MiB threshold: a multipart upload of three 8 MiB parts
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    yield from launch(tmp_path_factory.mktemp("chromium-profile"))
-
-
-@pytest.fixture
-def page(browser, tmp_path):
-    page = browser.new_page()
-    errors: list = []
-    page.on("pageerror", lambda exc: errors.append(exc))
-    yield page
-    shot(page, tmp_path, "last")
-    page.close()
-    assert not errors, f"the page raised: {errors}"
 
 
 def test_upload_three_files_and_browse_a_prefix(page, cluster, s3, tmp_path):
@@ -263,46 +247,6 @@ def test_object_details_and_bucket_settings(page, cluster, s3, bucket, tmp_path)
     page.click("#anonymous-save")
     page.wait_for_selector("#toast:has-text('Anonymous access saved')")
     assert httpx.get(anonymous).status_code == 403
-
-
-def test_iam_users_and_keys_for_the_account_root(page, cluster, tmp_path):
-    user = name("webuser")
-    login(page, cluster.endpoint)
-    page.click("header a:text('Identity')")
-    page.wait_for_selector("#users")
-    page.fill("#new-UserName", user)
-    page.click("form.inline button.primary")
-    page.click(f"#users tr[data-user='{user}'] a")
-    page.click("#create-key")
-    secret = page.locator("#new-secret")
-    secret.wait_for()
-    keys = iam_client(cluster).list_access_keys(UserName=user)["AccessKeyMetadata"]
-    assert len(keys) == 1 and keys[0]["Status"] == "Active"
-    created = cluster.client(keys[0]["AccessKeyId"], secret.inner_text())
-    assert s3_error(created.list_buckets)[1] == "AccessDenied"     # the key works; the user has no policy
-    shot(page, tmp_path, "iam", docs=True)
-    # A managed policy made in the console, attached to the user there: the key may list buckets now.
-    policy = name("webpolicy")
-    page.click("nav.tabs a:text('Policies')")
-    page.fill("#new-PolicyName", policy)
-    page.fill("#new-PolicyDocument", json.dumps({"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "*"}]}))
-    page.click("form.inline button.primary")
-    page.locator(f"#policies tr[data-policy='{policy}']").wait_for()
-    page.goto(cluster.endpoint + f"/_/console/#/iam/user/{user}")
-    page.select_option("select[aria-label='Policy']", label=policy)
-    page.click("form.inline button:text('Attach')")
-    expect(page.locator("#user-policies")).to_contain_text(policy)
-    assert refused_until_allowed(created.list_buckets)
-    group = name("webgroup")
-    page.click("nav.tabs a:text('Groups')")
-    page.fill("#new-GroupName", group)
-    page.click("form.inline button.primary")
-    page.click(f"#groups a:text('{group}')")
-    page.select_option("select[aria-label='User']", user)
-    page.click("form.inline button:text('Add')")
-    expect(page.locator("#members")).to_contain_text(user)
-    assert [u["UserName"] for u in iam_client(cluster).get_group(GroupName=group)["Users"]] == [user]
 
 
 def test_phone_width(page, cluster, s3, bucket, tmp_path):
