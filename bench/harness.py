@@ -203,3 +203,12 @@ def wait_quiet(busy_pct: float = 20.0, max_wait: float = 120.0) -> float:
         busy = psutil.cpu_percent(interval=1.0)
         if busy < busy_pct or time.time() >= deadline:
             return busy
+
+
+def write_results(name: str, results: object) -> Path:
+    """Write a benchmark's results to bench/results/NAME.json and say where."""
+    out = ROOT / "bench" / "results" / f"{name}.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(results, indent=2))
+    print(f"wrote {out}")
+    return out

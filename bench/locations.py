@@ -19,10 +19,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import ACCESS_KEY, SECRET_KEY, Server, cpu_seconds, ensure_debian, pin  # noqa: E402
+from bench.harness import ACCESS_KEY, SECRET_KEY, Server, cpu_seconds, ensure_debian, pin, write_results  # noqa: E402
 from bench.run import large_phase, print_row, small_phase  # noqa: E402
 
-HERE = Path(__file__).resolve().parent
 REMOTE_BUCKET = "coffer-data"
 BUCKETS = {"file": ("bench-local", None), "aws_s3": ("bench-remote", "remote")}
 
@@ -94,10 +93,7 @@ def main() -> None:
     for kind in BUCKETS:
         for row in results[kind]["rows"]:
             print_row(row)
-    out = HERE / "results" / f"{args.name}.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(results, indent=2))
-    print(f"wrote {out}")
+    write_results(args.name, results)
 
 
 if __name__ == "__main__":

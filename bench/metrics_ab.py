@@ -7,17 +7,15 @@ beside COFFER_METRICS=0, two servers started side by side and measured in altern
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import Server, ensure_debian, s3_client  # noqa: E402
+from bench.harness import Server, ensure_debian, s3_client, write_results  # noqa: E402
 from bench.policy import cpu_per_get, presigned_gets  # noqa: E402
 
-HERE = Path(__file__).resolve().parent
 
 
 def started(metrics: str) -> Server:
@@ -56,10 +54,7 @@ def main() -> None:
                 for label in servers}
         ratio = mean["metrics on"] / mean["metrics off"]
         print(f"on/off CPU ratio: {ratio:.3f}")
-        out = HERE / "results" / f"{args.name}.json"
-        out.parent.mkdir(exist_ok=True)
-        out.write_text(json.dumps({"rows": rows, "mean_cpu_ms": mean, "ratio": ratio}, indent=2))
-        print(f"wrote {out}")
+        write_results(args.name, {"rows": rows, "mean_cpu_ms": mean, "ratio": ratio})
     finally:
         for server in servers.values():
             server.stop()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import os
 import shutil
 import sys
@@ -20,9 +19,8 @@ from boto3.s3.transfer import TransferConfig
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import CpuMeter, RssSampler, Server, wait_quiet  # noqa: E402
+from bench.harness import CpuMeter, RssSampler, Server, wait_quiet, write_results  # noqa: E402
 
-HERE = Path(__file__).resolve().parent
 MIB = 2**20
 PART = 16 * MIB
 CONCURRENCY = 4
@@ -88,10 +86,7 @@ def main() -> int:
               "part_mib": PART // MIB, "concurrency": CONCURRENCY, "upload": up, "download": down,
               "frontend_peak_rss_upload_mib": front_peak, "frontend_rss_ok": front_peak < FRONTEND_RSS_LIMIT_MIB}
     print_table(result)
-    out = HERE / "results" / "multipart.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(result, indent=2))
-    print(f"wrote {out}")
+    write_results("multipart", result)
     return 0 if result["frontend_rss_ok"] and down["sha256_match"] else 1
 
 

@@ -19,10 +19,9 @@ from botocore.config import Config as BotoConfig
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import Server, Wrk, cpu_seconds, ensure_debian, s3_client  # noqa: E402
+from bench.harness import Server, Wrk, cpu_seconds, ensure_debian, s3_client, write_results  # noqa: E402
 from shared.config import DEFAULT_ACCOUNTS  # noqa: E402
 
-HERE = Path(__file__).resolve().parent
 OWNER, OTHER = DEFAULT_ACCOUNTS
 
 
@@ -92,10 +91,7 @@ def main() -> None:
                 for label in runs}
         a, b = mean.values()
         print(f"policy/owner CPU ratio: {b / a:.3f}")
-        out = HERE / "results" / f"{args.name}.json"
-        out.parent.mkdir(exist_ok=True)
-        out.write_text(json.dumps({"rows": rows, "mean_cpu_ms": mean, "ratio": b / a}, indent=2))
-        print(f"wrote {out}")
+        write_results(args.name, {"rows": rows, "mean_cpu_ms": mean, "ratio": b / a})
     finally:
         server.stop()
 

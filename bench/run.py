@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import statistics
 import subprocess
@@ -21,10 +20,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import RssSampler, Server, Wrk, cpu_seconds, ensure_debian, pin  # noqa: E402
+from bench.harness import RssSampler, Server, Wrk, cpu_seconds, ensure_debian, pin, write_results  # noqa: E402
 from shared.metadata_client import MetadataClient  # noqa: E402
 
-HERE = Path(__file__).resolve().parent
 SMALL = 4096
 LARGE = 64 * 2**20
 
@@ -192,10 +190,7 @@ def main() -> None:
             results["list"] = list_phase(server, s3, "bench-list")
     finally:
         server.stop()
-    out = HERE / "results" / f"{args.name}.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(results, indent=2))
-    print(f"wrote {out}")
+    write_results(args.name, results)
 
 
 if __name__ == "__main__":
