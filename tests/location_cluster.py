@@ -15,6 +15,8 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Callable
 
+import pytest
+
 from shared.data_daemon import DaemonBackend
 from shared.location_routing import build_router
 from shared.locations import parse_locations
@@ -119,3 +121,16 @@ def eventually(check: Callable[[], Any], timeout: float = 20.0) -> Any:
         if value or time.monotonic() > deadline:
             return value
         time.sleep(0.1)
+
+
+# The fixtures of the location tests (a module imports them: one LocationCluster per module).
+@pytest.fixture(scope="module")
+def lc(tmp_path_factory):
+    c = LocationCluster(tmp_path_factory.mktemp("locations"))
+    yield c
+    c.stop()
+
+
+@pytest.fixture(scope="module")
+def s3(lc):
+    return lc.client()

@@ -17,24 +17,12 @@ import pytest
 
 from tests.cluster import REPO_ROOT, SECRET, SECRET_KEY, free_port, s3_client
 from tests.expect import s3_error
-from tests.location_cluster import HEALTHY, MOTO_SECRET, LocationCluster, eventually
+from tests.location_cluster import HEALTHY, MOTO_SECRET, eventually, lc, s3  # noqa: F401 (lc, s3: fixtures)
 from tests.remotes import PeakRss
 
 MIB = 2**20
 _names = itertools.count()
 pytestmark = pytest.mark.needs_disk     # restarts a remote and looks at what it kept
-
-
-@pytest.fixture(scope="module")
-def lc(tmp_path_factory):
-    c = LocationCluster(tmp_path_factory.mktemp("locations"))
-    yield c
-    c.stop()
-
-
-@pytest.fixture(scope="module")
-def s3(lc):
-    return lc.client()
 
 
 def new_bucket(s3, location: str) -> str:

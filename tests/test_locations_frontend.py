@@ -14,22 +14,10 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.expect import s3_error, s3_error_message
-from tests.location_cluster import HEALTHY, LocationCluster, eventually
+from tests.location_cluster import HEALTHY, eventually, lc, s3  # noqa: F401 (lc, s3: fixtures)
 
 MIB = 2**20
 _names = itertools.count()
-
-
-@pytest.fixture(scope="module")
-def lc(tmp_path_factory):
-    c = LocationCluster(tmp_path_factory.mktemp("locations"))
-    yield c
-    c.stop()
-
-
-@pytest.fixture(scope="module")
-def s3(lc):
-    return lc.client()
 
 
 def new_bucket(s3, location: str | None = None, versioned: bool = False) -> str:
