@@ -75,6 +75,10 @@ class BucketCache:
                 self.records.popitem(last=False)
         return info
 
+    def peek(self, bucket: str) -> BucketInfo | None:
+        """A bucket's record if the cache holds it: no call, no counting (None otherwise)."""
+        return self.records.get(bucket)
+
     def forget(self, names: list[str]) -> None:
         """These buckets changed (["*"]: any)."""
         self.epoch += 1
@@ -340,7 +344,7 @@ class MetadataClient(MetadataCalls):
     # -- the cached bucket record --------------------------------------------------------
     def cached_bucket(self, bucket: str) -> BucketInfo | None:
         """A bucket's record if the cache holds it (no call, no counting): None otherwise."""
-        return self._buckets.get(bucket)
+        return self._cache.peek(bucket)
 
     async def get_bucket(self, bucket: str) -> BucketInfo:
         """A bucket's record, from the cache the daemon invalidates before any change is acknowledged."""

@@ -139,6 +139,10 @@ class MetadataHosts(MetadataCalls):
         """A bucket's record, from the cache every daemon invalidates before it acknowledges a change."""
         return await self.cache.read(bucket, functools.partial(MetadataCalls.get_bucket, self, bucket))
 
+    def cached_bucket(self, bucket: str) -> BucketInfo | None:
+        """A bucket's record if the cache holds it (no call): the access log's view of a refused request."""
+        return self.cache.peek(bucket)
+
 
 def metadata_client(config: Config) -> MetadataHosts:
     """The client of the configured metadata daemons (METADATA_HOSTS, or METADATA_HOST:METADATA_PORT)."""

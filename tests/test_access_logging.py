@@ -226,6 +226,21 @@ def test_partitioned_keys_and_turning_logging_off(logging_cluster):
                                                        ("REST.PUT.LOGGING_STATUS", None)]
 
 
+def test_a_request_refused_for_its_signature_is_logged(logging_cluster):
+    # Refused before authorization, the request has no resolved bucket: the log reads the cached one.
+    s3 = logging_cluster.client()
+    source, target = new_bucket(s3), new_bucket(s3)
+    allow_delivery(s3, target, [source])
+    enable(s3, source, target)
+    s3.put_object(Bucket=source, Key="k", Body=b"x")
+    forged = logging_cluster.client(secret_key="not-the-secret-key-at-all")
+    assert s3_error(forged.get_object, Bucket=source, Key="k") == (403, "SignatureDoesNotMatch")
+    _, records = wait_records(s3, target, 2)
+    assert sorted((r.operation, r.status, r.error_code) for r in records) == [
+        ("REST.GET.OBJECT", 403, "SignatureDoesNotMatch"), ("REST.PUT.OBJECT", 200, None)]
+    assert "Traceback" not in logging_cluster.logs("s3-0")
+
+
 def test_copies_and_multi_object_deletes_add_aws_records(logging_cluster):
     s3 = logging_cluster.client()
     source, target, other = new_bucket(s3), new_bucket(s3), new_bucket(s3)
