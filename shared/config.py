@@ -80,6 +80,7 @@ class Config:
     lifecycle_interval: float = 0.0 # COFFER_LIFECYCLE_INTERVAL: seconds between passes (0: from the day)
     lifecycle_lease: float = C.LIFECYCLE_LEASE_TTL_S   # COFFER_LIFECYCLE_LEASE_SECONDS: the worker's lease
     notify_targets: dict[str, Any] = field(default_factory=dict)   # notification targets by ARN (shared/notify)
+    inline_max: int = C.INLINE_MAX_BYTES    # bodies up to this size live in their metadata record (0: none)
     access_log_flush: float = C.ACCESS_LOG_FLUSH_S  # the longest a server access log record waits for delivery
 
     @property
@@ -145,6 +146,7 @@ _SETTINGS: list[tuple[str, str, str, type | str]] = [
     ("COFFER_LIFECYCLE_INTERVAL", "lifecycleInterval", "lifecycle_interval", float),
     ("COFFER_LIFECYCLE_LEASE_SECONDS", "lifecycleLeaseSeconds", "lifecycle_lease", float),
     ("COFFER_ACCESS_LOG_FLUSH_SECONDS", "accessLogFlushSeconds", "access_log_flush", float),
+    ("COFFER_INLINE_MAX", "inlineMax", "inline_max", int),
 ]
 
 

@@ -82,6 +82,7 @@ DATA_KEY_BYTES = 20
 DATA_HASH_DIRS = 3511
 DATA_TMP_MAX_AGE_S = 3600
 DATA_CHUNK_BYTES = 256 * 1024
+INLINE_MAX_BYTES = 4096              # bodies up to this size live in their metadata record (COFFER_INLINE_MAX)
 DATA_INLINE_READ_BYTES = 64 * 1024     # data files up to this size are read on the event loop, in one call
 DATA_KEEPALIVE_EXPIRY_S = 30.0
 

@@ -10,6 +10,7 @@ from typing import Any
 from shared import constants as C
 from shared.contract.data import DataBackend, DataRouter
 from shared.contract.records import DEFAULT_LOCATION
+from shared.data_inline import InlineBackend
 from shared.errors import S3Error
 from shared.locations import DaemonDetails, Location
 
@@ -98,7 +99,12 @@ def build_router(config: Any, locations: Mapping[str, Location], default_client:
         else:
             backends[name] = DaemonBackend(d.host or config.data_host, d.port or config.data_port,
                                            config.cluster_secret)
-    return DataRouter(backends, DEFAULT_LOCATION)
+    # Small bodies bound for the cluster's own daemons live in their records (shared/data_inline.py);
+    # a remote keeps every byte it is given, where its own clients can read them.
+    own = [name for name, loc in locations.items() if loc.type != "aws_s3"]
+    inline_max = getattr(config, "inline_max", 0)
+    return DataRouter(backends, DEFAULT_LOCATION, InlineBackend(inline_max) if inline_max > 0 else None,
+                      inline_max, own)
 
 
 def _is_own_daemon(d: DaemonDetails, config: Any) -> bool:

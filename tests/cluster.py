@@ -17,6 +17,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 ACCESS_KEY, SECRET_KEY = "accessKey1", "verySecretKey1"
 ALT_ACCESS_KEY, ALT_SECRET_KEY = "accessKey2", "verySecretKey2"
 SECRET = "test-cluster-secret"
+# For tests that watch the data daemon's files, memory or metrics: every body goes to it (small ones
+# would otherwise live in their records, docs/design.md §8.5; tests/test_inline.py covers those).
+NOT_INLINE = {"COFFER_INLINE_MAX": "0"}
 # COFFER_TEST_BACKEND=mem runs every cluster's daemons in memory mode (S3BACKEND=mem): see conftest.py.
 BACKEND = os.environ.get("COFFER_TEST_BACKEND", "file")
 

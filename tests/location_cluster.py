@@ -20,7 +20,7 @@ import pytest
 from shared.data_daemon import DaemonBackend
 from shared.location_routing import build_router
 from shared.locations import parse_locations
-from tests.cluster import ACCESS_KEY, SECRET, SECRET_KEY, Cluster, free_port, s3_client, wait_port
+from tests.cluster import ACCESS_KEY, NOT_INLINE, SECRET, SECRET_KEY, Cluster, free_port, s3_client, wait_port
 from tests.remotes import MotoServer, SilentRemote
 
 MOTO_SECRET = "moto-secret-never-logged"
@@ -43,12 +43,13 @@ class LocationCluster:
         moto = s3_client(self.moto.endpoint)
         moto.create_bucket(Bucket="remote")
         moto.put_bucket_versioning(Bucket="remote", VersioningConfiguration={"Status": "Enabled"})
-        self.remote = Cluster(root / "remote-coffer").start()
+        # These tests look at where bytes land: no body is kept in its record (tests/test_inline.py).
+        self.remote = Cluster(root / "remote-coffer", env=NOT_INLINE).start()
         self.remote.client().create_bucket(Bucket="remote")
         self.remote.client().put_bucket_versioning(Bucket="remote", VersioningConfiguration={"Status": "Enabled"})
         self.silent = SilentRemote()
         self.config_path = root / "locationConfig.json"
-        self.cluster = Cluster(root / "main", env={"S3_LOCATION_FILE": str(self.config_path)})
+        self.cluster = Cluster(root / "main", env={"S3_LOCATION_FILE": str(self.config_path), **NOT_INLINE})
         self.disk2_port = free_port()
         self.doc = self._doc()
         self.config_path.write_text(json.dumps(self.doc))

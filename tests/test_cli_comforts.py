@@ -10,7 +10,7 @@ import time
 
 import orjson
 
-from tests.cluster import REPO_ROOT
+from tests.cluster import NOT_INLINE, REPO_ROOT
 from tests.serve import Serve
 
 
@@ -48,7 +48,7 @@ def three_objects(c) -> None:
 
 
 def test_fsck_and_sweep_print_plain_progress_lines_off_a_terminal(fresh_cluster):
-    c = fresh_cluster()
+    c = fresh_cluster(env=NOT_INLINE)
     three_objects(c)
     report, err = coffer(c, "fsck")
     assert report["ok"] and report["pieces"] == 3
@@ -61,7 +61,7 @@ def test_fsck_and_sweep_print_plain_progress_lines_off_a_terminal(fresh_cluster)
 
 
 def test_fsck_and_sweep_draw_progress_bars_on_a_terminal(fresh_cluster):
-    c = fresh_cluster()
+    c = fresh_cluster(env=NOT_INLINE)
     three_objects(c)
     report, err = coffer(c, "fsck", tty=True)
     assert report["pieces"] == 3

@@ -22,7 +22,7 @@ from shared import constants as C
 from shared.errors import UNAVAILABLE_MESSAGE
 from shared.rpc import OrjsonShim
 from shared.security import secret_matches
-from tests.cluster import REPO_ROOT, SECRET, Cluster
+from tests.cluster import NOT_INLINE, REPO_ROOT, SECRET, Cluster
 from tests.rpc_helpers import connect
 from tests.serve import Serve
 
@@ -165,7 +165,7 @@ def _fill(s3) -> None:
 
 
 def test_serve_creates_private_files(tmp_path):
-    serve = Serve(tmp_path / "serve")
+    serve = Serve(tmp_path / "serve", extra_env=NOT_INLINE)     # its data files are checked too
     try:
         serve.wait_healthy()
         _fill(serve.client())
@@ -228,7 +228,7 @@ def _check_503(err: ClientError, forbidden: list[str]) -> str:
 
 
 def test_503_messages_name_no_internal_call(fresh_cluster):
-    c = fresh_cluster()
+    c = fresh_cluster(env=NOT_INLINE)       # every PUT needs the data daemon that goes down
     s3 = c.client()
     s3.create_bucket(Bucket="down")
     s3.put_object(Bucket="down", Key="k", Body=b"here")

@@ -19,7 +19,7 @@ import pytest
 
 from dmd.data.memory import MemoryStore
 from dmd.data.store import hash_dir
-from tests.cluster import SECRET, Cluster, free_port, s3_client, wait_port
+from tests.cluster import NOT_INLINE, SECRET, Cluster, free_port, s3_client, wait_port
 
 
 @pytest.fixture(params=["env", "flag"])
@@ -86,7 +86,7 @@ def stored_sizes(c: Cluster) -> list[int]:
 
 def test_dropped_data_is_deleted_from_memory(fresh_cluster) -> None:
     """Overwritten, deleted and aborted bodies leave the data daemon's memory, as their files leave the disk."""
-    c = fresh_cluster(env={"S3BACKEND": "mem"})
+    c = fresh_cluster(env={"S3BACKEND": "mem", **NOT_INLINE})
     s3 = c.client()
     s3.create_bucket(Bucket="mem-gc")
     s3.put_object(Bucket="mem-gc", Key="kept", Body=b"kept")

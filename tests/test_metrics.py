@@ -8,7 +8,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.cluster import BACKEND, SECRET, Cluster
+from tests.cluster import BACKEND, NOT_INLINE, SECRET, Cluster
 
 BEARER = {"Authorization": f"Bearer {SECRET}"}
 SMALL, BIG = 1000, 300_000          # a gathered small data file, and a streamed (fsynced) one
@@ -16,7 +16,7 @@ SMALL, BIG = 1000, 300_000          # a gathered small data file, and a streamed
 
 @pytest.fixture(scope="module")
 def metered(tmp_path_factory):
-    c = Cluster(tmp_path_factory.mktemp("metrics"), env={"COFFER_GC_INTERVAL": "0.2"}).start()
+    c = Cluster(tmp_path_factory.mktemp("metrics"), env={"COFFER_GC_INTERVAL": "0.2", **NOT_INLINE}).start()
     yield c
     c.stop()
 

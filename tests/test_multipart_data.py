@@ -13,29 +13,34 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.cluster import ACCESS_KEY, SECRET_KEY
+from shared import constants as C
 from tests.test_multipart import MiB, PART, ZERO_PART, complete, data_files, part, start, wait_gone
+
+# Bodies past the inline limit: these tests watch the data files of parts (small ones live in their
+# records: tests/test_inline.py).
+PAD = C.INLINE_MAX_BYTES
 
 @pytest.mark.needs_disk
 def test_part_reupload_keeps_the_last_and_drops_the_first(cluster, s3, bucket):
     uid = start(s3, bucket)
     before = data_files(cluster)
-    part(s3, bucket, uid, 1, b"first version")
+    part(s3, bucket, uid, 1, b"first version".ljust(PAD + 1))
     first_file = data_files(cluster) - before
     assert len(first_file) == 1
-    p = part(s3, bucket, uid, 1, b"second version")
+    p = part(s3, bucket, uid, 1, b"second version".ljust(PAD + 1))
     listed = s3.list_parts(Bucket=bucket, Key="obj", UploadId=uid)["Parts"]
-    assert [(x["PartNumber"], x["ETag"], x["Size"]) for x in listed] == [(1, p["ETag"], 14)]
+    assert [(x["PartNumber"], x["ETag"], x["Size"]) for x in listed] == [(1, p["ETag"], PAD + 1)]
     assert wait_gone(first_file) == set()
     complete(s3, bucket, uid, [p])
-    assert s3.get_object(Bucket=bucket, Key="obj")["Body"].read() == b"second version"
+    assert s3.get_object(Bucket=bucket, Key="obj")["Body"].read() == b"second version".ljust(PAD + 1)
 
 
 @pytest.mark.needs_disk
 def test_abort_deletes_part_data(cluster, s3, bucket):
     before = data_files(cluster)
     uid = start(s3, bucket)
-    part(s3, bucket, uid, 1, b"a" * 1000)
-    part(s3, bucket, uid, 2, b"b" * 1000)
+    part(s3, bucket, uid, 1, b"a" * (PAD + 1))
+    part(s3, bucket, uid, 2, b"b" * (PAD + 1))
     created = data_files(cluster) - before
     assert len(created) == 2
     resp = s3.abort_multipart_upload(Bucket=bucket, Key="obj", UploadId=uid)
@@ -48,16 +53,16 @@ def test_abort_deletes_part_data(cluster, s3, bucket):
 def test_unlisted_parts_are_deleted_at_completion(cluster, s3, bucket):
     uid = start(s3, bucket)
     before = data_files(cluster)
-    kept = [part(s3, bucket, uid, 1, ZERO_PART), part(s3, bucket, uid, 2, b"end")]
+    kept = [part(s3, bucket, uid, 1, ZERO_PART), part(s3, bucket, uid, 2, b"end" * PAD)]
     kept_files = data_files(cluster) - before
-    part(s3, bucket, uid, 3, b"never listed")
-    part(s3, bucket, uid, 4, b"nor this one")
+    part(s3, bucket, uid, 3, b"never listed" * PAD)
+    part(s3, bucket, uid, 4, b"nor this one" * PAD)
     unused = data_files(cluster) - before - kept_files
     assert len(kept_files) == 2 and len(unused) == 2
     complete(s3, bucket, uid, kept)
     assert wait_gone(unused) == set()
     assert all(p.exists() for p in kept_files)
-    assert s3.get_object(Bucket=bucket, Key="obj")["Body"].read() == ZERO_PART + b"end"
+    assert s3.get_object(Bucket=bucket, Key="obj")["Body"].read() == ZERO_PART + b"end" * PAD
 
 
 def test_boto3_upload_file_40_mib(s3, bucket, tmp_path):

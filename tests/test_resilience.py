@@ -9,7 +9,7 @@ import time
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.cluster import REPO_ROOT
+from tests.cluster import NOT_INLINE, REPO_ROOT
 from tests.load import crash_rounds
 
 pytestmark = pytest.mark.needs_disk     # kills and restarts every process
@@ -38,7 +38,7 @@ def test_boto3_retries_carry_a_client_through_a_metadata_restart(fresh_cluster):
 
 
 def test_outage_answers_503_not_500_nor_a_hang(fresh_cluster):
-    cluster = fresh_cluster()
+    cluster = fresh_cluster(env=NOT_INLINE)     # the PUT must need the data daemon it kills
     s3 = cluster.client()
     s3.create_bucket(Bucket="outage")
     cluster.kill("data")

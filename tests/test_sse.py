@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 
 from s3front.sse.envelope import sealed_size
 from shared import constants as C
-from tests.cluster import Cluster
+from tests.cluster import NOT_INLINE, Cluster
 
 TESTKEY_1 = "YmluCmJvb3N0CmJvb3N0LWJ1aWxkCmNlcGguY29uZgo="
 TESTKEY_2 = "aWIKTWFrZWZpbGUKbWFuCm91dApzcmMKVGVzdGluZwo="
@@ -40,7 +40,8 @@ MODES = {
 @pytest.fixture(scope="module")
 def sse_cluster(tmp_path_factory):
     env = {"COFFER_KMS_MASTER_KEY": base64.b64encode(os.urandom(32)).decode(),
-           "COFFER_KMS_KEYS": f"testkey-1:{TESTKEY_1},testkey-2:{TESTKEY_2}", "COFFER_SSEC_ALLOW_HTTP": "1"}
+           "COFFER_KMS_KEYS": f"testkey-1:{TESTKEY_1},testkey-2:{TESTKEY_2}", "COFFER_SSEC_ALLOW_HTTP": "1",
+           **NOT_INLINE}        # the tests read and corrupt data files (inline SSE: tests/test_inline.py)
     c = Cluster(tmp_path_factory.mktemp("sse"), env=env).start()
     yield c
     c.stop()

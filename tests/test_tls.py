@@ -23,7 +23,7 @@ from shared.errors import ServiceUnavailable
 from shared.metadata_client import MetadataClient
 from shared.tls import TlsFiles, self_signed
 from tests.client_tools import aws_env, run
-from tests.cluster import ACCESS_KEY, REPO_ROOT, SECRET, SECRET_KEY, free_port, wait_port
+from tests.cluster import ACCESS_KEY, NOT_INLINE, REPO_ROOT, SECRET, SECRET_KEY, free_port, wait_port
 from tests.serve import Serve
 
 NAMES = ["localhost", "127.0.0.1"]
@@ -117,7 +117,8 @@ def test_cert_file_paths_in_the_config_file_serve_https_alone(fresh_cluster, pki
 def test_daemons_over_tls(fresh_cluster, pki):
     good, _ = pki
     # (The front-end has the certificate too: it serves HTTPS on a port of its own, HTTP on the usual one.)
-    c = fresh_cluster(env=tls_env(good, METADATA_TLS="1", DATA_TLS="1", COFFER_TLS_PORT=str(free_port())))
+    c = fresh_cluster(env=tls_env(good, METADATA_TLS="1", DATA_TLS="1", COFFER_TLS_PORT=str(free_port()),
+                                  **NOT_INLINE))
     s3 = c.client()
     s3.create_bucket(Bucket="inner-tls")
     body = os.urandom(300_000)                      # a streamed data file, beside a small one

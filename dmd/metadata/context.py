@@ -25,6 +25,7 @@ from dmd.metadata.sessions import SessionLocks, SharedEngine
 from dmd.metadata.versionids import VersionIdGenerator
 from dmd.metadata.versioning import MD, Plan
 from shared import constants as C
+from shared.contract.records import is_inline
 from shared.errors import S3Error, ServiceUnavailable
 
 log = logging.getLogger("coffer.metadata")
@@ -133,6 +134,8 @@ class MetadataContext:
         gc: list[dict[str, Any]] = []
         for md in versions:
             for piece in md.get("location") or []:
+                if is_inline(piece):
+                    continue                            # the bytes went with the record
                 key = keys.gc_key(ms, piece["key"])      # gcKey below is relative to the __gc sub-level
                 ops.append((keys.gc_entry(key), dumps({"bucket": bucket, "key": md.get("key"),
                                                        "versionId": md.get("versionId"), "reason": reason,

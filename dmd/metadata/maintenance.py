@@ -12,6 +12,7 @@ from dmd.metadata import keys
 from dmd.metadata.context import MetadataContext, loads
 from dmd.metadata.engine import View, prefix_cursor
 from dmd.metadata.streams import ItemSource
+from shared.contract.records import is_inline
 
 Document = dict[str, Any]
 
@@ -37,7 +38,8 @@ def _pieces_under(view: View, bucket: str) -> Iterator[Document]:
         for raw_key, raw in cursor:
             value = loads(raw)
             for piece in (value.get("location") or []) if isinstance(value, dict) else []:
-                yield {"bucket": bucket, "where": raw_key.decode(errors="replace"), "piece": piece}
+                if not is_inline(piece):        # held in the record itself: no location to check or sweep
+                    yield {"bucket": bucket, "where": raw_key.decode(errors="replace"), "piece": piece}
 
 
 def _references(ctx: MetadataContext) -> Iterator[Document]:

@@ -10,11 +10,11 @@ behind the same Protocol. Objects record, in each `Piece`, the location that hol
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass
 from typing import Protocol
 
-from shared.contract.records import DEFAULT_LOCATION, Piece
+from shared.contract.records import DEFAULT_LOCATION, INLINE_LOCATION, Piece
 from shared.errors import InternalError, ServiceUnavailable
 
 Body = AsyncIterator[bytes] | bytes
@@ -74,23 +74,39 @@ class DataBackend(Protocol):
 
 
 class DataRouter:
-    """Data locations by name; each piece is read and deleted where it was written."""
+    """Data locations by name; each piece is read and deleted where it was written.
 
-    def __init__(self, backends: dict[str, DataBackend], default: str = DEFAULT_LOCATION) -> None:
+    With an `inline` backend (shared/data_inline.py), bodies of at most `inline_max` bytes bound for
+    one of the `inline_from` locations are kept in their record instead. `backends` names the
+    configured locations only: the inline one is built in, never listed, swept or health-checked.
+    """
+
+    def __init__(self, backends: dict[str, DataBackend], default: str = DEFAULT_LOCATION,
+                 inline: DataBackend | None = None, inline_max: int = 0, inline_from: Collection[str] = ()) -> None:
         if default not in backends:
             raise ValueError(f"the default data location {default!r} is not configured")
         self.backends = backends
         self.default = default
+        self.inline, self.inline_max = inline, inline_max if inline is not None else 0
+        self.inline_from = frozenset(inline_from)
 
     def backend(self, location: str) -> DataBackend:
         found = self.backends.get(location)
         if found is None:
+            if location == INLINE_LOCATION and self.inline is not None:
+                return self.inline
             raise InternalError(f"data location {location!r} is not configured")
         return found
+
+    def kept_inline(self, location: str, length: int | None) -> bool:
+        """Whether a body of `length` bytes (None: unknown) bound for `location` is kept in its record."""
+        return length is not None and 0 < length <= self.inline_max and location in self.inline_from
 
     async def put(self, location: str, body: Body, length: int | None, start: int = 0,
                   hint: str | None = None) -> Piece:
         """Store bytes in a location: the piece that names them, `length` bytes long once known."""
+        if self.kept_inline(location, length):
+            location = INLINE_LOCATION
         backend = self.backend(location)
         try:
             key = await (backend.put(body, length, hint) if hint is not None else backend.put(body, length))

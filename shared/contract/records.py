@@ -14,6 +14,9 @@ from typing import Any
 Document = dict[str, Any]
 
 DEFAULT_LOCATION = "us-east-1"
+# The built-in location of small bodies kept in their record (shared/data_inline.py); the
+# parentheses keep it apart from any name locationConfig.json can give.
+INLINE_LOCATION = "(inline)"
 STANDARD = "STANDARD"
 
 # Headers an object keeps as they were given and returns on GET and HEAD.
@@ -73,6 +76,11 @@ class Piece:
             number = int(text) if text.isdigit() else None
         return Piece(doc.get("dataStoreName") or DEFAULT_LOCATION, doc["key"], doc["size"], doc.get("start", 0),
                      number, etag, doc.get("sse"), doc.get("storedSize"))
+
+
+def is_inline(doc: Document) -> bool:
+    """Whether a piece's document names the inline location (its key holds its bytes)."""
+    return doc.get("dataStoreName") == INLINE_LOCATION
 
 
 def pieces_from_wire(docs: list[Document] | None) -> tuple[Piece, ...]:
