@@ -58,6 +58,8 @@ def _parser() -> argparse.ArgumentParser:
             p.add_argument("--to", dest="destination", required=True, metavar="postgres:DSN",
                            help="an empty store: postgres:postgresql://user@host/db")
         if role == "serve":
+            p.add_argument("--workers", type=int, help="front-end processes sharing the S3 port (COFFER_WORKERS, "
+                                                       "default 1; one per core is the most that helps)")
             p.add_argument("--tls-self-signed", action="store_true",
                            help="serve HTTPS with a throwaway certificate kept in the metadata directory "
                                 "(HTTPS on --port, or beside HTTP with COFFER_TLS_PORT)")
@@ -117,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         return run_serve(config, self_signed=flags["tls_self_signed"])
     from services.runner import run, start_logging
     start_logging(args.role, config)
-    run(_configs(args.role, config))
+    run(_configs(args.role, config), reuse_port=config.reuse_port and args.role == "s3server")
     return 0
 
 

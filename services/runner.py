@@ -232,15 +232,25 @@ def uvicorn_config(app: Any, host: str, port: int, config: Config, daemon: bool 
                           server_header=False, **ssl)
 
 
-async def serve_all(configs: list[uvicorn.Config]) -> None:
-    """Serve every app until a signal stops them all."""
+async def serve_all(configs: list[uvicorn.Config], reuse_port: bool = False) -> None:
+    """Serve every app until a signal stops them all; with `reuse_port`, on sockets that other
+    processes bind too (the kernel spreads new connections over them: `coffer serve --workers`)."""
     servers = [uvicorn.Server(c) for c in configs]
-    await asyncio.gather(*(s.serve() for s in servers))
+    await asyncio.gather(*(s.serve(sockets=[shared_socket(c)] if reuse_port else None)
+                           for s, c in zip(servers, configs)))
 
 
-def run(configs: list[uvicorn.Config]) -> None:
+def shared_socket(config: uvicorn.Config) -> socket.socket:
+    """A listening socket on the config's address with SO_REUSEPORT."""
+    family = socket.AF_INET6 if ":" in config.host else socket.AF_INET
+    sock = socket.create_server((config.host, config.port), family=family, backlog=config.backlog,
+                                reuse_port=True)
+    return sock
+
+
+def run(configs: list[uvicorn.Config], reuse_port: bool = False) -> None:
     import uvloop
-    uvloop.run(serve_all(configs))
+    uvloop.run(serve_all(configs, reuse_port))
 
 
 def is_loopback(host: str) -> bool:

@@ -1,4 +1,5 @@
-"""`coffer serve`: the all-in-one embedded default, the dmd and one front-end as two supervised children.
+"""`coffer serve`: the all-in-one embedded default, the dmd and one front-end as two supervised children
+(or --workers N front-ends sharing the S3 port with SO_REUSEPORT).
 
 The cluster secret is generated once and kept in the metadata directory, so restarts keep it;
 with S3BACKEND=mem nothing is written anywhere: it is generated per run, for the children only.
@@ -36,7 +37,6 @@ from shared.security import private_dir, secret_is_set, write_private
 
 SECRET_FILE = "cluster-secret"
 MASTER_KEY_FILE = "kms-master-key"
-ROLES = ("dmd", "s3server")
 _PR_SET_PDEATHSIG = 1
 
 log = logging.getLogger("coffer.serve")
@@ -122,9 +122,13 @@ class Child:
 class Supervisor:
     """Starts the children, restarts the ones that die, stops them all on request."""
 
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, env: dict[str, str], workers: int = 1) -> None:
         self.env = env
-        self.children = [Child(role) for role in ROLES]
+        # The dmd first, then the front-ends: with several, each binds the S3 port with SO_REUSEPORT
+        # and the kernel spreads new connections over them (one dying leaves the others serving).
+        self.children = [Child("dmd")] + [Child("s3server") for _ in range(workers)]
+        if workers > 1:
+            self.env = {**env, "COFFER_REUSE_PORT": "1"}
         self.stopping = False
         self.hurry = False
         self._preexec = _die_with_parent(os.getpid())
@@ -257,12 +261,12 @@ def run_serve(config: Config, self_signed: bool = False) -> int:
         config = with_self_signed(config, Path(scratch or Path(config.metadata_path) / C.TLS_SELF_SIGNED_DIR))
     env = child_env(config)
     log.info("coffer serve starting", extra={"port": config.port, "data": config.data_path,
-                                             "metadata": config.metadata_path})
+                                             "metadata": config.metadata_path, "workers": config.workers})
     from services.announce import announce_when_up, banner, endpoints
     stop = threading.Event()
     announce_when_up(config, banner(config, endpoints(config), config.tls_ca if self_signed else None), stop)
     try:
-        return Supervisor(env).run()
+        return Supervisor(env, config.workers).run()
     finally:
         stop.set()
         if scratch:

@@ -80,6 +80,8 @@ class Config:
     lifecycle_interval: float = 0.0 # COFFER_LIFECYCLE_INTERVAL: seconds between passes (0: from the day)
     lifecycle_lease: float = C.LIFECYCLE_LEASE_TTL_S   # COFFER_LIFECYCLE_LEASE_SECONDS: the worker's lease
     notify_targets: dict[str, Any] = field(default_factory=dict)   # notification targets by ARN (shared/notify)
+    workers: int = 1                # `coffer serve --workers N`: N front-ends on the one S3 port
+    reuse_port: bool = False        # COFFER_REUSE_PORT: bind the S3 port with SO_REUSEPORT (workers share it)
     inline_max: int = C.INLINE_MAX_BYTES    # bodies up to this size live in their metadata record (0: none)
     access_log_flush: float = C.ACCESS_LOG_FLUSH_S  # the longest a server access log record waits for delivery
 
@@ -147,6 +149,8 @@ _SETTINGS: list[tuple[str, str, str, type | str]] = [
     ("COFFER_LIFECYCLE_LEASE_SECONDS", "lifecycleLeaseSeconds", "lifecycle_lease", float),
     ("COFFER_ACCESS_LOG_FLUSH_SECONDS", "accessLogFlushSeconds", "access_log_flush", float),
     ("COFFER_INLINE_MAX", "inlineMax", "inline_max", int),
+    ("COFFER_WORKERS", "workers", "workers", int),
+    ("COFFER_REUSE_PORT", "reusePort", "reuse_port", bool),
 ]
 
 
@@ -185,6 +189,9 @@ def load_config(**overrides: Any) -> Config:
     if values.get("backend", "file") not in C.BACKENDS:
         raise SystemExit(f"coffer: S3BACKEND must be one of {', '.join(C.BACKENDS)}, not {values['backend']!r}")
     _check_engine(values)
+    if not 1 <= values.get("workers", 1) <= C.SERVE_MAX_WORKERS:
+        raise SystemExit(f"coffer: --workers (COFFER_WORKERS) must be from 1 to {C.SERVE_MAX_WORKERS}, "
+                         f"not {values['workers']}")
     if bool(values.get("tls_cert")) != bool(values.get("tls_key")):
         raise SystemExit("coffer: TLS needs both a certificate and its key (COFFER_TLS_CERT and COFFER_TLS_KEY, "
                          "or certFilePaths.cert and certFilePaths.key)")

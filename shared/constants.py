@@ -137,6 +137,7 @@ SERVE_POLL_S = 0.05
 SERVE_RESTART_FIRST_DELAY_S = 0.5
 SERVE_RESTART_MAX_DELAY_S = 10.0
 SERVE_CHILD_STABLE_S = 30.0          # a child that ran this long starts its backoff afresh
+SERVE_MAX_WORKERS = 64               # `coffer serve --workers`: front-end processes on the one S3 port
 SERVE_STOP_TIMEOUT_S = 15.0          # after SIGTERM, a child still running then is killed
 
 # Object and bucket tagging, as AWS limits them ("Categorizing your storage using tags").

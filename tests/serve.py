@@ -67,6 +67,17 @@ class Serve:
                 pass
         return out
 
+    def frontends(self) -> list[int]:
+        """The pids of the live `s3server` children (several with --workers)."""
+        found = []
+        for child in psutil.Process(self.proc.pid).children():
+            try:
+                if child.cmdline()[-1] == "s3server" and child.status() != psutil.STATUS_ZOMBIE:
+                    found.append(child.pid)
+            except (psutil.NoSuchProcess, IndexError):
+                pass
+        return sorted(found)
+
     def wait_new_child(self, role: str, old_pid: int, timeout: float = 20.0) -> int:
         """The pid of the child that replaced `old_pid` in `role`."""
         deadline = time.monotonic() + timeout
@@ -83,7 +94,7 @@ class Serve:
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int:
         """Signal serve and wait; if it hangs, SIGKILL it and its children (a test must not leak them)."""
         if self.proc.poll() is None:
-            children = list(self.children().values())
+            children = [p.pid for p in psutil.Process(self.proc.pid).children()]
             self.proc.send_signal(sig)
             try:
                 self.proc.wait(timeout)
