@@ -11,9 +11,10 @@ metadata daemon records no garbage and lists no referenced piece for them (docs/
 """
 from __future__ import annotations
 
-import base64
 import binascii
 from collections.abc import AsyncIterator
+
+import pybase64
 
 from shared.contract.data import Body, LocationHealth, StoredFile
 from shared.contract.records import INLINE_LOCATION
@@ -49,7 +50,7 @@ class InlineBackend:
         data = body if isinstance(body, bytes) else b"".join([chunk async for chunk in body])
         if len(data) > self.max_bytes:      # the router sends only what fits: a longer body is a bug
             raise InternalError(f"{len(data)} bytes cannot be kept inline (at most {self.max_bytes})")
-        return base64.b64encode(data).decode("ascii")
+        return pybase64.b64encode(data).decode("ascii")
 
     async def get(self, key: str, start: int | None = None, end: int | None = None) -> InlineStream:
         data = _decode(key)
@@ -75,7 +76,9 @@ class InlineBackend:
 
 
 def _decode(key: str) -> bytes:
+    # pybase64 (SIMD): the standard library's decoder took 12-24 us of a 4 KiB GET (3 % of the
+    # front-end's CPU), pybase64's takes under 1 us.
     try:
-        return base64.b64decode(key, validate=True)
+        return pybase64.b64decode(key, validate=True)
     except (binascii.Error, ValueError) as exc:
         raise InternalError(f"an inline piece is not base64: {exc}") from exc
