@@ -33,8 +33,11 @@ test: $(STAMP)
 test-mem: $(STAMP)
 	COFFER_TEST_BACKEND=mem $(BIN)/python -m pytest $(MEM_FAMILIES)
 
+# `make bench QUICK=1`: every step, shorter (5 s steps, 1,000 idle connections, 100,000 objects).
 bench: $(STAMP)
-	$(BIN)/python bench/run.py $(BENCH_ARGS)
+	$(BIN)/python bench/run.py $(BENCH_ARGS) $(if $(QUICK),--quick)
+	$(BIN)/python bench/connections.py $(if $(QUICK),--quick)
+	$(BIN)/python bench/scale.py $(if $(QUICK),--quick) $(SCALE_ARGS)
 
 bench-sse: $(STAMP)     # 64 MiB PUT/GET with SSE-S3 beside plain, in one run
 	$(BIN)/python bench/run.py --phases large --sse

@@ -167,7 +167,10 @@ def main() -> None:
     parser.add_argument("--large-count", type=int, default=8)
     parser.add_argument("--sse", action="store_true", help="also 64 MiB PUT/GET with SSE-S3 (runs the large phase "
                                                             "too, for the plain figures beside them)")
+    parser.add_argument("--quick", action="store_true", help="5 s steps at c=16, 2 large objects")
     args = parser.parse_args()
+    if args.quick:
+        args.seconds, args.conc, args.large_count = 5, "16", 2
     ensure_debian("wrk", "curl")
     server = Server()
     try:
