@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import Server, Wrk, cpu_seconds, ensure_debian, pin, rss_mib, write_results  # noqa: E402
+from bench.harness import Server, Wrk, cpu_seconds, ensure_debian, pinned_server, rss_mib, write_results  # noqa: E402
 
 HEALTH = b"GET /_/health HTTP/1.1\r\nHost: bench\r\n\r\n"
 OPEN_AT_ONCE = 200              # connections being opened concurrently (the listen backlog is 2048)
@@ -140,15 +140,10 @@ def main() -> None:
     count, seconds = (1000, 5) if args.quick else (args.count, args.seconds)
     ensure_debian("wrk")
     raise_fd_limit(count + 1000)
-    server = Server()
-    try:
-        pin(list(server.pids().values()), 0)
-        pin([os.getpid()], 1)
+    with pinned_server() as server:
         s3 = server.client()
         s3.create_bucket(Bucket="bench-conn")
         result = connections_phase(server, s3, "bench-conn", count, seconds)
-    finally:
-        server.stop()
     print_phase(result)
     write_results("connections", {"time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **result})
 

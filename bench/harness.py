@@ -1,6 +1,7 @@
 """What every Coffer benchmark needs: a server in a temporary directory, CPU and RSS readings, pinning."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -10,6 +11,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
@@ -88,6 +90,18 @@ class Server:
 
     def stop(self) -> None:
         stop_and_remove(self.proc, self.dir)
+
+
+@contextlib.contextmanager
+def pinned_server(env: dict[str, str] | None = None) -> Iterator[Server]:
+    """`coffer serve` on core 0 and this process (the load side) on core 1, stopped on the way out."""
+    server = Server(env)
+    try:
+        pin(list(server.pids().values()), 0)
+        pin([os.getpid()], 1)
+        yield server
+    finally:
+        server.stop()
 
 
 def stop_and_remove(proc: subprocess.Popen, directory: Path) -> None:

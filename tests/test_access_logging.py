@@ -41,6 +41,14 @@ def enable(s3, source: str, target: str, prefix: str = "log/", **extra) -> dict:
         "LoggingEnabled": {"TargetBucket": target, "TargetPrefix": prefix, **extra}})
 
 
+def logged_pair(s3) -> tuple[str, str]:
+    """A new source bucket logged into a new target bucket that lets the delivery write."""
+    source, target = new_bucket(s3), new_bucket(s3)
+    allow_delivery(s3, target, [source])
+    enable(s3, source, target)
+    return source, target
+
+
 # -- the configuration ---------------------------------------------------------------------------
 
 def test_logging_configuration_round_trip(s3):
@@ -146,9 +154,7 @@ def logging_cluster(fresh_cluster):
 def test_records_of_a_scripted_sequence(logging_cluster):
     c = logging_cluster
     s3 = c.client()
-    source, target = new_bucket(s3), new_bucket(s3)
-    allow_delivery(s3, target, [source])
-    enable(s3, source, target)
+    source, target = logged_pair(s3)
     ids = []
     put = s3.put_object(Bucket=source, Key="dir/a b.txt", Body=b"hello world")
     ids.append(put["ResponseMetadata"]["RequestId"])
@@ -229,9 +235,7 @@ def test_partitioned_keys_and_turning_logging_off(logging_cluster):
 def test_a_request_refused_for_its_signature_is_logged(logging_cluster):
     # Refused before authorization, the request has no resolved bucket: the log reads the cached one.
     s3 = logging_cluster.client()
-    source, target = new_bucket(s3), new_bucket(s3)
-    allow_delivery(s3, target, [source])
-    enable(s3, source, target)
+    source, target = logged_pair(s3)
     s3.put_object(Bucket=source, Key="k", Body=b"x")
     forged = logging_cluster.client(secret_key="not-the-secret-key-at-all")
     assert s3_error(forged.get_object, Bucket=source, Key="k") == (403, "SignatureDoesNotMatch")
@@ -260,9 +264,7 @@ def test_copies_and_multi_object_deletes_add_aws_records(logging_cluster):
 
 def test_records_stop_when_the_target_revokes_delivery(logging_cluster):
     s3 = logging_cluster.client()
-    source, target = new_bucket(s3), new_bucket(s3)
-    allow_delivery(s3, target, [source])
-    enable(s3, source, target)
+    source, target = logged_pair(s3)
     s3.put_object(Bucket=source, Key="before", Body=b"x")
     assert [r.key for r in wait_records(s3, target, 1)[1]] == ["before"]
     s3.delete_bucket_policy(Bucket=target)
@@ -277,9 +279,7 @@ def test_records_stop_when_the_target_revokes_delivery(logging_cluster):
 def test_a_stopping_frontend_delivers_what_it_holds(fresh_cluster):
     c = fresh_cluster(env={"COFFER_ACCESS_LOG_FLUSH_SECONDS": "3600"})
     s3 = c.client()
-    source, target = new_bucket(s3), new_bucket(s3)
-    allow_delivery(s3, target, [source])
-    enable(s3, source, target)
+    source, target = logged_pair(s3)
     for n in range(5):
         s3.put_object(Bucket=source, Key=f"k{n}", Body=b"x" * n)
     time.sleep(1.5)
