@@ -9,7 +9,6 @@ connections and 5 s steps. Never run by the tests.
 """
 from __future__ import annotations
 
-import argparse
 import asyncio
 import os
 import resource
@@ -20,7 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import Server, Wrk, cpu_seconds, ensure_debian, pinned_server, rss_mib, write_results  # noqa: E402
+from bench.harness import (Server, Wrk, cpu_seconds, ensure_debian, pinned_server, rss_mib,  # noqa: E402
+                           size_and_seconds, write_results)
 
 HEALTH = b"GET /_/health HTTP/1.1\r\nHost: bench\r\n\r\n"
 OPEN_AT_ONCE = 200              # connections being opened concurrently (the listen backlog is 2048)
@@ -132,12 +132,7 @@ def print_phase(r: dict) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--count", type=int, default=10_000)
-    parser.add_argument("--seconds", type=int, default=15)
-    parser.add_argument("--quick", action="store_true", help="1,000 connections, 5 s steps")
-    args = parser.parse_args()
-    count, seconds = (1000, 5) if args.quick else (args.count, args.seconds)
+    count, seconds = size_and_seconds(__doc__, "count", 10_000, 1000, "connections")
     ensure_debian("wrk")
     raise_fd_limit(count + 1000)
     with pinned_server() as server:

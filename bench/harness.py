@@ -1,6 +1,7 @@
 """What every Coffer benchmark needs: a server in a temporary directory, CPU and RSS readings, pinning."""
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import os
@@ -90,6 +91,16 @@ class Server:
 
     def stop(self) -> None:
         stop_and_remove(self.proc, self.dir)
+
+
+def size_and_seconds(doc: str, option: str, default: int, quick: int, what: str) -> tuple[int, int]:
+    """A bench's `--OPTION N --seconds S [--quick]`: (N, S), or (`quick`, 5) with --quick."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument(f"--{option}", type=int, default=default)
+    parser.add_argument("--seconds", type=int, default=15)
+    parser.add_argument("--quick", action="store_true", help=f"{quick:,} {what}, 5 s steps")
+    args = parser.parse_args()
+    return (quick, 5) if args.quick else (getattr(args, option), args.seconds)
 
 
 @contextlib.contextmanager

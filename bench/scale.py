@@ -17,7 +17,6 @@ Never run by the tests.
 """
 from __future__ import annotations
 
-import argparse
 import asyncio
 import os
 import random
@@ -27,11 +26,11 @@ import sys
 import time
 from pathlib import Path
 
-import plyvel
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import Server, Wrk, cpu_seconds, ensure_debian, pinned_server, write_results  # noqa: E402
+from bench.harness import (Server, Wrk, cpu_seconds, ensure_debian, pinned_server,  # noqa: E402
+                           size_and_seconds, write_results)
+from dmd.metadata.engine.leveldb import LevelDBEngine  # noqa: E402
 from shared.metadata_client import MetadataClient  # noqa: E402
 
 BUCKET = "bench-scale"
@@ -120,20 +119,15 @@ def settle(server: Server, limit: float = 300.0) -> float:
 
 
 def compacted_bytes(metadata: Path) -> int:
-    """The metadata directory's size after a full compaction of its LevelDB (the server stopped)."""
-    db = plyvel.DB(str(metadata / "rootDB"))
-    db.compact_range()
-    db.close()
+    """The metadata directory's size after a full compaction of its store (the server stopped)."""
+    engine = LevelDBEngine(str(metadata))
+    engine.compact()
+    engine.close()
     return sum(p.stat().st_size for p in metadata.rglob("*") if p.is_file())
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--objects", type=int, default=10_000_000)
-    parser.add_argument("--seconds", type=int, default=15)
-    parser.add_argument("--quick", action="store_true", help="100,000 objects, 5 s steps")
-    args = parser.parse_args()
-    total, seconds = (100_000, 5) if args.quick else (args.objects, args.seconds)
+    total, seconds = size_and_seconds(__doc__, "objects", 10_000_000, 100_000, "objects")
     need = 2 * total * RECORD_BYTES_ESTIMATE
     if shutil.disk_usage("/tmp").free < need:
         raise SystemExit(f"bench/scale.py: {total:,} objects need about {need / 1e9:.0f} GB free under /tmp")

@@ -9,7 +9,7 @@ import time
 from tests.notify_servers import WebhookReceiver, put_rules, queue_rule, wait_for
 
 ARN = "arn:minio:sqs::D:webhook"
-WRITERS, WRITES = 4, 75          # each writer owns 3 keys and writes them in turn
+WRITERS, WRITES = 8, 125         # 1,000 writes; each writer owns 3 keys and writes them in turn
 
 
 def _writer(cluster, n: int, acked: list, stop: threading.Event) -> None:
@@ -39,10 +39,10 @@ def test_events_survive_kill_9_while_the_target_is_down(fresh_cluster):
         threads = [threading.Thread(target=_writer, args=(cluster, n, acked, stop)) for n in range(WRITERS)]
         for t in threads:
             t.start()
-        wait_for(lambda: len(acked) >= 100, 120, "100 acknowledged writes")
+        wait_for(lambda: len(acked) >= 300, 120, "300 acknowledged writes")
         cluster.kill("metadata")                    # kill -9 in the middle of the writes
         cluster.start_metadata()
-        wait_for(lambda: len(acked) >= 200, 120, "200 acknowledged writes")
+        wait_for(lambda: len(acked) >= 600, 120, "600 acknowledged writes")
         cluster.kill("s3-0")
         cluster.start_frontend()
         for t in threads:

@@ -150,5 +150,9 @@ class LevelDBEngine(LevelView):
         except plyvel.Error as exc:
             raise InternalError(f"LevelDB write failed: {exc}") from exc
 
+    def compact(self) -> None:
+        """Compact the whole store (what `bench/scale.py` measures the size of)."""
+        self._db.compact_range()
+
     def close(self) -> None:
         self._db.close()
