@@ -100,11 +100,11 @@ def build_router(config: Any, locations: Mapping[str, Location], default_client:
             backends[name] = DaemonBackend(d.host or config.data_host, d.port or config.data_port,
                                            config.cluster_secret)
     # Small bodies bound for the cluster's own daemons live in their records (shared/data_inline.py);
-    # a remote keeps every byte it is given, where its own clients can read them.
+    # a remote keeps every byte it is given, where its own clients can read them. The inline backend
+    # is there even with COFFER_INLINE_MAX=0: the objects stored inline before still read.
     own = [name for name, loc in locations.items() if loc.type != "aws_s3"]
     inline_max = getattr(config, "inline_max", 0)
-    return DataRouter(backends, DEFAULT_LOCATION, InlineBackend(inline_max) if inline_max > 0 else None,
-                      inline_max, own)
+    return DataRouter(backends, DEFAULT_LOCATION, InlineBackend(inline_max), inline_max, own)
 
 
 def _is_own_daemon(d: DaemonDetails, config: Any) -> bool:

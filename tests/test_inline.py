@@ -135,11 +135,18 @@ def test_fsck_and_gc_see_nothing_of_them(inline_cluster, s3i):
 
 
 def test_inline_max_zero_keeps_every_body_in_the_data_daemon(fresh_cluster):
-    c = fresh_cluster(env={"COFFER_INLINE_MAX": "0"})
+    c = fresh_cluster()
     s3 = c.client()
     s3.create_bucket(Bucket="plain")
+    s3.put_object(Bucket="plain", Key="kept-inline", Body=b"from before")
+    c.env["COFFER_INLINE_MAX"] = "0"            # the front-end restarted with inlining off
+    c.kill("s3-0")
+    c.start_frontend()
     before = data_files(c)
     for i in range(3):
         s3.put_object(Bucket="plain", Key=f"k{i}", Body=b"small")
     assert len(data_files(c) - before) == 3
     assert s3.get_object(Bucket="plain", Key="k1")["Body"].read() == b"small"
+    # What was stored inline before still reads, whole and by range.
+    assert s3.get_object(Bucket="plain", Key="kept-inline")["Body"].read() == b"from before"
+    assert s3.get_object(Bucket="plain", Key="kept-inline", Range="bytes=5-10")["Body"].read() == b"before"
