@@ -48,6 +48,14 @@ def test_statement_may_be_one_object_and_version_defaults_to_2008():
     assert p.version == "2008-10-17" and len(p.statements) == 1
 
 
+def test_bucket_policy_keeps_statements_that_share_a_sid():
+    # S3 stores a bucket policy whose statements repeat a Sid; IAM refuses such a document.
+    p = bucket(doc(stmt(Sid="A"), stmt(Sid="A", Effect="Deny", Action="s3:ListBucket", Resource=B)))
+    assert [s.deny for s in p.statements] == [False, True]
+    identity = {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}
+    refused(doc({**identity, "Sid": "A"}, {**identity, "Sid": "A"}), "Statement IDs (SID) must be unique", kind="iam")
+
+
 TOP_LEVEL = [
     (b"\xff\xfe", "Policies must be valid JSON and the first byte must be '{'"),
     ("not json", "Policies must be valid JSON"),
@@ -73,7 +81,6 @@ def test_malformed_documents(text, message):
 
 
 STATEMENTS = [
-    ([stmt(Sid="A"), stmt(Sid="A")], "Statement IDs (SID) must be unique"),
     ([stmt(Sid=5)], "Sid must be a string"),
     ([stmt(Effect=None)], "Missing required field Effect"),
     ([stmt(Effect="allow")], "Invalid effect: allow"),

@@ -181,6 +181,9 @@ class _Parser:
         self.principal_exists = principal_exists
         self.variables = True
         self.services = ("s3",) if kind is Kind.RESOURCE else tuple(A.SERVICES)
+        # IAM refuses two statements with one Sid (MalformedPolicyDocument); S3 stores such bucket
+        # policies as given (real buckets carry them), so only IAM's documents check.
+        self.unique_sids = kind is Kind.IDENTITY
 
     def document(self, doc: dict[str, Any], name: str) -> Policy:
         _unknown(doc, _TOP_FIELDS)
@@ -198,7 +201,7 @@ class _Parser:
             raise PolicyError("Statement must be an object or a non-empty list of objects")
         statements = [self.statement(i, s) for i, s in enumerate(items)]
         sids = [s.sid for s in statements if s.sid]
-        if len(sids) != len(set(sids)):
+        if self.unique_sids and len(sids) != len(set(sids)):
             raise PolicyError("Statement IDs (SID) must be unique")
         return Policy(self.kind, doc, statements, name)
 

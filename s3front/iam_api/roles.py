@@ -26,6 +26,7 @@ class _TrustParser(_Parser):
     def __init__(self) -> None:
         super().__init__(Kind.RESOURCE, "-", None)
         self.services = ("sts",)
+        self.unique_sids = True
 
     def statement(self, index: int, raw: dict[str, Any]) -> Statement:
         if "Resource" in raw or "NotResource" in raw:
