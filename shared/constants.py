@@ -268,6 +268,7 @@ NOTIFY_MAX_BODY = 256 * 1024          # a NotificationConfiguration body
 NOTIFY_MAX_RULES = 100                # configurations of one bucket
 NOTIFY_READ_BATCH = 256               # outbox records a worker reads (and deletes) at a time
 NOTIFY_POLL_S = 1.0                   # a worker looks at its outbox this often even when not woken
+NOTIFY_FULL_READ_S = 5.0              # ... and reads it from its start this often (worker.py)
 NOTIFY_BACKOFF_MIN_S = 0.1            # retry delays while a target is down: doubling up to the max
 NOTIFY_BACKOFF_MAX_S = 5.0
 NOTIFY_SEND_TIMEOUT_S = 10.0          # one delivery (connect included)

@@ -145,8 +145,12 @@ class MetadataContext:
 
     async def commit(self, ops: list[Op]) -> None:
         """Make `ops` durable: in the locked operation's own transaction on a shared engine, else gathered."""
-        if self.sessions is None or not await self.sessions.commit(ops):
-            await self.gatherer.write(ops)
+        try:
+            if self.sessions is None or not await self.sessions.commit(ops):
+                await self.gatherer.write(ops)
+        finally:
+            if self.outbox.pending:         # written or not, its records are no longer in flight
+                self.outbox.settled(ops)
         if self.outbox.armed:           # false until a bucket with rules sees an event
             self.outbox.wake()
         changed = [name for name in (keys.metastore_bucket(key) for key, _ in ops) if name is not None]

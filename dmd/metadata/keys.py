@@ -225,6 +225,13 @@ def outbox_seq(queue: str, key: bytes) -> int:
     return int(key[len(outbox_prefix(queue)):][:20])
 
 
+def outbox_key_seq(key: bytes) -> int | None:
+    """The sequence number in any outbox record's key (`outbox_key`): the field after the queue's
+    (None for the lease keys, which share the sub-level)."""
+    parts = key[len(OUTBOX):].split(SEP, 2)
+    return int(parts[1]) if len(parts) == 3 and parts[1].isdigit() else None
+
+
 def outbox_lease_key(queue: str) -> bytes:
     """Which daemon sends a target's outbox (shared engines); `\\0` keeps it apart from every queue's records."""
     return OUTBOX + SEP + b"lease" + SEP + queue.encode()

@@ -62,6 +62,9 @@ class Outbox:
         self.armed = False                             # an event was queued since start: wake workers
         self.wakers: list[Any] = []                    # the workers' wake-up callbacks
         self._seq = time.time_ns() // 1000
+        # Sequence numbers handed out whose batch has not settled (committed or failed), with when:
+        # a worker may skip what it has read only below the smallest of them (worker.py, `floor`).
+        self.pending: dict[int, float] = {}
         self._rules: dict[str, tuple[tuple, list[Rule]]] = {}
         self.service_targets: list[Target] = []        # subscribed to every bucket's creation and removal
 
@@ -90,6 +93,21 @@ class Outbox:
     def wake(self) -> None:
         for callback in self.wakers:
             callback()
+
+    def floor(self) -> int:
+        """The smallest sequence number that may still commit: every record below it has settled."""
+        return min(self.pending) if self.pending else self._seq + 1
+
+    def settled(self, ops: list[Op]) -> None:
+        """A batch holding outbox records committed or failed: its sequence numbers are no longer in flight."""
+        for key, _ in ops:
+            if key.startswith(keys.OUTBOX):
+                self.pending.pop(keys.outbox_key_seq(key), None)
+
+    def forget_stale(self, older_than: float) -> None:
+        """Drop sequence numbers of writes that never reached a commit (refused after their records were made)."""
+        for seq in [seq for seq, since in self.pending.items() if since < older_than]:
+            del self.pending[seq]
 
     # -- the write path -------------------------------------------------------------------------
     async def ops(self, bucket: str, attrs: MD, event: dict | None, default: str, key: str, md: MD | None) -> list[Op]:
@@ -141,6 +159,7 @@ class Outbox:
 
     def _next_seq(self) -> int:
         self._seq = max(self._seq + 1, time.time_ns() // 1000)
+        self.pending[self._seq] = time.monotonic()
         return self._seq
 
     async def _bucket_rules(self, bucket: str, attrs: MD) -> list[Rule]:

@@ -1,7 +1,12 @@
 """Delivery: one worker per target outbox, in the metadata daemon.
 
 A worker reads its outbox in key (sequence) order, sends each record in turn and deletes the
-ones sent, so records of one key arrive in the order their writes committed. When a send fails
+ones sent, so records of one key arrive in the order their writes committed. With one daemon it
+reads on from where it stopped rather than from the start, so it does not walk again the deleted
+records LevelDB keeps until a compaction: below the outbox's `floor` every record has settled, so
+a later read need not look below min(floor, the first record not yet sent). A full read every
+NOTIFY_FULL_READ_S picks up the rest (a write abandoned between its records and its commit).
+When a send fails
 the target is down: the worker keeps the record, waits (backoff doubling from NOTIFY_BACKOFF_MIN_S
 to NOTIFY_BACKOFF_MAX_S) and tries the same record again. A crash between a send and the delete
 sends that record again after the restart: delivery is at least once. Over `queue_limit`, the
@@ -48,6 +53,8 @@ class TargetWorker:
         self.lease_until = 0.0
         self.task: asyncio.Task | None = None
         self._wakeup = asyncio.Event()
+        self.resume: bytes | None = None        # where the next read starts (None: the outbox's start)
+        self.full_read_at = 0.0
 
     def wake(self) -> None:
         self._wakeup.set()
@@ -87,8 +94,10 @@ class TargetWorker:
                 await asyncio.sleep(C.NOTIFY_STANDBY_S)
                 continue
             await self._trim()
-            entries = await self.ctx.run(self._read, C.NOTIFY_READ_BATCH)
+            start, floor = self._start(), keys.outbox_key(self.queue, self.ctx.outbox.floor(), "")
+            entries = await self.ctx.run(self._read, C.NOTIFY_READ_BATCH, start)
             if not entries:
+                self.resume = floor         # nothing settled is left below it
                 self.ctx.outbox.depth[self.queue] = 0
                 if self.state == "starting":
                     self.state = "idle"
@@ -97,12 +106,24 @@ class TargetWorker:
             sent, error = await self._send(entries)
             if sent:
                 await self._forget([k for k, _ in entries[:sent]])
+            after = entries[sent - 1][0] + b"\0" if sent else (start or self.prefix)
+            self.resume = min(floor, after)
             if error is None:
                 backoff = C.NOTIFY_BACKOFF_MIN_S
                 continue
             self._failed(error)
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, C.NOTIFY_BACKOFF_MAX_S)
+
+    def _start(self) -> bytes | None:
+        """Where this read starts: the resume point, or the outbox's start (shared engines, and
+        every NOTIFY_FULL_READ_S, when writes that never committed stop holding the floor down)."""
+        now = time.monotonic()
+        if self.ctx.shared or self.resume is None or now - self.full_read_at >= C.NOTIFY_FULL_READ_S:
+            self.full_read_at = now
+            self.ctx.outbox.forget_stale(now - C.NOTIFY_FULL_READ_S)
+            return None
+        return self.resume
 
     async def _lease(self) -> bool:
         """Whether this daemon sends the outbox: always with one daemon; else while it holds the lease."""
@@ -175,9 +196,11 @@ class TargetWorker:
                     extra={"target": self.target.name, "dropped": len(oldest), "droppedTotal": self.dropped})
 
     # -- reads (worker threads on a blocking engine) ----------------------------------------------
-    def _read(self, limit: int) -> list[tuple[bytes, dict]]:
+    def _read(self, limit: int, start: bytes | None) -> list[tuple[bytes, dict]]:
         out = []
-        with prefix_cursor(self.ctx.engine, self.prefix) as cursor:
+        cursor = prefix_cursor(self.ctx.engine, self.prefix) if start is None else \
+            self.ctx.engine.cursor(start, keys.inc(self.prefix))
+        with cursor:
             for raw_key, raw in cursor:
                 out.append((raw_key, orjson.loads(raw)))
                 if len(out) >= limit:
