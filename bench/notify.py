@@ -6,7 +6,7 @@ with one Redis target (access format) and one webhook target, then measures:
     (sequential PUTs, one rule each);
   - delivery throughput to Redis: records/s drained from the outbox after Redis was away;
   - server CPU-ms per 4 KiB PUT with one notification rule beside none (same run, interleaved
-    rounds), and the ratio (the goal: at most 1.15).
+    rounds), and the ratio (the goal: at most 1.15): the median of the rounds' ratios.
 Prints a table and writes bench/results/notify.json. Never run by the tests.
 """
 from __future__ import annotations
@@ -109,7 +109,11 @@ def put_cpu(server: Server, s3, n: int, conc: int, rounds: int) -> dict:
             puts(s3, bucket, n, conc, f"cpu{r}")
             costs[label].append((cpu_seconds(pids) - before) * 1000 / n)
     none, one = statistics.median(costs["none"]), statistics.median(costs["one_rule"])
-    return {"none_cpu_ms": round(none, 3), "one_rule_cpu_ms": round(one, 3), "ratio": round(one / none, 3),
+    # Each round measures both back to back, so a round's ratio leaves out the drift between rounds
+    # (LevelDB's compactions grow with the store); the figure is the median of those ratios.
+    pairs = [o / n for n, o in zip(costs["none"], costs["one_rule"])]
+    return {"none_cpu_ms": round(none, 3), "one_rule_cpu_ms": round(one, 3),
+            "ratio": round(statistics.median(pairs), 3), "round_ratios": [round(r, 3) for r in pairs],
             "rounds": costs}
 
 
@@ -119,7 +123,7 @@ def main() -> int:
     ap.add_argument("--drain-records", type=int, default=5000)
     ap.add_argument("--cpu-puts", type=int, default=2000)
     ap.add_argument("--conc", type=int, default=16)
-    ap.add_argument("--rounds", type=int, default=4)
+    ap.add_argument("--rounds", type=int, default=8)
     args = ap.parse_args()
     binary = shutil.which("redis-server") or "/usr/bin/redis-server"
     rdir, rport = Path(tempfile.mkdtemp(prefix="coffer-bench-redis-")), free_port()
@@ -174,7 +178,8 @@ def main() -> int:
     print(f"{'redis drain':18} {results['redis_drain_per_s']:8d} records/s")
     cpu = results["put_cpu"]
     print(f"{'4 KiB PUT CPU':18} none {cpu['none_cpu_ms']:.3f} ms   one rule {cpu['one_rule_cpu_ms']:.3f} ms   "
-          f"ratio {cpu['ratio']:.3f} (goal <= 1.15)")
+          f"ratio {cpu['ratio']:.3f} (goal <= 1.15; median of rounds {min(cpu['round_ratios']):.3f}-"
+          f"{max(cpu['round_ratios']):.3f})")
     (HERE / "results").mkdir(exist_ok=True)
     (HERE / "results" / "notify.json").write_text(json.dumps(results, indent=2))
     return 0
