@@ -10,7 +10,7 @@ from typing import Any
 
 import httptools
 import uvicorn
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
 from services.http_limits import HeadCounter, HttpLimits, error_response
 from shared.config import Config
@@ -135,7 +135,24 @@ class HttpProtocol(HttpToolsProtocol):
         if self._head_timer is not None:
             self._head_timer.cancel()
             self._head_timer = None
+        expecting = self.expect_100_continue
         super().on_headers_complete()
+        if expecting and self.cycle is not None:
+            self._close_after_early_answer(self.cycle)
+
+    @staticmethod
+    def _close_after_early_answer(cycle: RequestResponseCycle) -> None:
+        """An answer to `Expect: 100-continue` sent before the body was asked for closes the
+        connection. The client then sends no body, but a proxy in between (HAProxy) still waits
+        for the Content-Length it announced and would read the next request as that body."""
+        send = cycle.send
+
+        async def send_closing(message: dict) -> None:
+            if message["type"] == "http.response.start" and cycle.waiting_for_100_continue:
+                cycle.keep_alive = False
+            await send(message)
+
+        cycle.send = send_closing
 
     def on_message_complete(self) -> None:
         self.counter.message_done()

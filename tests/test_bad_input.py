@@ -167,6 +167,9 @@ def test_early_error_does_not_wait_for_a_huge_body(s3):
         sock.sendall(raw_request(url, "PUT", {"Content-Length": str(10**9), "Expect": "100-continue"}))
         status, data = read_answer(sock)
     assert status == 404 and b"NoSuchBucket" in data
+    # The client sends no body after that answer; the connection is not reused (a proxy would
+    # otherwise read the next request as the announced body).
+    assert b"\r\nconnection: close\r\n" in data.lower()
 
 
 @pytest.mark.parametrize("length", ["abc", "-1", "1e3"])

@@ -85,3 +85,17 @@ def test_load_balancer_serves_every_operation(compose):
     for i in range(30):
         lb.delete_object(Bucket=bucket, Key=f"o{i}")
     lb.delete_bucket(Bucket=bucket)
+
+
+def test_an_early_error_to_expect_100_continue_leaves_the_next_request_whole(compose):
+    """boto3 sends PUT bodies after `Expect: 100-continue`: an error before the body means it never
+    sends one. HAProxy must not then read the client's next request as the missing body."""
+    lb = s3_client(compose.lb_endpoint)
+    bucket = f"cont-{uuid.uuid4().hex[:8]}"
+    lb.create_bucket(Bucket=bucket)
+    for i in range(3):
+        with pytest.raises(ClientError) as err:
+            lb.put_object(Bucket=f"{bucket}-missing", Key="k", Body=b"body")
+        assert err.value.response["Error"]["Code"] == "NoSuchBucket"
+        assert lb.put_object(Bucket=bucket, Key=f"k{i}", Body=b"body")["ResponseMetadata"]["HTTPStatusCode"] == 200
+    assert lb.get_object(Bucket=bucket, Key="k2")["Body"].read() == b"body"
