@@ -5,32 +5,30 @@ A request's bucket record (already read to authorize it) says whether the bucket
 and nothing else happens. For one that is, the configuration is read once per bucket revision, and
 the target's permission (its policy or ACL letting log delivery in, logging_config.py) is decided
 again whenever the target's record changes: a target that revokes it receives no more records. The
-record goes into the front-end's LogBuffer (s3front/access_log_format.py), which a task looks at
-every second and which delivers each target's batch, once its oldest record has waited
-COFFER_ACCESS_LOG_FLUSH_SECONDS, as one log object written by PutObject's own handler, as the
-target bucket's owner. Those writes are no requests: they are never logged. A front-end that stops
-cleanly delivers what it holds; one killed (kill -9) loses the records of the last interval.
+record goes into the front-end's LogBuffer (s3front/access_log_format.py), which hands its
+batches to the metadata daemon every C.ACCESS_LOG_SHIP_S; the front-end holding the cluster's
+`access-log` lease writes them as log objects (s3front/access_log_delivery.py), so however many
+front-ends served a bucket, one interval makes one log object. Those writes are no requests: they
+are never logged. A front-end that stops cleanly hands over what it holds; one killed (kill -9)
+loses at most the last C.ACCESS_LOG_SHIP_S of records.
 """
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
-from urllib.parse import quote
 
 from s3front import logging_config as G
-from s3front.acl_model import Grant
-from s3front.access_log_format import (BATCH_DELETE, COPY_SOURCE, PART_COPY_SOURCE, LogBuffer, LogRecord, LogTarget,
-                                       operation_name)
+from s3front.access_log_delivery import Delivery, batch_document
+from s3front.access_log_format import (BATCH_DELETE, COPY_SOURCE, PART_COPY_SOURCE, Lines, LogBuffer, LogRecord,
+                                       LogTarget, operation_name)
 from s3front.auth import AuthResult
 from s3front.authorize import Access
-from s3front.ownership import acls_off
 from s3front.request import S3Request, S3Response
-from s3front.routing import OBJECT, WRITE, Operation
 from shared import constants as C
-from shared.config import Account
 from shared.contract.records import BucketInfo
 from shared.errors import S3Error
 
@@ -39,7 +37,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("coffer.accesslog")
 _SIZED = ("PutObject", "UploadPart", "PostObject")      # their object size is the body's
-_GRANT_HEADERS = {"READ": "x-amz-grant-read", "FULL_CONTROL": "x-amz-grant-full-control"}
 
 
 def logged(req: S3Request) -> bool:
@@ -76,8 +73,9 @@ class AccessLogger:
 
     def __init__(self, frontend: "Frontend", interval_s: float) -> None:
         interval_s = max(interval_s, C.ACCESS_LOG_MIN_FLUSH_S)     # never a busy loop
-        self.frontend, self._interval = frontend, interval_s
-        self.buffer = LogBuffer(self._deliver, interval_s)
+        self.frontend = frontend
+        self.buffer = LogBuffer(self._ship, min(interval_s, C.ACCESS_LOG_SHIP_S))
+        self.delivery = Delivery(frontend, interval_s)
         self._routes: dict[str, _Route] = {}
         self._task: asyncio.Task | None = None
 
@@ -85,28 +83,43 @@ class AccessLogger:
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:
-        """Deliver every buffered record (the front-end is stopping)."""
+        """Hand every buffered record over and give the delivery lease up (the front-end is stopping)."""
         if self._task is not None:
             self._task.cancel()
         try:
-            written = await self.buffer.stop()
-            if written:
-                log.info("access logs delivered on stop", extra={"objects": written})
+            shipped = await self.buffer.stop()
+            if shipped:
+                log.info("access logs handed over on stop", extra={"batches": shipped})
+            await self.delivery.release()
         except Exception as exc:  # noqa: BLE001 - stopping goes on; the records are lost, and said so
-            log.warning("access logs could not be delivered on stop",
+            log.warning("access logs could not be handed over on stop",
                         extra={"error": str(exc), "records": self.buffer.pending()})
 
     async def _run(self) -> None:
-        tick = min(C.ACCESS_LOG_TICK_S, self._interval / 2)
-        while True:
-            await asyncio.sleep(tick)
+        ticks_per_delivery = max(1, round(C.ACCESS_LOG_TICK_S / C.ACCESS_LOG_SHIP_S))
+        for n in itertools.count(1):
+            await asyncio.sleep(C.ACCESS_LOG_SHIP_S)
             await self._tick()
+            if n % ticks_per_delivery == 0:
+                await self._deliver()
 
     async def _tick(self) -> None:
         try:
             await self.buffer.tick()
         except Exception as exc:  # noqa: BLE001 - the buffer keeps the records for the next tick
+            log.warning("access log records could not be handed over", extra={"error": str(exc)})
+
+    async def _deliver(self) -> None:
+        try:
+            await self.delivery.tick()
+        except Exception as exc:  # noqa: BLE001 - the daemon keeps the records for the next tick
             log.warning("access log delivery failed", extra={"error": str(exc)})
+
+    async def _ship(self, target: LogTarget, records: Lines) -> None:
+        """Hand one target's batch to the metadata daemon, with the TargetGrants its log objects get."""
+        route = self._routes.get(target.source_bucket)
+        grants = route.config.grants if route is not None and route.config is not None else ()
+        await self.frontend.metadata.append_access_logs(target.source_bucket, batch_document(target, grants, records))
 
     async def record(self, req: S3Request, resp: S3Response, started: float, wall: float, finished: float) -> None:
         """Buffer the records of one finished request (see `logged`): its own, one per key a
@@ -167,58 +180,6 @@ class AccessLogger:
         return LogTarget(bucket.name, account.account_id if account else bucket.owner,
                          bucket.location or self.frontend.config.region, config.target_bucket,
                          config.target_prefix, config.key_format, config.date_source)
-
-    async def _deliver(self, bucket: str, key: str, body: bytes) -> None:
-        """Write one log object; a target that no longer exists drops its batch (AWS does the same)."""
-        writing = self.buffer.writing
-        route = self._routes.get(writing.source_bucket) if writing is not None else None
-        grants = route.config.grants if route is not None and route.config is not None else ()
-        try:
-            await deliver(self.frontend, bucket, key, body, grants)
-        except S3Error as err:
-            if err.code != "NoSuchBucket":
-                raise
-            log.warning("access log target bucket is gone: records dropped", extra={"bucket": bucket})
-
-
-async def deliver(frontend: "Frontend", bucket: str, key: str, body: bytes, grants: tuple[Grant, ...] = ()) -> None:
-    """PutObject of a log object, through PutObject's own handler, as the target bucket's owner, with
-    the configuration's TargetGrants beside the owner's FULL_CONTROL (where the target has ACLs)."""
-    from s3front.api.objects import put_object      # the handlers import the front-end's modules
-    info = await frontend.metadata.get_bucket(bucket)
-    owner = frontend.config.account_by_canonical_id(info.owner) or \
-        Account("", "", info.owner_name, "", info.owner, "")
-    headers = {"content-length": str(len(body)), "content-type": "text/plain"}
-    if grants and not acls_off(info):
-        headers.update(grant_headers(grants, info.owner))
-    req = S3Request("PUT", f"/{bucket}/{quote(key)}", "", bucket, key, {}, headers, "", _body(body), frontend)
-    req.operation = Operation("PutObject", WRITE, OBJECT)
-    req.auth, req.access = AuthResult(owner), Access(bucket=info)
-    resp = await put_object(req)
-    resp.run_after()
-
-
-def grant_headers(grants: tuple[Grant, ...], owner: str) -> dict[str, str]:
-    """TargetGrants as x-amz-grant-* headers; WRITE, which means nothing on an object, is left out."""
-    wanted: dict[str, list[str]] = {"x-amz-grant-full-control": [f'id="{owner}"']}
-    for grant in grants:
-        header = _GRANT_HEADERS.get(grant["permission"])
-        if header is not None:
-            who = f'id="{grant["id"]}"' if grant["type"] == "CanonicalUser" else f'uri="{grant["uri"]}"'
-            wanted.setdefault(header, []).append(who)
-    return {header: ", ".join(who) for header, who in wanted.items()}
-
-
-def _body(body: bytes):
-    sent = False
-
-    async def receive() -> dict:
-        nonlocal sent
-        if sent:
-            return {"type": "http.disconnect"}
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-    return receive
 
 
 def build_record(req: S3Request, resp: S3Response, bucket: BucketInfo, started: float, wall: float,

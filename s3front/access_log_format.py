@@ -7,9 +7,9 @@ given (parsers built for the 26-field records, such as ceph's s3-tests, count fi
 Quoted fields escape `"` and `\\` with a backslash and control characters as \\xNN; unquoted fields
 percent-encode spaces and control characters; so one record is always one line.
 
-`LogBuffer` gathers records per log target and hands each batch to a flush callback as an object
-(bucket, key, body) once the oldest record has waited long enough, the batch is full, or on stop.
-It does no I/O itself.
+`LogBuffer` gathers records per log target and hands each batch to a callback once the oldest
+record has waited long enough, the batch is full, or on stop; `log_objects` turns a target's
+records into the log objects (key, body) to write. Neither does I/O.
 """
 from __future__ import annotations
 
@@ -225,29 +225,29 @@ class LogTarget:
     date_source: str = "EventTime"
 
 
-Flush = Callable[[str, str, bytes], Awaitable[None]]      # (target bucket, object key, body)
+Lines = list[tuple[datetime, str]]                         # (event time, rendered record), in order
+Ship = Callable[["LogTarget", Lines], Awaitable[None]]      # hands one target's batch on
 
 
 @dataclass
 class _Batch:
     started: float
-    records: list[tuple[datetime, str]]
+    records: Lines
 
 
 class LogBuffer:
-    """Records per target, written out by `flush` when due (`tick()`) or all at once (`stop()`).
+    """Records per target, handed to `ship` when due (`tick()`) or all at once (`stop()`).
 
     A batch is due when its oldest record has waited `interval_s`, or when it holds `max_records`.
-    A flush that fails keeps its records for the next tick; past twice `max_records` the oldest are
-    dropped (and counted in `dropped`), so a target that cannot be written never exhausts memory.
+    A batch that fails to ship is kept for the next tick; past twice `max_records` the oldest are
+    dropped (and counted in `dropped`), so a target that cannot be reached never exhausts memory.
     """
 
-    def __init__(self, flush: Flush, interval_s: float = C.ACCESS_LOG_FLUSH_S,
+    def __init__(self, ship: Ship, interval_s: float = C.ACCESS_LOG_FLUSH_S,
                  max_records: int = C.ACCESS_LOG_MAX_RECORDS, clock: Callable[[], float] = time.time) -> None:
-        self._flush, self._interval, self._max, self._clock = flush, interval_s, max_records, clock
+        self._ship, self._interval, self._max, self._clock = ship, interval_s, max_records, clock
         self._batches: dict[LogTarget, _Batch] = {}
         self.dropped = 0
-        self.writing: LogTarget | None = None      # the target whose batch `flush` is writing (for its callers)
 
     def add(self, target: LogTarget, record: LogRecord) -> bool:
         """Buffer one record; True when its batch is full and a tick() is worth running now."""
@@ -260,49 +260,37 @@ class LogBuffer:
         return sum(len(b.records) for b in self._batches.values())
 
     async def tick(self) -> int:
-        """Flush the batches that are due; returns how many log objects were written."""
+        """Ship the batches that are due; returns how many were shipped."""
         now = self._clock()
         due = [t for t, b in self._batches.items() if now - b.started >= self._interval or len(b.records) >= self._max]
-        return await self._write_all(due)
+        return await self._ship_all(due)
 
     async def stop(self) -> int:
-        """Flush every batch (the front-end is stopping)."""
-        return await self._write_all(list(self._batches))
+        """Ship every batch (the front-end is stopping)."""
+        return await self._ship_all(list(self._batches))
 
-    async def _write_all(self, targets: list[LogTarget]) -> int:
-        """Write each target's batch; one target failing does not hold up the others, its error is raised after."""
-        written, failure = 0, None
+    async def _ship_all(self, targets: list[LogTarget]) -> int:
+        """Ship each target's batch; one target failing does not hold up the others, its error is raised after."""
+        shipped, failure = 0, None
         for target in targets:
+            batch = self._batches.pop(target, None)
+            if batch is None or not batch.records:
+                continue
             try:
-                written += await self._write(target)
+                await self._ship(target, batch.records)
+                shipped += 1
             except Exception as exc:  # noqa: BLE001 - the callback's own failure, re-raised below
+                self._keep(target, batch)
                 failure = failure or exc
         if failure is not None:
             raise failure
-        return written
+        return shipped
 
-    async def _write(self, target: LogTarget) -> int:
-        batch = self._batches.pop(target, None)
-        if batch is None or not batch.records:
-            return 0
-        delivered = datetime.fromtimestamp(self._clock(), timezone.utc)
-        groups = _days(target, batch.records)
-        self.writing = target
-        for n, group in enumerate(groups):
-            key = log_object_key(target.prefix, target.key_format, target.date_source, delivered, group[0][0],
-                                 target.source_account, target.source_region, target.source_bucket)
-            try:
-                await self._flush(target.target_bucket, key, "".join(line + "\n" for _, line in group).encode())
-            except Exception:
-                self._keep(target, batch.started, [record for rest in groups[n:] for record in rest])
-                raise
-        return len(groups)
-
-    def _keep(self, target: LogTarget, started: float, records: list[tuple[datetime, str]]) -> None:
-        """Put back the records of a failed flush, ahead of those that arrived meanwhile."""
-        batch = self._batches.setdefault(target, _Batch(started, []))
-        batch.started = min(batch.started, started)
-        batch.records[:0] = records
+    def _keep(self, target: LogTarget, failed: _Batch) -> None:
+        """Put back the records of a failed batch, ahead of those that arrived meanwhile."""
+        batch = self._batches.setdefault(target, _Batch(failed.started, []))
+        batch.started = min(batch.started, failed.started)
+        batch.records[:0] = failed.records
         self._trim(batch)
 
     def _trim(self, batch: _Batch) -> None:
@@ -312,7 +300,18 @@ class LogBuffer:
             self.dropped += excess
 
 
-def _days(target: LogTarget, records: list[tuple[datetime, str]]) -> list[list[tuple[datetime, str]]]:
+def log_objects(target: LogTarget, records: Lines, delivered: datetime) -> list[tuple[str, bytes]]:
+    """The log objects (key, body) of one target's records: one, or one per UTC day of their events
+    (PartitionedPrefix with EventTime), keyed as AWS keys them at `delivered`."""
+    objects = []
+    for group in _days(target, records):
+        key = log_object_key(target.prefix, target.key_format, target.date_source, delivered, group[0][0],
+                             target.source_account, target.source_region, target.source_bucket)
+        objects.append((key, "".join(line + "\n" for _, line in group).encode()))
+    return objects
+
+
+def _days(target: LogTarget, records: Lines) -> list[Lines]:
     """The records in one group, or one group per UTC day of their events for PartitionedPrefix/EventTime."""
     if target.key_format != "PartitionedPrefix" or target.date_source != "EventTime":
         return [records]

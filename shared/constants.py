@@ -185,11 +185,15 @@ SSE_CONTEXT_MAX_BYTES = 8192          # a decoded x-amz-server-side-encryption-c
 KMS_RELOAD_MIN_S = 1.0                # an unknown KMS key id reloads the key store at most this often
 KMS_REFRESH_S = 10.0                  # a key another front-end disabled (or created) is seen here within this
 
-# Server access logging: how long a record may wait in the front-end's buffer (COFFER_ACCESS_LOG_FLUSH_SECONDS),
+# Server access logging: how long records wait before they are delivered (COFFER_ACCESS_LOG_FLUSH_SECONDS),
 # how many a target holds, how often the buffer is looked at, and how many sources' targets a front-end keeps.
 ACCESS_LOG_FLUSH_S = 60.0
 ACCESS_LOG_MAX_RECORDS = 10_000
-ACCESS_LOG_TICK_S = 1.0
+ACCESS_LOG_TICK_S = 1.0               # how often the delivery lease's holder asks for due batches
+ACCESS_LOG_SHIP_S = 0.5               # how often a front-end hands its records to the metadata daemon
+ACCESS_LOG_LEASE = "access-log"       # the cluster-wide lease of the front-end that writes log objects
+ACCESS_LOG_LEASE_TTL_S = 10.0         # a dead holder's lease frees within this
+ACCESS_LOG_KEEP_S = 3600.0            # records no target write took within this are dropped
 ACCESS_LOG_MIN_FLUSH_S = 0.5          # a smaller (or zero, or negative) setting is taken as this
 ACCESS_LOG_TARGETS_CACHED = 10_000
 LOGGING_MAX_BODY = 64 * 1024          # a BucketLoggingStatus document

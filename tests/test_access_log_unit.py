@@ -172,20 +172,30 @@ class _Clock:
 
 
 def _buffer(max_records: int = 100, fail: bool = False) -> tuple[L.LogBuffer, list, _Clock]:
+    """A buffer whose batches become log objects at once (as the delivering front-end makes them)."""
     written: list[tuple[str, str, bytes]] = []
     clock = _Clock()
+    buffer = L.LogBuffer(_collector(written, clock), interval_s=60, max_records=max_records, clock=clock)
+    if fail:
+        buffer._ship = _failing
+    return buffer, written, clock
 
-    async def flush(bucket: str, key: str, body: bytes) -> None:
-        if fail:
-            raise OSError("target bucket unavailable")
-        written.append((bucket, key, body))
-    return L.LogBuffer(flush, interval_s=60, max_records=max_records, clock=clock), written, clock
+
+async def _failing(target: L.LogTarget, records: L.Lines) -> None:
+    raise OSError("metadata daemon unavailable")
+
+
+def _collector(written: list, clock: _Clock) -> L.Ship:
+    async def ship(target: L.LogTarget, records: L.Lines) -> None:
+        delivered = datetime.fromtimestamp(clock(), timezone.utc)
+        written.extend((target.target_bucket, key, body) for key, body in L.log_objects(target, records, delivered))
+    return ship
 
 
 TARGET = L.LogTarget("src", "123456789012", "us-east-1", "logs", "log/")
 
 
-def test_the_buffer_flushes_after_its_interval_and_on_stop() -> None:
+def test_the_buffer_ships_after_its_interval_and_on_stop() -> None:
     buffer, written, clock = _buffer()
     assert not buffer.add(TARGET, _versioning_record())
     buffer.add(TARGET, _versioning_record(request_id="SECOND"))
@@ -212,15 +222,15 @@ def test_event_time_partitions_split_batches_by_day() -> None:
     target = L.LogTarget("src", "123456789012", "us-east-1", "logs", "log/", G.PARTITIONED, G.EVENT_TIME)
     for when in (EVENT, EVENT + timedelta(seconds=120), EVENT + timedelta(seconds=30)):
         buffer.add(target, _versioning_record(time=when))
-    assert asyncio.run(buffer.stop()) == 2
+    assert asyncio.run(buffer.stop()) == 1
     keys = [k for _, k, _ in written]
     assert keys[0].startswith("log/123456789012/us-east-1/src/2024/03/04/2024-03-04-00-00-00-")
     assert keys[1].startswith("log/123456789012/us-east-1/src/2024/03/05/2024-03-05-00-00-00-")
     assert [len(b.splitlines()) for _, _, b in written] == [2, 1]
 
 
-def test_a_failed_flush_keeps_its_records_and_memory_stays_bounded() -> None:
-    buffer, _, clock = _buffer(max_records=5, fail=True)
+def test_a_failed_hand_over_keeps_its_records_and_memory_stays_bounded() -> None:
+    buffer, written, clock = _buffer(max_records=5, fail=True)
     for n in range(4):
         buffer.add(TARGET, _versioning_record(request_id=f"R{n}"))
     with pytest.raises(OSError):
@@ -229,17 +239,11 @@ def test_a_failed_flush_keeps_its_records_and_memory_stays_bounded() -> None:
     for n in range(4, 20):
         buffer.add(TARGET, _versioning_record(request_id=f"R{n}"))
     assert buffer.pending() == 10 and buffer.dropped == 10            # at most twice max_records
-    buffer._flush = _collector(written := [])                         # the target is back
+    buffer._ship = _collector(written, clock)                         # the daemon is back
     clock.now += 61
     assert asyncio.run(buffer.tick()) == 1
     ids = [L.parse(line).request_id for line in written[0][2].decode().splitlines()]
     assert ids == [f"R{n}" for n in range(10, 20)]                    # in order, the newest kept
-
-
-def _collector(written: list) -> L.Flush:
-    async def flush(bucket: str, key: str, body: bytes) -> None:
-        written.append((bucket, key, body))
-    return flush
 
 
 # -- BucketLoggingStatus --------------------------------------------------------------------------

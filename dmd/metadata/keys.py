@@ -17,6 +17,7 @@ One ordered key space, split into sub-levels by a `!name!` prefix:
     !__outbox!<type>:<id>\\0<seq, 20 digits>\\0<boot>   an event record a target has not taken yet
     !__outbox!\\0lease\\0<type>:<id>                which daemon sends that outbox (a shared engine)
     !__notify!<type>:<id>                        a target declared at run time (coffer admin config)
+    !__alog!<source>\\0<ms, 13 digits>\\0<boot>\\0<n>   access log records a front-end handed over
 
 The byte layout is the reference's and must never change: existing LevelDB directories must read.
 Functions give absolute keys (bytes) unless their docstring says relative: `relative_*` (bytes
@@ -35,6 +36,7 @@ LEASES_DB = "__leases"
 IAM_DB = "__iam"
 OUTBOX_DB = "__outbox"
 NOTIFY_DB = "__notify"
+ACCESS_LOG_DB = "__alog"
 MPU_DB_PREFIX = "mpuShadowBucket"
 OVERVIEW = b"overview" + SEP   # relative, in an MPU sub-level
 PART = b"part" + SEP           # relative, in an MPU sub-level
@@ -65,6 +67,7 @@ LEASES = sublevel_prefix(LEASES_DB)
 IAM = sublevel_prefix(IAM_DB)
 OUTBOX = sublevel_prefix(OUTBOX_DB)
 NOTIFY = sublevel_prefix(NOTIFY_DB)
+ACCESS_LOG = sublevel_prefix(ACCESS_LOG_DB)
 
 
 def bucket_prefix(bucket: str) -> bytes:
@@ -174,6 +177,22 @@ def gc_entry(gc_key_name: str) -> bytes:
 def gc_due_before(ms: int) -> bytes:
     """Where the `__gc` entries recorded at or after `ms` start, relative to the sub-level."""
     return f"{ms:013d}".encode()
+
+
+def access_log_name(source: str, ms: int, boot: str, n: int) -> str:
+    """An `__alog` entry's key within its sub-level: its source bucket, then the time it was stored."""
+    return f"{source}\x00{ms:013d}\x00{boot}\x00{n}"
+
+
+def access_log_entry(name: str) -> bytes:
+    """The absolute key of an `__alog` entry named as access_log_name() names it."""
+    return ACCESS_LOG + name.encode()
+
+
+def access_log_parts(name: str) -> tuple[str, int]:
+    """(source bucket, ms stored) of an `__alog` entry's name."""
+    source, ms, _ = name.split("\x00", 2)
+    return source, int(ms)
 
 
 def config_key(bucket: str, kind: str) -> bytes:

@@ -15,7 +15,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from dmd.metadata import buckets, leases, maintenance, multipart, objects, pages, raw, streams
+from dmd.metadata import access_logs, buckets, leases, maintenance, multipart, objects, pages, raw, streams
 from dmd.metadata.notify import notifier
 from dmd.metadata.context import MetadataContext
 from dmd.metadata.locks import call_deadline
@@ -50,6 +50,8 @@ IMPLEMENTATIONS: dict[str, Handler] = {
     "due_garbage": maintenance.due_garbage, "referenced_pieces": maintenance.referenced_pieces,
     "queue_event": notifier.queue_event, "notify_status": notifier.notify_status,
     "notify_config": notifier.notify_config,
+    "append_access_logs": access_logs.append_access_logs, "due_access_logs": access_logs.due_access_logs,
+    "access_logs_done": access_logs.access_logs_done,
 }
 RAW_IMPLEMENTATIONS: dict[str, Handler] = {
     "get": raw.get, "put": raw.put, "delete": raw.delete, "batch": raw.batch,

@@ -302,6 +302,19 @@ class MetadataAPI(Protocol):
     async def notify_config(self, op: str, name: str = "", settings: dict[str, str] | None = None) -> Any:
         """Run-time target declarations: `set`, `get`, `list`, `reset` of `notify_TYPE:ID`."""
 
+    # server access logs on their way to log objects (design.md §16)
+    @rpc(writes=True)
+    async def append_access_logs(self, source: str, batch: dict[str, Any]) -> None:
+        """Hand over one batch of a bucket's records: `{"target", "grants", "records": [[time, line], ...]}`."""
+
+    @rpc()
+    async def due_access_logs(self, interval_s: float,
+                              max_records: int = C.ACCESS_LOG_MAX_RECORDS) -> list[dict[str, Any]]:
+        """The batches of every source whose oldest waited `interval_s` (or which has `max_records`), with their `name`."""
+
+    @rpc(writes=True)
+    async def access_logs_done(self, names: list[str]) -> None: ...
+
     # garbage collection and maintenance
     @rpc(writes=True)
     async def gc_done(self, entries: list[str]) -> None: ...
