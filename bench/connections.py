@@ -19,8 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import (Server, Wrk, cpu_seconds, ensure_debian, pinned_server, rss_mib,  # noqa: E402
-                           size_and_seconds, write_results)
+from bench.harness import (Server, Wrk, ensure_debian, pinned_server, rss_mib,  # noqa: E402
+                           size_and_seconds, wrk_step, write_results)
 
 HEALTH = b"GET /_/health HTTP/1.1\r\nHost: bench\r\n\r\n"
 OPEN_AT_ONCE = 200              # connections being opened concurrently (the listen backlog is 2048)
@@ -81,16 +81,6 @@ async def _ask(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> No
     await reader.readexactly(length)
 
 
-def get_step(server: Server, paths: list[str], seconds: int) -> dict:
-    pids = list(server.pids().values())
-    before = cpu_seconds(pids)
-    res = Wrk(server.endpoint, paths, "GET", 16, seconds, core=1).result()
-    cpu = cpu_seconds(pids) - before
-    return {"req_s": round(res["requests"] / (res["duration_us"] / 1e6)), "p99_ms": res["p99_us"] / 1000,
-            "errors": res["errors"] + res["status_errors"],
-            "cpu_ms_per_req": round(cpu * 1000 / max(res["requests"], 1), 3)}
-
-
 def connections_phase(server: Server, s3, bucket: str, count: int, seconds: int) -> dict:
     """The GET baseline, the RSS of `count` idle connections, the GETs again beside them."""
     keys = [f"conn/{i:03d}" for i in range(200)]
@@ -99,7 +89,7 @@ def connections_phase(server: Server, s3, bucket: str, count: int, seconds: int)
     paths = ["/" + s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": k}, ExpiresIn=3600)
              .split("/", 3)[3] for k in keys]
     Wrk(server.endpoint, paths, "GET", 16, 2, core=1).result()         # warm-up
-    alone = get_step(server, paths, seconds)
+    alone = wrk_step(server, paths, "GET", seconds)
     frontend = server.pids()["s3server"]
     rss_before = rss_mib(frontend)
     idle = IdleConnections(server.port)
@@ -108,7 +98,7 @@ def connections_phase(server: Server, s3, bucket: str, count: int, seconds: int)
     opened_s = time.perf_counter() - started
     time.sleep(1)
     rss_after = rss_mib(frontend)
-    beside = get_step(server, paths, seconds)
+    beside = wrk_step(server, paths, "GET", seconds)
     served = idle.run(idle.still_served(min(count, 500)))
     idle.run(idle.close())
     return {"connections": count, "open_seconds": round(opened_s, 2),

@@ -29,7 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.harness import (Server, Wrk, cpu_seconds, ensure_debian, pinned_server,  # noqa: E402
-                           size_and_seconds, write_results)
+                           size_and_seconds, wrk_step, write_results)
 from dmd.metadata.engine.leveldb import LevelDBEngine  # noqa: E402
 from shared.metadata_client import MetadataClient  # noqa: E402
 
@@ -49,14 +49,8 @@ def presign(s3, op: str, keys: list[str]) -> list[str]:
 
 
 def step(server: Server, paths: list[str], method: str, seconds: int, body: Path | None = None) -> dict:
-    pids = list(server.pids().values())
     Wrk(server.endpoint, paths[: len(paths) // 10], method, 16, 2, body, core=1).result()     # warm-up
-    before = cpu_seconds(pids)
-    res = Wrk(server.endpoint, paths[len(paths) // 10:], method, 16, seconds, body, core=1).result()
-    cpu = cpu_seconds(pids) - before
-    return {"req_s": round(res["requests"] / (res["duration_us"] / 1e6)), "p99_ms": res["p99_us"] / 1000,
-            "errors": res["errors"] + res["status_errors"],
-            "cpu_ms_per_req": round(cpu * 1000 / max(res["requests"], 1), 3)}
+    return wrk_step(server, paths[len(paths) // 10:], method, seconds, body)
 
 
 def first_page(s3, repeat: int = 15) -> dict:
