@@ -149,3 +149,21 @@ def test_bad_configurations(body, code, words):
         parse_notification(body)
     assert err.value.code == code
     assert words in str(err.value.message)
+
+
+def test_redis_batches_are_one_command_per_run_of_the_same_command():
+    from dmd.metadata.notify.senders.redis_target import RedisSender
+    sender = object.__new__(RedisSender)
+    sender.key, sender.access = "ns", False
+
+    def entry(name: str, key: str) -> dict:
+        request = EventRequest("s3:" + name, "req", "1.2.3.4", "owner")
+        return {"record": event_record("s3:" + name, request, "b", "owner", "", ObjectFacts(key, 1, "e"), "1", "r")}
+    entries = [entry("ObjectCreated:Put", "a"), entry("ObjectCreated:Put", "b"), entry("ObjectRemoved:Delete", "a"),
+               entry("ObjectCreated:Put", "a")]
+    commands = sender._commands(entries)
+    assert [(c[0], c[1], c[2::2] if c[0] == "HSET" else c[2:]) for c in commands] == [
+        ("HSET", "ns", ["b/a", "b/b"]), ("HDEL", "ns", ["b/a"]), ("HSET", "ns", ["b/a"])]
+    sender.access = True
+    commands = sender._commands(entries)
+    assert len(commands) == 1 and commands[0][:2] == ["RPUSH", "ns"] and len(commands[0]) == 6

@@ -30,17 +30,33 @@ class RedisSender:
         await self.send_batch([entry])
 
     async def send_batch(self, entries: list[dict[str, Any]]) -> None:
-        """All of them in one round trip (a pipeline, in order); if it fails, all are sent again."""
+        """All of them in one round trip, in order; if it fails, all are sent again. Each run of
+        entries that are the same command is one command (RPUSH or HSET or HDEL with many values):
+        a pipeline of one command per event cost the daemon more than the event record itself."""
+        commands = self._commands(entries)
+        if len(commands) == 1:
+            await self.client.execute_command(*commands[0])
+            return
         pipe = self.client.pipeline(transaction=False)
+        for command in commands:
+            pipe.execute_command(*command)
+        await pipe.execute()
+
+    def _commands(self, entries: list[dict[str, Any]]) -> list[list[Any]]:
+        commands: list[list[Any]] = []
         for entry in entries:
             record = entry["record"]
             if self.access:
-                pipe.rpush(self.key, orjson.dumps(access_row(entry)))
+                name, values = "RPUSH", [orjson.dumps(access_row(entry))]
             elif is_removal(record):
-                pipe.hdel(self.key, namespace_key(record))
+                name, values = "HDEL", [namespace_key(record)]
             else:
-                pipe.hset(self.key, namespace_key(record), orjson.dumps({"Records": [record]}))
-        await pipe.execute()
+                name, values = "HSET", [namespace_key(record), orjson.dumps({"Records": [record]})]
+            if commands and commands[-1][0] == name:
+                commands[-1].extend(values)     # a field set twice in one HSET: the later value wins
+            else:
+                commands.append([name, self.key, *values])
+        return commands
 
     async def close(self) -> None:
         await self.client.aclose()
