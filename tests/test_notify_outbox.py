@@ -68,13 +68,19 @@ async def wait_for(predicate, seconds: float = 15.0) -> None:
         await asyncio.sleep(0.02)
 
 
-def test_a_record_committed_late_is_still_delivered(tmp_path, receiver, monkeypatch) -> None:
-    monkeypatch.setattr(C, "NOTIFY_FULL_READ_S", 3600.0)     # only the resume rule can find it
+def webhook_worker(tmp_path, receiver) -> tuple:
+    """A daemon context on a fresh LevelDB and the delivery worker of one webhook target."""
     engine = open_engine("file", str(tmp_path / "md"))
     ctx = MetadataContext(engine, C.REPLICATION_GROUP_ID)
     target = make_target("webhook", "T", {"endpoint": receiver.url})
     worker = TargetWorker(ctx, target)
     ctx.outbox.armed, ctx.outbox.wakers = True, [worker.wake]
+    return engine, ctx, target, worker
+
+
+def test_a_record_committed_late_is_still_delivered(tmp_path, receiver, monkeypatch) -> None:
+    monkeypatch.setattr(C, "NOTIFY_FULL_READ_S", 3600.0)     # only the resume rule can find it
+    engine, ctx, target, worker = webhook_worker(tmp_path, receiver)
 
     async def scenario() -> None:
         worker.start()
@@ -101,11 +107,7 @@ def test_a_record_committed_late_is_still_delivered(tmp_path, receiver, monkeypa
 
 def test_a_write_that_never_commits_stops_holding_the_floor(tmp_path, receiver, monkeypatch) -> None:
     monkeypatch.setattr(C, "NOTIFY_FULL_READ_S", 0.2)
-    engine = open_engine("file", str(tmp_path / "md"))
-    ctx = MetadataContext(engine, C.REPLICATION_GROUP_ID)
-    target = make_target("webhook", "T", {"endpoint": receiver.url})
-    worker = TargetWorker(ctx, target)
-    ctx.outbox.armed, ctx.outbox.wakers = True, [worker.wake]
+    engine, ctx, target, worker = webhook_worker(tmp_path, receiver)
 
     async def scenario() -> None:
         worker.start()
