@@ -34,29 +34,27 @@ async def append_access_logs(ctx: MetadataContext, source: str, batch: dict[str,
 
 
 def _due(ctx: MetadataContext, before_ms: int, max_records: int) -> list[dict[str, Any]]:
-    """The entries of every source whose oldest entry is older than `before_ms` or which has
-    `max_records` waiting, up to about `max_records` records in all (the first source whole)."""
+    """The entries of every source whose oldest entry was stored before `before_ms` or which has
+    `max_records` waiting, in key order, until about `max_records` records are taken (a source's
+    batch holds at most that many, so the answer stays under twice it)."""
     due: list[dict[str, Any]] = []
-    waiting: list[dict[str, Any]] = []
-    current, oldest, count = None, 0, 0
-
-    def close_source() -> None:
-        if waiting and (oldest < before_ms or count >= max_records):
-            due.extend(waiting)
-
+    taken, source, waiting, count, is_due = 0, None, [], 0, False
     with prefix_cursor(ctx.engine, keys.ACCESS_LOG) as cursor:
         for raw_key, raw in cursor:
             name = raw_key[len(keys.ACCESS_LOG):].decode()
-            source, ms = keys.access_log_parts(name)
-            if source != current:
-                close_source()
-                if sum(len(e["records"]) for e in due) >= max_records:
-                    return due
-                current, oldest, count, waiting = source, ms, 0, []
-            entry = orjson.loads(raw)
+            entry_source, stored_ms = keys.access_log_parts(name)
+            if entry_source != source:      # a new source: its first entry is its oldest
+                source, waiting, count, is_due = entry_source, [], 0, stored_ms < before_ms
+            entry = {**orjson.loads(raw), "name": name, "source": source}
+            waiting.append(entry)
             count += len(entry.get("records", ()))
-            waiting.append({**entry, "name": name, "source": source})
-    close_source()
+            if is_due or count >= max_records:
+                is_due = True               # the rest of this source goes too, while there is room
+                due.extend(waiting)
+                taken += sum(len(e.get("records", ())) for e in waiting)
+                waiting = []
+                if taken >= max_records:
+                    break
     return due
 
 
