@@ -15,10 +15,24 @@ _IP = re.compile(r"\d+\.\d+\.\d+\.\d+")
 _C1_CONTROL = re.compile("[\x80-\x9f]")
 
 
+def _hostname(host: str) -> str:
+    """A Host header without its port, lower-cased."""
+    return (host.rsplit(":", 1)[0] if not host.endswith("]") else host).lower()
+
+
+def endpoint_of(host: str, endpoints: list[str]) -> str:
+    """The endpoint a Host header names: itself, or what follows the bucket (virtual-hosted style)."""
+    hostname = _hostname(host)
+    if hostname not in endpoints:
+        for endpoint in endpoints:
+            if hostname.endswith("." + endpoint):
+                return endpoint
+    return hostname
+
+
 def split_target(host: str, raw_path: str, endpoints: list[str]) -> tuple[str | None, str | None]:
     """(bucket, key) of a request; key is None for bucket and service requests."""
-    hostname = host.rsplit(":", 1)[0] if not host.endswith("]") else host
-    hostname = hostname.lower()
+    hostname = _hostname(host)
     path = _decode_path(raw_path)
     vhost_bucket = None
     if hostname not in endpoints:

@@ -56,6 +56,7 @@ class Config:
     cluster_secret: str = ""
     replication_group_id: str = C.REPLICATION_GROUP_ID
     endpoints: list[str] = field(default_factory=lambda: ["localhost", "127.0.0.1", "s3.amazonaws.com"])
+    rest_endpoints: dict[str, str] = field(default_factory=dict)    # restEndpoints: host name -> default location
     region: str = "us-east-1"
     log_level: str = "INFO"
     unsafe_no_fsync: bool = False
@@ -181,6 +182,7 @@ def load_config(**overrides: Any) -> Config:
         # The DSN holds the database password: a compose or swarm secret too.
         values["metadata_dsn"] = Path(env["METADATA_DSN_FILE"]).read_text().strip()
     values["endpoints"] = _endpoints(env, file_conf)
+    values["rest_endpoints"] = _rest_endpoints(file_conf)
     values["notify_targets"] = _notify_targets(env, file_conf)
     accounts = _accounts(env, file_conf)
     if accounts is not None:
@@ -249,9 +251,18 @@ def _tls_paths(file_conf: dict[str, Any], base: Path) -> dict[str, str]:
     return {f"tls_{name}": str(base / paths[name]) for name in ("cert", "key", "ca") if paths.get(name)}
 
 
+def _rest_endpoints(file_conf: dict[str, Any]) -> dict[str, str]:
+    """The config file's restEndpoints, {host name: location}: the location of a bucket created
+    through that host without a LocationConstraint (checked against the locations at start)."""
+    found = file_conf.get("restEndpoints", {})
+    if not isinstance(found, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in found.items()):
+        raise SystemExit('coffer: restEndpoints in the config file must be an object {"host name": "location"}')
+    return {host.lower(): location for host, location in found.items()}
+
+
 def _endpoints(env: os._Environ, file_conf: dict[str, Any]) -> list[str]:
     names = ["localhost", "127.0.0.1", "s3.amazonaws.com"]
-    names += list(file_conf.get("restEndpoints", {}))
+    names += [host.lower() for host in file_conf.get("restEndpoints", {})]
     names += [h.strip() for h in env.get("ENDPOINT", "").split(",") if h.strip()]
     return list(dict.fromkeys(names))
 

@@ -4,7 +4,7 @@ storage class), as pure functions of the checked `locationConfig.json` (shared/l
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from shared import constants as C
@@ -62,11 +62,14 @@ class Placement:
 
     locations: Mapping[str, Location]
     strict: bool = False
+    defaults: Mapping[str, str] = field(default_factory=dict)    # restEndpoints: endpoint -> location
 
-    def bucket(self, constraint: str | None) -> str:
-        """The location CreateBucket stores ("": the default, as no LocationConstraint means)."""
+    def bucket(self, constraint: str | None, endpoint: str = "") -> str:
+        """The location CreateBucket stores: the LocationConstraint's, else the default of the endpoint
+        the request was sent to (restEndpoints), else "" (the default location, `us-east-1`)."""
         if not constraint:
-            return ""
+            default = self.defaults.get(endpoint, "")
+            return "" if default == DEFAULT_LOCATION else default
         if not self.strict:         # no location file: a region name, kept as given; the data is in us-east-1
             return constraint
         return bucket_location(self.locations, constraint)

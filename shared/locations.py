@@ -147,6 +147,14 @@ def check_rest_endpoints(endpoints: Mapping[str, Any], locations: Mapping[str, L
         raise LocationConfigError("config", problems)
 
 
+def rest_endpoints_or_exit(endpoints: Mapping[str, Any], locations: Mapping[str, Location]) -> None:
+    """check_rest_endpoints for a process starting up: a mistake ends it, saying which."""
+    try:
+        check_rest_endpoints(endpoints, locations)
+    except LocationConfigError as exc:
+        raise SystemExit(f"coffer: {exc}") from None
+
+
 class _Object(dict):
     """A JSON object that remembers the names it was given more than once (json keeps the last)."""
 

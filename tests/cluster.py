@@ -77,12 +77,13 @@ class Cluster:
         self.md_port, self.data_port = self.md_ports[0], free_port()
         self.s3_ports = [free_port() for _ in range(frontends)]
         engine = {"METADATA_ENGINE": "postgres", "METADATA_DSN": dsn} if dsn else {}
-        self.env = {**os.environ, "COFFER_CLUSTER_SECRET": SECRET, "S3BACKEND": BACKEND, "S3DATAPATH": str(root / "data"),
+        # The caller's own accounts and config file stay out; a test's `env` may name its own.
+        inherited = {k: v for k, v in os.environ.items()
+                     if k not in ("COFFER_ACCESS_KEY_ID", "COFFER_SECRET_ACCESS_KEY", "COFFER_CONFIG", "S3AUTH_CONFIG")}
+        self.env = {**inherited, "COFFER_CLUSTER_SECRET": SECRET, "S3BACKEND": BACKEND, "S3DATAPATH": str(root / "data"),
                     "S3METADATAPATH": str(root / "metadata"), "METADATA_PORT": str(self.md_port),
                     "DATA_PORT": str(self.data_port), "LISTEN_ADDR": "127.0.0.1", "LOG_LEVEL": "INFO",
                     **engine, **(env or {})}
-        for k in ("COFFER_ACCESS_KEY_ID", "COFFER_SECRET_ACCESS_KEY", "COFFER_CONFIG", "S3AUTH_CONFIG"):
-            self.env.pop(k, None)
         self.procs: dict[str, subprocess.Popen] = {}
         self.failover = failover
 

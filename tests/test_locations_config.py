@@ -11,7 +11,7 @@ from shared.errors import S3Error
 from shared.location_routing import bucket_location, location_constraint_reply, location_for_class, object_location
 from shared.locations import (DaemonDetails, LocationConfigError, S3Details, check_rest_endpoints, load_locations,
                               parse_locations)
-from tests.cluster import REPO_ROOT, SECRET, free_port
+from tests.cluster import REPO_ROOT, SECRET, free_port, s3_client
 
 CREDS = {"accessKey": "AKIDEXAMPLE", "secretKey": "wJalrXUtnFEMI-very-secret"}
 DEFAULT = {"type": "file", "legacyAwsBehavior": True, "details": {}}
@@ -217,3 +217,33 @@ def test_an_unknown_object_location_or_class_is_refused():
     with pytest.raises(S3Error) as err:
         object_location(CHOICES, "eu", None, "FROZEN")
     assert (err.value.code, err.value.status) == ("InvalidStorageClass", 400)
+
+
+def test_rest_endpoints_give_a_bucket_created_without_constraint_its_location(fresh_cluster, tmp_path):
+    (tmp_path / "locationConfig.json").write_text(json.dumps({"us-east-1": DEFAULT, "ram": {"type": "mem"}}))
+    (tmp_path / "config.json").write_text(json.dumps({"restEndpoints": {"LocalHost": "ram", "127.0.0.1": "us-east-1"}}))
+    c = fresh_cluster(env={"S3_LOCATION_FILE": str(tmp_path / "locationConfig.json"),
+                           "COFFER_CONFIG": str(tmp_path / "config.json")})
+    by_ip = c.client(s3={"addressing_style": "path"})
+    by_name = s3_client(f"http://localhost:{c.s3_ports[0]}", s3={"addressing_style": "path"})
+    by_name.create_bucket(Bucket="through-localhost")
+    by_ip.create_bucket(Bucket="through-the-ip")
+    by_ip.create_bucket(Bucket="named-anyway", CreateBucketConfiguration={"LocationConstraint": "ram"})
+    assert by_ip.get_bucket_location(Bucket="through-localhost")["LocationConstraint"] == "ram"
+    assert by_ip.get_bucket_location(Bucket="through-the-ip")["LocationConstraint"] is None
+    assert by_name.get_bucket_location(Bucket="named-anyway")["LocationConstraint"] == "ram"
+    by_name.put_object(Bucket="through-localhost", Key="k", Body=b"x" * 10_000)
+    assert by_ip.get_object(Bucket="through-localhost", Key="k")["Body"].read() == b"x" * 10_000
+
+
+@pytest.mark.parametrize("config, message", [
+    ({"restEndpoints": {"s3.lan": "nowhere"}}, "restEndpoints: 's3.lan' maps to 'nowhere', which is not a configured location"),
+    ({"restEndpoints": ["s3.lan"]}, 'restEndpoints in the config file must be an object {"host name": "location"}'),
+])
+def test_bad_rest_endpoints_stop_the_front_end_at_start(tmp_path, config, message):
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    env = {"PATH": "/usr/bin:/bin", "COFFER_CONFIG": str(tmp_path / "config.json"), "COFFER_CLUSTER_SECRET": SECRET,
+           "COFFER_PORT": str(free_port())}
+    proc = subprocess.run([sys.executable, "-m", "services.cli", "s3server"], env=env, cwd=REPO_ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode != 0 and message in proc.stderr

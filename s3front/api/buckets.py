@@ -1,7 +1,7 @@
 """Bucket operations: ListBuckets, CreateBucket, HeadBucket, DeleteBucket, GetBucketLocation."""
 from __future__ import annotations
 
-from s3front.addressing import valid_bucket_name
+from s3front.addressing import endpoint_of, valid_bucket_name
 from s3front.acl_model import grants_of
 from s3front.api.common import request_acl
 from s3front.body import read_small_body
@@ -63,7 +63,8 @@ async def create_bucket(req: S3Request) -> S3Response:
     if not valid_bucket_name(req.bucket):
         raise S3Error("InvalidBucketName", BucketName=req.bucket)
     acl = request_acl(req, account.canonical_id)
-    location = req.frontend.placement.bucket(await _location_constraint(req))   # InvalidLocationConstraint
+    endpoint = endpoint_of(req.headers.get("host", ""), req.frontend.config.endpoints)
+    location = req.frontend.placement.bucket(await _location_constraint(req), endpoint)   # InvalidLocationConstraint
     extra = {}
     if OWNERSHIP_HEADER in req.headers:
         extra[OWNERSHIP] = check_mode(req.headers[OWNERSHIP_HEADER].strip())
