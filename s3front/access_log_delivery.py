@@ -78,6 +78,7 @@ class Delivery:
         self.frontend, self.interval = frontend, interval_s
         self.holder = holder_id()
         self._held_until = 0.0          # monotonic: the lease is ours until then (renewed at half its ttl)
+        self._failing: set[str] = set()  # target buckets whose last write failed (said once, not every tick)
 
     async def tick(self) -> int:
         """Write the due log objects if this front-end holds the lease; how many it wrote."""
@@ -102,28 +103,34 @@ class Delivery:
         written, done = 0, []
         delivered = datetime.now(timezone.utc)
         for group in _groups(entries):
+            target = group.target.target_bucket
             try:
                 for key, body in log_objects(group.target, group.records, delivered):
-                    await deliver(self.frontend, group.target.target_bucket, key, body, group.grants)
+                    await deliver(self.frontend, target, key, body, group.grants)
                     written += 1
             except Exception as exc:  # noqa: BLE001 - kept for the next tick, unless gone or too old
                 if not self._give_up(group, exc):
                     continue
+            else:
+                if target in self._failing:
+                    self._failing.discard(target)
+                    log.info("access log delivery works again", extra={"bucket": target})
             done.extend(group.names)
         await self.frontend.metadata.access_logs_done(done)
         return written
 
-    @staticmethod
-    def _give_up(group: _Group, exc: Exception) -> bool:
+    def _give_up(self, group: _Group, exc: Exception) -> bool:
         """Whether a group that could not be written is dropped (said in the log) rather than kept."""
         gone = isinstance(exc, S3Error) and exc.code == "NoSuchBucket"
         stale = time.time() * 1000 - group.oldest_ms > C.ACCESS_LOG_KEEP_S * 1000
-        fields = {"bucket": group.target.target_bucket, "records": len(group.records), "error": str(exc)}
+        target = group.target.target_bucket
+        fields = {"bucket": target, "records": len(group.records), "error": str(exc)}
         if gone or stale:
             log.warning("access log records dropped: " + ("the target bucket is gone" if gone else
                                                            "they could not be written in time"), extra=fields)
-        else:
-            log.warning("access log delivery failed: retried on the next tick", extra=fields)
+        elif target not in self._failing:
+            self._failing.add(target)
+            log.warning("access log delivery failed: retried every tick until it works", extra=fields)
         return gone or stale
 
 
