@@ -57,8 +57,7 @@ class _Group:
     def add(self, entry: dict[str, Any]) -> None:
         self.records.extend((datetime.fromisoformat(when), line) for when, line in entry["records"])
         self.names.append(entry["name"])
-        stored = int(entry["name"].split("\x00")[1])
-        self.oldest_ms = min(self.oldest_ms or stored, stored)
+        self.oldest_ms = min(self.oldest_ms or entry["storedMs"], entry["storedMs"])
 
 
 def _groups(entries: list[dict[str, Any]]) -> list[_Group]:

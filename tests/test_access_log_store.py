@@ -50,6 +50,7 @@ def test_due_by_age_or_by_count_and_forgotten_once_delivered(store) -> None:
         clock.now += 1
         by_count = await access_logs.due_access_logs(ctx, 5, max_records=4)
         assert [(e["source"], len(e["records"])) for e in by_count] == [("full", 4)]   # and the answer is full
+        assert by_count[0]["storedMs"] == 1_000_009_000                               # the daemon's clock
         by_age = await access_logs.due_access_logs(ctx, 5, max_records=10)
         assert sorted((e["source"], len(e["records"])) for e in by_age) == [("old", 1), ("old", 2)]
         await access_logs.access_logs_done(ctx, [e["name"] for e in by_count + by_age])

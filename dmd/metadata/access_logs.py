@@ -45,7 +45,7 @@ def _due(ctx: MetadataContext, before_ms: int, max_records: int) -> list[dict[st
             entry_source, stored_ms = keys.access_log_parts(name)
             if entry_source != source:      # a new source: its first entry is its oldest
                 source, waiting, count, is_due = entry_source, [], 0, stored_ms < before_ms
-            entry = {**orjson.loads(raw), "name": name, "source": source}
+            entry = {**orjson.loads(raw), "name": name, "source": source, "storedMs": stored_ms}
             waiting.append(entry)
             count += len(entry.get("records", ()))
             if is_due or count >= max_records:
@@ -60,7 +60,8 @@ def _due(ctx: MetadataContext, before_ms: int, max_records: int) -> list[dict[st
 
 async def due_access_logs(ctx: MetadataContext, interval_s: float,
                           max_records: int = C.ACCESS_LOG_MAX_RECORDS) -> list[dict[str, Any]]:
-    """Entries due for delivery (see `_due`), oldest first within each source, with their `name`."""
+    """Entries due for delivery (see `_due`), oldest first within each source, each with its `name`
+    (for accessLogsDone), `source` and `storedMs` (when this daemon stored it, ms since the epoch)."""
     before_ms = int((time.time() - max(interval_s, 0.0)) * 1000) + 1
     return await ctx.run(_due, ctx, before_ms, max(1, min(max_records, C.ACCESS_LOG_MAX_RECORDS)))
 

@@ -310,7 +310,8 @@ class MetadataAPI(Protocol):
     @rpc()
     async def due_access_logs(self, interval_s: float,
                               max_records: int = C.ACCESS_LOG_MAX_RECORDS) -> list[dict[str, Any]]:
-        """The batches of every source whose oldest waited `interval_s` (or which has `max_records`), with their `name`."""
+        """The batches of every source whose oldest waited `interval_s` (or which has `max_records`),
+        each with its `name` (for access_logs_done), `source` and `storedMs`."""
 
     @rpc(writes=True)
     async def access_logs_done(self, names: list[str]) -> None: ...
