@@ -181,8 +181,8 @@ def load_config(**overrides: Any) -> Config:
     if "metadata_dsn" not in values and env.get("METADATA_DSN_FILE"):
         # The DSN holds the database password: a compose or swarm secret too.
         values["metadata_dsn"] = Path(env["METADATA_DSN_FILE"]).read_text().strip()
-    values["endpoints"] = _endpoints(env, file_conf)
     values["rest_endpoints"] = _rest_endpoints(file_conf)
+    values["endpoints"] = _endpoints(env, values["rest_endpoints"])
     values["notify_targets"] = _notify_targets(env, file_conf)
     accounts = _accounts(env, file_conf)
     if accounts is not None:
@@ -260,9 +260,10 @@ def _rest_endpoints(file_conf: dict[str, Any]) -> dict[str, str]:
     return {host.lower(): location for host, location in found.items()}
 
 
-def _endpoints(env: os._Environ, file_conf: dict[str, Any]) -> list[str]:
+def _endpoints(env: os._Environ, rest_endpoints: dict[str, str]) -> list[str]:
+    """The host names addressed as endpoints (a bucket in front of one is virtual-hosted style)."""
     names = ["localhost", "127.0.0.1", "s3.amazonaws.com"]
-    names += [host.lower() for host in file_conf.get("restEndpoints", {})]
+    names += list(rest_endpoints)
     names += [h.strip() for h in env.get("ENDPOINT", "").split(",") if h.strip()]
     return list(dict.fromkeys(names))
 

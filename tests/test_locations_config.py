@@ -239,6 +239,7 @@ def test_rest_endpoints_give_a_bucket_created_without_constraint_its_location(fr
 @pytest.mark.parametrize("config, message", [
     ({"restEndpoints": {"s3.lan": "nowhere"}}, "restEndpoints: 's3.lan' maps to 'nowhere', which is not a configured location"),
     ({"restEndpoints": ["s3.lan"]}, 'restEndpoints in the config file must be an object {"host name": "location"}'),
+    ({"restEndpoints": [1]}, 'restEndpoints in the config file must be an object {"host name": "location"}'),
 ])
 def test_bad_rest_endpoints_stop_the_front_end_at_start(tmp_path, config, message):
     (tmp_path / "config.json").write_text(json.dumps(config))
