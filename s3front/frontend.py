@@ -19,7 +19,7 @@ from shared.contract.metadata import Garbage
 from shared.contract.records import Piece
 from shared.data_client import DataClient
 from shared.location_routing import Placement, build_router
-from shared.locations import Location, location_file_named, locations_or_exit, rest_endpoints_or_exit
+from shared.locations import Location, location_file_named, locations_or_exit
 from shared.maintenance.gc import periodic
 from shared.metadata_hosts import metadata_client
 from shared.tls import data_context
@@ -38,8 +38,7 @@ class Frontend:
     def __init__(self, config: Config) -> None:
         self.config = config
         self.metadata = metadata_client(config)
-        locations = locations_or_exit()
-        rest_endpoints_or_exit(config.rest_endpoints, locations)
+        locations = locations_or_exit(rest_endpoints=config.rest_endpoints)
         self.placement = Placement(locations, location_file_named(), config.rest_endpoints)  # where buckets go
         self.data = data_router(config, locations)
         self.auth = Authenticator(config)

@@ -110,10 +110,14 @@ def location_file_named(env: Mapping[str, str] = os.environ) -> bool:
     return bool(env.get("S3_LOCATION_FILE")) or env.get("S3DATA") == "multiple"
 
 
-def locations_or_exit(env: Mapping[str, str] = os.environ) -> dict[str, Location]:
-    """The locations for a process starting up: a wrong file ends it with every mistake listed."""
+def locations_or_exit(env: Mapping[str, str] = os.environ,
+                      rest_endpoints: Mapping[str, Any] | None = None) -> dict[str, Location]:
+    """The locations for a process starting up, with config.json's restEndpoints checked against
+    them: a wrong file or map ends it with every mistake listed."""
     try:
-        return load_locations(env)
+        locations = load_locations(env)
+        check_rest_endpoints(rest_endpoints or {}, locations)
+        return locations
     except LocationConfigError as exc:
         raise SystemExit(f"coffer: {exc}") from None
 
@@ -145,14 +149,6 @@ def check_rest_endpoints(endpoints: Mapping[str, Any], locations: Mapping[str, L
                 for host, loc in endpoints.items() if loc not in locations]
     if problems:
         raise LocationConfigError("config", problems)
-
-
-def rest_endpoints_or_exit(endpoints: Mapping[str, Any], locations: Mapping[str, Location]) -> None:
-    """check_rest_endpoints for a process starting up: a mistake ends it, saying which."""
-    try:
-        check_rest_endpoints(endpoints, locations)
-    except LocationConfigError as exc:
-        raise SystemExit(f"coffer: {exc}") from None
 
 
 class _Object(dict):
